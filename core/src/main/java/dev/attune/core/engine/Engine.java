@@ -1,0 +1,95 @@
+package dev.attune.core.engine;
+
+import java.util.Locale;
+import org.nd4j.linalg.api.blas.Blas;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * One place that starts ND4J the way Attune wants it: MKL as BLAS where it loads (OpenBLAS otherwise), a chosen
+ * thread count, and no start-up banners. Every entry point that touches ND4J calls {@link #init()} first.
+ *
+ * <p>Settings, read once, system property first, then environment variable:
+ * <ul>
+ *   <li>{@code attune.blas} / {@code ATTUNE_BLAS}: {@code mkl} (default) or {@code openblas}.</li>
+ *   <li>{@code attune.threads} / {@code ATTUNE_THREADS}: BLAS and OpenMP threads (default: available processors).</li>
+ * </ul>
+ */
+public final class Engine {
+
+    private static volatile Info info;
+
+    private Engine() {
+    }
+
+    /** What the engine runs on, for {@code attune info} and benchmark reports. */
+    public record Info(String backend, String blas, int threads, boolean mklRequested) {
+        @Override
+        public String toString() {
+            return backend + " / " + blas + " / " + threads + " thread" + (threads == 1 ? "" : "s");
+        }
+    }
+
+    /** Starts ND4J if it is not started yet and returns what it runs on. Safe to call from any thread, any time. */
+    public static Info init() {
+        Info current = info;
+        if (current != null) {
+            return current;
+        }
+        synchronized (Engine.class) {
+            if (info == null) {
+                info = start();
+            }
+            return info;
+        }
+    }
+
+    private static Info start() {
+        String blasChoice = setting("attune.blas", "ATTUNE_BLAS", "mkl").toLowerCase(Locale.ROOT);
+        boolean wantMkl = blasChoice.equals("mkl");
+        // JavaCPP reads this when ND4J first loads its BLAS: mkl_rt comes from the org.bytedeco:mkl jars.
+        if (wantMkl && System.getProperty("org.bytedeco.openblas.load") == null && mklOnClasspath()) {
+            System.setProperty("org.bytedeco.openblas.load", "mkl_rt");
+        }
+        // ND4J prints its version banner and environment at INFO: keep them out unless the user asked for them.
+        quietLogger("org.nd4j");
+        quietLogger("org.nd4j.linalg.factory.Nd4jBackend");
+        quietLogger("org.nd4j.linalg.cpu.nativecpu.CpuNDArrayFactory");
+        quietLogger("org.nd4j.nativeblas.Nd4jBlas");
+
+        int threads = Integer.parseInt(setting("attune.threads", "ATTUNE_THREADS",
+                Integer.toString(Runtime.getRuntime().availableProcessors())));
+        if (threads < 1) {
+            throw new IllegalArgumentException("attune.threads must be at least 1, got " + threads);
+        }
+        Blas blas = Nd4j.factory().blas();
+        blas.setMaxThreads(threads);
+        Nd4j.getEnvironment().setMaxThreads(threads);
+        Nd4j.getEnvironment().setMaxMasterThreads(threads);
+        String backend = Nd4j.getBackend().getClass().getSimpleName();
+        return new Info(backend, blas.getBlasVendor().name(), threads, wantMkl);
+    }
+
+    /** True when ND4J runs on the CPU backend, where Attune's fused kernels over host memory are used. */
+    public static boolean isCpu() {
+        return init().backend().toLowerCase(Locale.ROOT).contains("cpu");
+    }
+
+    private static boolean mklOnClasspath() {
+        return Engine.class.getClassLoader().getResource("org/bytedeco/mkl/global/mkl_rt.class") != null;
+    }
+
+    private static void quietLogger(String name) {
+        String key = "org.slf4j.simpleLogger.log." + name;
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, "warn");
+        }
+    }
+
+    static String setting(String property, String env, String fallback) {
+        String value = System.getProperty(property);
+        if (value == null || value.isBlank()) {
+            value = System.getenv(env);
+        }
+        return value == null || value.isBlank() ? fallback : value.trim();
+    }
+}
