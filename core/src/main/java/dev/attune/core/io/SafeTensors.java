@@ -387,7 +387,7 @@ public final class SafeTensors implements Closeable {
             return;
         }
         boolean inPlace = destination.ordering() == 'c' && Shape.hasDefaultStridesForShape(destination);
-        INDArray flat = inPlace ? destination.reshape('c', n) : Nd4j.create(destination.dataType(), n);
+        INDArray flat = inPlace ? destination.reshape('c', new long[] {n}) : Nd4j.create(destination.dataType(), n);
         float[] chunk = new float[(int) Math.min(n, TRANSFER_ELEMENTS)];
         for (long start = 0; start < n; start += chunk.length) {
             int count = (int) Math.min(chunk.length, n - start);

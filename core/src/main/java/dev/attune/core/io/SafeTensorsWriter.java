@@ -91,7 +91,7 @@ public final class SafeTensorsWriter {
             @Override
             public void copy(long start, float[] dst, int count) {
                 if (flat == null) {
-                    flat = tensor.reshape('c', n);
+                    flat = tensor.reshape('c', new long[] {n});
                 }
                 float[] part = flat.get(NDArrayIndex.interval(start, start + count)).toFloatVector();
                 System.arraycopy(part, 0, dst, 0, count);
