@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.config.GptConfig;
+import dev.attune.core.model.GptModel;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Hugging Face GPT-2 checkpoint directories: {@code config.json} plus {@code model.safetensors} (or the shards a
@@ -91,9 +94,64 @@ public final class HfCheckpoint {
                     dtypes.merge(t.dtype(), 1, Integer::sum);
                 }
             }
-            return new Summary(directory, plan.config, Gpt2Layout.parameterCount(plan.config), paths, bytes, all,
+            return new Summary(directory, plan.config, parameterCount(plan.config), paths, bytes, all,
                     dtypes, plan.files.get(0).metadata(), plan.ignored);
         }
+    }
+
+    /**
+     * Loads a checkpoint directory into a new model (float32; F16, BF16 and F64 tensors are converted).
+     *
+     * @throws ModelFileException if the directory is not a GPT-2 checkpoint, its tensors do not match its config
+     *                            (every difference is listed), or an explicit {@code lm_head.weight} differs from
+     *                            {@code wte.weight}
+     */
+    public static GptModel load(Path directory) throws IOException {
+        try (Plan plan = Plan.of(directory)) {
+            GptModel model = GptModel.zeros(plan.config);
+            for (Map.Entry<String, Stored> e : plan.tensors.entrySet()) {
+                Stored s = e.getValue();
+                s.file().readInto(s.info().name(), model.parameter(e.getKey()));
+            }
+            if (plan.lmHead != null) {
+                checkTied(plan.lmHead, model.parameter("wte.weight"));
+            }
+            return model;
+        }
+    }
+
+    private static void checkTied(Stored lmHead, INDArray wte) throws IOException {
+        INDArray head = lmHead.file().read(lmHead.info().name());
+        double largest = Transforms.abs(head.subi(wte), false).maxNumber().doubleValue();
+        if (!(largest == 0)) {
+            throw new ModelFileException(lmHead.file().path(), "'" + lmHead.info().name()
+                    + "' differs from wte.weight (largest difference " + largest + "): Attune ties the LM head to "
+                    + "the token embedding, as GPT-2 does, and cannot load a separate head");
+        }
+    }
+
+    /**
+     * Saves a model as a checkpoint directory that {@code GPT2LMHeadModel.from_pretrained} loads unchanged:
+     * {@code config.json} and a float32 {@code model.safetensors} with {@code transformer.}-prefixed names, Conv1D
+     * weights {@code [in, out]}, no {@code lm_head.weight} (tied), and {@code __metadata__ {"format": "pt"}}. The
+     * directory is created if needed; each file is replaced atomically, weights first.
+     */
+    public static void save(GptModel model, Path directory) throws IOException {
+        Files.createDirectories(directory);
+        SafeTensorsWriter weights = SafeTensors.writer().metadata("format", "pt");
+        for (String name : model.parameterNames()) {
+            weights.add(Gpt2Names.PREFIX + name, model.parameter(name));
+        }
+        weights.write(directory.resolve(WEIGHTS_FILE));
+        model.config().writeJson(directory.resolve(CONFIG_FILE));
+    }
+
+    private static long parameterCount(GptConfig config) {
+        long n = 0;
+        for (long[] shape : GptModel.parameterShapes(config).values()) {
+            n += TensorInfo.elementCount(shape);
+        }
+        return n;
     }
 
     /** Where one expected tensor is stored. */
@@ -134,7 +192,7 @@ public final class HfCheckpoint {
 
         private static Plan match(Path directory, GptConfig config, List<SafeTensors> files)
                 throws ModelFileException {
-            Map<String, long[]> expected = Gpt2Layout.tensors(config);
+            Map<String, long[]> expected = GptModel.parameterShapes(config);
             Map<String, Stored> found = new LinkedHashMap<>();
             Stored lmHead = null;
             List<String> ignored = new ArrayList<>();
@@ -143,16 +201,16 @@ public final class HfCheckpoint {
             Set<Integer> layers = new TreeSet<>();
             for (SafeTensors file : files) {
                 for (TensorInfo t : file.tensors()) {
-                    String name = Gpt2Layout.canonical(t.name());
-                    int layer = Gpt2Layout.layerOf(name);
+                    String name = Gpt2Names.canonical(t.name());
+                    int layer = Gpt2Names.layerOf(name);
                     if (layer >= 0) {
                         layers.add(layer);
                     }
-                    if (Gpt2Layout.isMaskBuffer(name)) {
+                    if (Gpt2Names.isMaskBuffer(name)) {
                         ignored.add(t.name());
-                    } else if (name.equals(Gpt2Layout.LM_HEAD)) {
+                    } else if (name.equals(Gpt2Names.LM_HEAD)) {
                         if (lmHead != null) {
-                            problems.add("'" + Gpt2Layout.LM_HEAD + "' is stored twice");
+                            problems.add("'" + Gpt2Names.LM_HEAD + "' is stored twice");
                         }
                         lmHead = new Stored(file, t);
                         ignored.add(t.name());
