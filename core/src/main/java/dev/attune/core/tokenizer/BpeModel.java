@@ -151,11 +151,16 @@ final class BpeModel {
         if (n < 2) {
             return sym;
         }
-        return n <= 256 ? mergeShort(sym) : mergeLong(sym);
+        return merge(sym, pairs);
+    }
+
+    /** Applies the merges in {@code pairs} to a sequence of ids (changed in place) and returns the result. */
+    static int[] merge(int[] sym, PairTable pairs) {
+        return sym.length <= 256 ? mergeShort(sym, pairs) : mergeLong(sym, pairs);
     }
 
     /** Quadratic in the piece length with tiny constants: right for the words and numbers that make up text. */
-    private int[] mergeShort(int[] sym) {
+    private static int[] mergeShort(int[] sym, PairTable pairs) {
         int n = sym.length;
         long[] pair = new long[n - 1]; // PairTable value of (sym[i], sym[i+1]), or NONE
         for (int i = 0; i < n - 1; i++) {
@@ -191,7 +196,7 @@ final class BpeModel {
      * O(n log n) for long pieces (a base64 blob, a run of digits-free punctuation): a heap of (rank, position) with
      * stale entries skipped, over a linked list of symbols. Same result as {@link #mergeShort}.
      */
-    private int[] mergeLong(int[] sym) {
+    private static int[] mergeLong(int[] sym, PairTable pairs) {
         int n = sym.length;
         int[] prev = new int[n];
         int[] next = new int[n];

@@ -8,7 +8,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,8 +15,8 @@ import java.util.Map;
 /**
  * GPT-2's vocabulary and merges, rebuilt offline from the {@code r50k_base} rank file that JTokkit ships (tiktoken's
  * name for GPT-2's encoding). The file lists every token's bytes with its rank, and rank equals GPT-2's token id.
- * It has no merge list, so the merges are recovered: the merge that creates a token of rank r is the pair that
- * rank-ordered BPE over the token's own bytes, using only ranks below r, leaves behind. Ranks 256..50255 give
+ * It has no merge list, so the merges are recovered: the merge that creates the token of rank r is the pair of
+ * tokens that BPE with the merges of lower rank leaves when run over the token's own bytes. Ranks 256..50255 give
  * GPT-2's 50,000 merges in {@code merges.txt} order (the test suite checks the result against the digest of the
  * original file).
  */
@@ -36,55 +35,37 @@ final class Gpt2Vocabulary {
 
     static Files load() {
         List<byte[]> byRank = readRanks();
-        Map<ByteKey, Integer> rankOf = new HashMap<>(byRank.size() * 2);
-        for (int r = 0; r < byRank.size(); r++) {
-            rankOf.put(new ByteKey(byRank.get(r)), r);
-        }
         Map<String, Integer> vocab = new LinkedHashMap<>(byRank.size() * 2);
         List<String[]> merges = new ArrayList<>(byRank.size());
+        String[] spelling = new String[byRank.size()];
+        int[] byteToId = new int[256];
+        java.util.Arrays.fill(byteToId, -1);
+        // Merges known so far, keyed by pair; a merge's rank is the rank of the token it makes.
+        BpeModel.PairTable pairs = new BpeModel.PairTable(byRank.size());
         for (int r = 0; r < byRank.size(); r++) {
             byte[] token = byRank.get(r);
-            vocab.put(ByteLevel.encode(token), r);
+            spelling[r] = ByteLevel.encode(token);
+            vocab.put(spelling[r], r);
             if (token.length == 1) {
+                byteToId[token[0] & 0xFF] = r;
                 continue;
             }
-            byte[][] parts = splitBelow(token, r, rankOf);
-            merges.add(new String[] {ByteLevel.encode(parts[0]), ByteLevel.encode(parts[1])});
-        }
-        return new Files(vocab, merges);
-    }
-
-    /** Runs rank-ordered BPE over {@code token}'s bytes with ranks below {@code maxRank}; must end in two parts. */
-    private static byte[][] splitBelow(byte[] token, int maxRank, Map<ByteKey, Integer> rankOf) {
-        List<byte[]> parts = new ArrayList<>(token.length);
-        for (byte b : token) {
-            parts.add(new byte[] {b});
-        }
-        while (parts.size() > 2) {
-            int best = -1;
-            int bestRank = maxRank;
-            for (int i = 0; i + 1 < parts.size(); i++) {
-                Integer rank = rankOf.get(new ByteKey(concat(parts.get(i), parts.get(i + 1))));
-                if (rank != null && rank < bestRank) {
-                    bestRank = rank;
-                    best = i;
+            int[] sym = new int[token.length];
+            for (int i = 0; i < token.length; i++) {
+                sym[i] = byteToId[token[i] & 0xFF];
+                if (sym[i] < 0) {
+                    throw new IllegalStateException(RESOURCE + ": token of rank " + r + " uses a byte with no rank");
                 }
             }
-            if (best < 0) {
-                break;
+            int[] parts = BpeModel.merge(sym, pairs);
+            if (parts.length != 2) {
+                throw new IllegalStateException(RESOURCE + ": token of rank " + r
+                        + " is not a merge of two lower-ranked tokens");
             }
-            parts.set(best, concat(parts.get(best), parts.remove(best + 1)));
+            merges.add(new String[] {spelling[parts[0]], spelling[parts[1]]});
+            pairs.putIfAbsent(parts[0], parts[1], r, r);
         }
-        if (parts.size() != 2) {
-            throw new IllegalStateException("r50k_base: token of rank " + maxRank + " cannot be built from lower ranks");
-        }
-        return new byte[][] {parts.get(0), parts.get(1)};
-    }
-
-    private static byte[] concat(byte[] a, byte[] b) {
-        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
+        return new Files(vocab, merges);
     }
 
     private static List<byte[]> readRanks() {
@@ -117,18 +98,5 @@ final class Gpt2Vocabulary {
             throw new IllegalStateException(RESOURCE + ": expected " + END_OF_TEXT_ID + " ranks, found " + byRank.size());
         }
         return byRank;
-    }
-
-    /** byte[] with value equality, for hash lookups. */
-    private record ByteKey(byte[] bytes) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof ByteKey k && java.util.Arrays.equals(bytes, k.bytes);
-        }
-
-        @Override
-        public int hashCode() {
-            return java.util.Arrays.hashCode(bytes);
-        }
     }
 }
