@@ -142,7 +142,7 @@ def train(args, which, with_optimizer):
     s = shape(which, args.smoke)
     B, T = (2, 8) if args.smoke else ((8, 64) if which == "tiny" else (4, 128))
     torch.manual_seed(1)
-    model = GPT(Config(context=max(T, 256), **s))
+    model = GPT(Config(context=256 if which == "tiny" else 1024, **s))
     model.train()
     opt = make_optimizer(model)
     x = torch.randint(0, s["vocab"], (B, T))
