@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         description = "Build, load, fine-tune, prompt and evaluate GPT-2-family models on the JVM.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                ScoreCommand.class,
         })
 public final class AttuneCli {
 
