@@ -1,5 +1,6 @@
 package dev.attune.examples.cli;
 
+import dev.attune.examples.bench.BenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,6 +15,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 ScoreCommand.class,
+                BenchCommand.class,
         })
 public final class AttuneCli {
 
