@@ -3,6 +3,8 @@ package dev.attune.core.generate;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.generate.GenerationConfig.ContextOverflow;
 import dev.attune.core.model.GptModel;
+import dev.attune.core.tokenizer.StreamingDecoder;
+import dev.attune.core.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -40,21 +42,21 @@ public final class Generator {
     }
 
     private final CausalLm lm;
-    private final TextCodec codec;
+    private final Tokenizer tokenizer;
 
-    Generator(CausalLm lm, TextCodec codec) {
+    private Generator(CausalLm lm, Tokenizer tokenizer) {
         this.lm = Objects.requireNonNull(lm, "lm");
-        this.codec = Objects.requireNonNull(codec, "codec");
+        this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
     }
 
-    /** A generator over the model's KV-cache forward pass. */
-    public static Generator of(GptModel model, TextCodec codec) {
-        return new Generator(CausalLm.of(model), codec);
+    /** A generator over the model's KV-cache forward pass; the tokenizer encodes prompts and decodes output. */
+    public static Generator of(GptModel model, Tokenizer tokenizer) {
+        return new Generator(CausalLm.of(model), tokenizer);
     }
 
     /** A generator over any {@link CausalLm} (an adapted model, for instance). */
-    public static Generator of(CausalLm lm, TextCodec codec) {
-        return new Generator(lm, codec);
+    public static Generator of(CausalLm lm, Tokenizer tokenizer) {
+        return new Generator(lm, tokenizer);
     }
 
     /** The model this generator drives. */
@@ -62,14 +64,18 @@ public final class Generator {
         return lm;
     }
 
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
     /** Generates a continuation of {@code prompt} (encoded with the tokenizer). */
     public GenerationResult generate(String prompt, GenerationConfig config) {
-        return generate(codec.encode(prompt), config, null);
+        return generate(tokenizer.encode(prompt), config, null);
     }
 
     /** Generates a continuation of {@code prompt}, handing text pieces to {@code onText} as they are produced. */
     public GenerationResult generate(String prompt, GenerationConfig config, Consumer<String> onText) {
-        return generate(codec.encode(prompt), config, onText);
+        return generate(tokenizer.encode(prompt), config, onText);
     }
 
     /** Generates a continuation of the prompt token ids. */
@@ -236,7 +242,7 @@ public final class Generator {
         final TokenHistory history;
         final int budget;
         final SplittableRandom rng;
-        final TextCodec.StreamingDecoder decoder = codec.streamingDecoder();
+        final StreamingDecoder decoder = tokenizer.streamingDecoder();
         final StopStrings text;
         final List<TokenLogprobs> logprobs = new ArrayList<>();
         FinishReason finished;
@@ -267,7 +273,7 @@ public final class Generator {
         }
 
         private void finish(FinishReason reason, TextListener listener) {
-            emit(text.append(decoder.flush()), listener); // bytes of an unfinished character, if any
+            emit(text.append(decoder.finish()), listener); // bytes of an unfinished character, if any
             emit(text.finish(), listener);
             finished = text.stopped() ? FinishReason.STOP : reason;
         }
@@ -370,7 +376,7 @@ public final class Generator {
             if (!stops.isEmpty()) {
                 int[] ids = appended(beams[beam].history().generatedIds(), token);
                 StopStrings s = new StopStrings(stops);
-                s.append(codec.decode(ids));
+                s.append(tokenizer.decode(ids));
                 if (s.stopped()) {
                     return FinishReason.STOP;
                 }
@@ -404,7 +410,7 @@ public final class Generator {
             int[] ids = result.ids();
             int textEnd = result.reason() == FinishReason.EOS ? ids.length - 1 : ids.length;
             StopStrings text = new StopStrings(batch.config().stopStrings());
-            text.append(codec.decode(Arrays.copyOf(ids, textEnd)));
+            text.append(tokenizer.decode(Arrays.copyOf(ids, textEnd)));
             return new GenerationResult(ids, text.text(), result.reason(), beams[0].history().promptLength(),
                     result.logprobs());
         }

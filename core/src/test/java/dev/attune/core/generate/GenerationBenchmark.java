@@ -2,6 +2,7 @@ package dev.attune.core.generate;
 
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.model.GptModel;
+import dev.attune.core.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -56,7 +57,7 @@ public final class GenerationBenchmark {
         int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         GptModel model = GptModel.create(GptConfig.gpt2(), 1);
         Timed timed = new Timed(CausalLm.of(model));
-        Generator generator = new Generator(timed, ScriptedLm.CODEC);
+        Generator generator = Generator.of(timed, Tokenizer.gpt2());
         GenerationConfig config = GenerationConfig.builder().maxNewTokens(total - prompt).ignoreEos(true).build();
         for (int batch : new int[] {1, 8}) {
             List<int[]> prompts = new ArrayList<>();

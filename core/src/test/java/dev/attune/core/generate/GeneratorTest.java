@@ -24,7 +24,7 @@ class GeneratorTest {
                 .bosTokenId(0).eosTokenId(0).initializerRange(0.3).build();
         // GPT-2's N(0, 0.02) gives a tiny model nearly flat logits; 0.3 gives varied, clear-cut choices
         model = GptModel.create(config, 7);
-        generator = Generator.of(model, ScriptedLm.CODEC);
+        generator = Generator.of(model, ScriptedLm.TOKENIZER);
     }
 
     private static int[] prompt(int length, int salt) {
@@ -176,11 +176,11 @@ class GeneratorTest {
                 bestSeq = s;
             }
         }
-        GenerationResult r = Generator.of(m, ScriptedLm.CODEC).generate(p, GenerationConfig.builder()
+        GenerationResult r = Generator.of(m, ScriptedLm.TOKENIZER).generate(p, GenerationConfig.builder()
                 .maxNewTokens(3).numBeams(36).ignoreEos(true).build());
         assertThat(r.ids()).containsExactly(bestSeq / 36, (bestSeq / 6) % 6, bestSeq % 6);
         // and the search mattered: greedy misses that sequence here
-        int[] greedy = Generator.of(m, ScriptedLm.CODEC).generate(p, GenerationConfig.builder().maxNewTokens(3)
+        int[] greedy = Generator.of(m, ScriptedLm.TOKENIZER).generate(p, GenerationConfig.builder().maxNewTokens(3)
                 .ignoreEos(true).build()).ids();
         assertThat(greedy).isNotEqualTo(r.ids());
     }

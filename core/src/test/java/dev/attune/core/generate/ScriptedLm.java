@@ -3,6 +3,7 @@ package dev.attune.core.generate;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.attune.core.config.GptConfig;
+import dev.attune.core.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -76,35 +77,11 @@ final class ScriptedLm implements CausalLm {
         };
     }
 
-    /** Decodes id i as the character '0' + i, so ids 0..63 read as "0123456789:;<=>?@ABC...". */
-    static final TextCodec CODEC = new TextCodec() {
-        @Override
-        public int[] encode(String text) {
-            return text.chars().map(c -> c - '0').toArray();
-        }
+    /** GPT-2's tokenizer: ids 0..93 are the single characters '!' (33) .. '~' (126), so id i reads as 33 + i. */
+    static final Tokenizer TOKENIZER = Tokenizer.gpt2();
 
-        @Override
-        public String decode(int[] ids) {
-            StringBuilder sb = new StringBuilder();
-            for (int id : ids) {
-                sb.append((char) ('0' + id));
-            }
-            return sb.toString();
-        }
-
-        @Override
-        public StreamingDecoder streamingDecoder() {
-            return new StreamingDecoder() {
-                @Override
-                public String push(int id) {
-                    return String.valueOf((char) ('0' + id));
-                }
-
-                @Override
-                public String flush() {
-                    return "";
-                }
-            };
-        }
-    };
+    /** The ids of single printable ASCII characters, one id per character. */
+    static int[] ids(String text) {
+        return text.chars().map(c -> c - 33).toArray();
+    }
 }
