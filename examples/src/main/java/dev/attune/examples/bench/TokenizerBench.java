@@ -3,24 +3,22 @@ package dev.attune.examples.bench;
 import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingType;
-import dev.attune.core.tokenizer.Tokenizer;
+import dev.attune.core.tokenizer.BpeTokenizer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
  * GPT-2 BPE encode throughput over about 1 MB of English-like paragraphs, encoded one paragraph at a time (the
- * way a data pipeline feeds documents): Attune's tokenizer, and as the peer JTokkit's {@code r50k_base} (GPT-2's
- * encoding) called directly. Both produce the same ids.
+ * way a data pipeline feeds documents). The peer is JTokkit's {@code r50k_base}, GPT-2's encoding, called directly.
  */
 final class TokenizerBench {
 
     private TokenizerBench() {
     }
 
-    /** Attune's {@code Tokenizer.gpt2()} over the same paragraphs (its word cache warms up in the warm-up runs). */
     static Measurement attune(Settings s) throws Exception {
         List<String> text = BenchText.paragraphs(s.smoke() ? 20_000 : 1_000_000, 42);
-        Tokenizer tokenizer = Tokenizer.gpt2();
+        BpeTokenizer tokenizer = BpeTokenizer.gpt2();
         long[] tokens = new long[1];
         double[] seconds = Timer.time(s.warmup(), s.iterations(), () -> {
             long n = 0;
