@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 ScoreCommand.class,
                 BenchCommand.class,
+                GenerateCommand.class,
         })
 public final class AttuneCli {
 
