@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 ScoreCommand.class,
                 BenchCommand.class,
                 GenerateCommand.class,
+                InfoCommand.class,
                 TokenizeCommand.class,
                 DetokenizeCommand.class,
         })
