@@ -24,6 +24,12 @@ public final class AtomicFiles {
         void writeTo(OutputStream out) throws IOException;
     }
 
+    /** Something that writes the whole content of a file through a channel (and may seek back to patch it). */
+    @FunctionalInterface
+    public interface ChannelWriter {
+        void writeTo(FileChannel channel) throws IOException;
+    }
+
     /** Writes {@code bytes} to {@code target} atomically. */
     public static void write(Path target, byte[] bytes) throws IOException {
         write(target, out -> out.write(bytes));
@@ -31,17 +37,27 @@ public final class AtomicFiles {
 
     /** Runs {@code writer} into a temporary file next to {@code target}, then renames it over {@code target}. */
     public static void write(Path target, Writer writer) throws IOException {
+        writeChannel(target, channel -> {
+            OutputStream out = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(channel),
+                    1 << 20);
+            writer.writeTo(out);
+            out.flush();
+        });
+    }
+
+    /**
+     * Like {@link #write(Path, Writer)} for writers that need the channel itself, e.g. to fill in a header once the
+     * size of the content is known.
+     */
+    public static void writeChannel(Path target, ChannelWriter writer) throws IOException {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
         boolean done = false;
         try {
-            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE);
-                 OutputStream out = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(channel),
-                         1 << 20)) {
-                writer.writeTo(out);
-                out.flush();
+            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                writer.writeTo(channel);
                 channel.force(true);
             }
             try {
