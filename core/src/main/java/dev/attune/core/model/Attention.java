@@ -1,0 +1,208 @@
+package dev.attune.core.model;
+
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+import static org.nd4j.linalg.indexing.NDArrayIndex.point;
+
+import dev.attune.core.engine.HostBuffers;
+import dev.attune.core.engine.Parallel;
+import java.nio.FloatBuffer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Causal multi-head self-attention: {@code c_attn} makes q|k|v, each head attends over the keys so far (the
+ * key/value store holds earlier positions when generating), {@code c_proj} mixes the heads. All heads of all rows go
+ * through one batched GEMM per product, on views with no copies of the key/value store.
+ */
+final class Attention {
+
+    final Linear cAttn;
+    final Linear cProj;
+    private final int heads;
+    private final int headSize;
+    private final int width;
+    private final float scale;
+    private final double attentionDropout;
+    private final double residualDropout;
+    private final int layer;
+
+    /** Activations of one layer's attention, kept for the backward pass. */
+    static final class Acts {
+        INDArray qkv;        // [R, 3C]
+        INDArray q;          // [B*H, n, hs]
+        INDArray probs;      // [B*H, n, L]
+        INDArray probsMask;  // attention dropout mask, or null
+        INDArray yHeads;     // [B*H, n, hs]
+        INDArray y;          // [R, C], heads side by side
+        INDArray out;        // [R, C]
+        INDArray outMask;    // residual dropout mask, or null
+    }
+
+    /** Scratch for the backward pass, shared by all layers. */
+    static final class Grads {
+        INDArray dy;       // [R, C]
+        INDArray dyHeads;  // [B*H, n, hs]
+        INDArray dprobs;   // [B*H, n, L]
+        INDArray dq;       // [B*H, n, hs]
+        INDArray dk;       // [B*H, L, hs]
+        INDArray dv;       // [B*H, L, hs]
+        INDArray dqkv;     // [R, 3C]
+    }
+
+    Attention(GptModel model, int layer) {
+        String p = "h." + layer + ".attn.";
+        this.cAttn = new Linear(model, p + "c_attn");
+        this.cProj = new Linear(model, p + "c_proj");
+        this.heads = model.config().heads();
+        this.headSize = model.config().headSize();
+        this.width = model.config().embeddingSize();
+        this.scale = (float) (1.0 / Math.sqrt(headSize));
+        this.attentionDropout = model.config().attentionDropout();
+        this.residualDropout = model.config().residualDropout();
+        this.layer = layer;
+    }
+
+    /** x [R, C] (already layer-normed) -> a.out [R, C]; appends this pass's keys and values to {@code kv}. */
+    void forward(Pass p, INDArray x, Acts a, KvCache.Layer kv) {
+        int bh = p.batch * heads;
+        cAttn.forward(x, a.qkv);                                            // [R, 3C]
+        INDArray qkv5 = a.qkv.reshape(p.batch, p.n, 3, heads, headSize);
+        a.q.reshape(p.batch, heads, p.n, headSize).assign(heads(qkv5, 0));  // [B, H, n, hs]
+        kv.append(p.start, heads(qkv5, 1), heads(qkv5, 2));
+        INDArray keys = kv.keys(p.total);                                   // [B*H, L, hs]
+        INDArray values = kv.values(p.total);                               // [B*H, L, hs]
+        Ops.gemm(a.q, false, keys, true, a.probs, scale, 0.0);              // scores [B*H, n, L]
+        softmax(p, a.probs);
+        INDArray used = a.probs;
+        if (p.dropout(attentionDropout)) {
+            a.probsMask = p.dropoutMask(attentionDropout, site(0), bh, p.n, p.total);
+            used = a.probs.mul(a.probsMask);
+        }
+        Ops.gemm(used, false, values, false, a.yHeads, 1.0, 0.0);          // [B*H, n, hs]
+        a.y.reshape(p.batch, p.n, heads, headSize)
+                .assign(a.yHeads.reshape(p.batch, heads, p.n, headSize).permute(0, 2, 1, 3));
+        cProj.forward(a.y, a.out);                                          // [R, C]
+        if (p.dropout(residualDropout)) {
+            a.outMask = p.dropoutMask(residualDropout, site(1), p.rows, width);
+            a.out.muli(a.outMask);
+        }
+    }
+
+    /** dout [R, C] -> parameter gradients and dx [R, C] (input of c_attn, overwritten). */
+    void backward(Pass p, INDArray x, Acts a, KvCache.Layer kv, INDArray dout, Grads g, INDArray dx,
+                  boolean accumulate) {
+        if (a.outMask != null) {
+            dout = dout.mul(a.outMask);
+        }
+        cProj.backward(a.y, dout, g.dy, accumulate, false);
+        g.dyHeads.reshape(p.batch, heads, p.n, headSize)
+                .assign(g.dy.reshape(p.batch, p.n, heads, headSize).permute(0, 2, 1, 3));
+        INDArray keys = kv.keys(p.total);
+        INDArray values = kv.values(p.total);
+        INDArray used = a.probsMask == null ? a.probs : a.probs.mul(a.probsMask);
+        Ops.gemm(g.dyHeads, false, values, true, g.dprobs, 1.0, 0.0);      // [B*H, n, L]
+        Ops.gemm(used, true, g.dyHeads, false, g.dv, 1.0, 0.0);            // [B*H, L, hs]
+        if (a.probsMask != null) {
+            g.dprobs.muli(a.probsMask);
+        }
+        softmaxBackward(a.probs, g.dprobs);                                 // now d(scores / scale)
+        Ops.gemm(g.dprobs, false, keys, false, g.dq, scale, 0.0);          // [B*H, n, hs]
+        Ops.gemm(g.dprobs, true, a.q, false, g.dk, scale, 0.0);            // [B*H, L, hs]
+        INDArray dqkv5 = g.dqkv.reshape(p.batch, p.n, 3, heads, headSize);
+        mergeInto(dqkv5, 0, g.dq, p);
+        mergeInto(dqkv5, 1, g.dk, p);
+        mergeInto(dqkv5, 2, g.dv, p);
+        cAttn.backward(x, g.dqkv, dx, accumulate, false);
+    }
+
+    /** The q, k or v part of qkv [B, n, 3, H, hs] as [B, H, n, hs] (a view). */
+    private static INDArray heads(INDArray qkv5, int part) {
+        return qkv5.get(all(), all(), point(part), all(), all()).permute(0, 2, 1, 3);
+    }
+
+    private void mergeInto(INDArray dqkv5, int part, INDArray d, Pass p) {
+        heads(dqkv5, part).assign(d.reshape(p.batch, heads, p.n, headSize));
+    }
+
+    private long site(int which) {
+        return layer * 4L + which + 1;
+    }
+
+    /** Masked softmax over the last axis of scores [B*H, n, L], in place; rows with no allowed key become 0. */
+    private void softmax(Pass p, INDArray scores) {
+        if (!Ops.hostKernels(scores.dataType())) {
+            scores.addi(p.additiveMask(heads));
+            Nd4j.exec(new SoftMax(scores, scores, 2));
+            if (p.keyValid != null) {
+                scores.muli(p.additiveMask(heads).gt(-1.0).castTo(scores.dataType()));
+            }
+            return;
+        }
+        FloatBuffer s = HostBuffers.floats(scores);
+        int n = p.n;
+        int len = p.total;
+        Parallel.rows(p.batch * heads * n, 64, (from, to) -> {
+            float[] row = new float[len];
+            for (int r = from; r < to; r++) {
+                int b = r / (heads * n);
+                int i = r % n;
+                s.get(r * len, row);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < len; j++) {
+                    if (p.allowed(b, i, j) && row[j] > max) {
+                        max = row[j];
+                    }
+                }
+                double sum = 0;
+                for (int j = 0; j < len; j++) {
+                    if (p.allowed(b, i, j)) {
+                        float e = (float) Math.exp(row[j] - max);
+                        row[j] = e;
+                        sum += e;
+                    } else {
+                        row[j] = 0f;
+                    }
+                }
+                float inv = sum > 0 ? (float) (1.0 / sum) : 0f;
+                for (int j = 0; j < len; j++) {
+                    row[j] *= inv;
+                }
+                s.put(r * len, row);
+            }
+        });
+    }
+
+    /** dprobs -> dscores in place: {@code p * (dp - sum(dp * p))} along the last axis. */
+    private static void softmaxBackward(INDArray probs, INDArray dprobs) {
+        long len = probs.size(2);
+        if (!Ops.hostKernels(probs.dataType())) {
+            INDArray p2 = probs.reshape(probs.length() / len, len);
+            INDArray d2 = dprobs.reshape(dprobs.length() / len, len);
+            INDArray dot = d2.mul(p2).sum(1);
+            d2.subiColumnVector(dot).muli(p2);
+            return;
+        }
+        FloatBuffer pb = HostBuffers.floats(probs);
+        FloatBuffer db = HostBuffers.floats(dprobs);
+        int l = (int) len;
+        Parallel.rows((int) (probs.length() / len), 64, (from, to) -> {
+            float[] pr = new float[l];
+            float[] dr = new float[l];
+            for (int r = from; r < to; r++) {
+                pb.get(r * l, pr);
+                db.get(r * l, dr);
+                double dot = 0;
+                for (int j = 0; j < l; j++) {
+                    dot += pr[j] * dr[j];
+                }
+                float d = (float) dot;
+                for (int j = 0; j < l; j++) {
+                    dr[j] = pr[j] * (dr[j] - d);
+                }
+                db.put(r * l, dr);
+            }
+        });
+    }
+}

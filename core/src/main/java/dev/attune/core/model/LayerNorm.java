@@ -1,0 +1,163 @@
+package dev.attune.core.model;
+
+import dev.attune.core.engine.HostBuffers;
+import dev.attune.core.engine.Parallel;
+import java.nio.FloatBuffer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * Layer normalisation over the last dimension with GPT-2's epsilon. ND4J's native {@code layer_norm} has no
+ * epsilon, so both passes are written here: a fused Java kernel on the CPU and plain ND4J ops elsewhere.
+ */
+final class LayerNorm {
+
+    private final GptModel model;
+    private final String prefix;
+    final INDArray weight;     // [C]
+    final INDArray bias;       // [C]
+    private final float eps;
+
+    LayerNorm(GptModel model, String prefix) {
+        this.model = model;
+        this.prefix = prefix;
+        this.weight = model.parameter(prefix + ".weight");
+        this.bias = model.parameter(prefix + ".bias");
+        this.eps = (float) model.config().layerNormEpsilon();
+    }
+
+    /** x [R, C] -> out [R, C]; keeps mean [R] and 1/std [R] for the backward pass. */
+    void forward(INDArray x, INDArray out, INDArray mean, INDArray rstd) {
+        if (Ops.hostKernels(x.dataType())) {
+            forwardHost(x, out, mean, rstd);
+            return;
+        }
+        INDArray mu = x.mean(1);
+        INDArray centered = x.subColumnVector(mu);
+        INDArray variance = centered.mul(centered).mean(1);
+        INDArray r = Transforms.pow(variance.addi(eps), -0.5, false);
+        mean.assign(mu);
+        rstd.assign(r);
+        out.assign(centered.muliColumnVector(r).muliRowVector(weight).addiRowVector(bias));
+    }
+
+    /**
+     * dout [R, C] -> dx [R, C] (always added to: it is the residual stream's gradient), dW and db (overwritten,
+     * or added to when {@code accumulate}).
+     */
+    void backward(INDArray dout, INDArray x, INDArray mean, INDArray rstd, INDArray dx, boolean accumulate) {
+        if (Ops.hostKernels(x.dataType())) {
+            backwardHost(dout, x, mean, rstd, dx, accumulate);
+            return;
+        }
+        INDArray weightGrad = model.gradient(prefix + ".weight");
+        INDArray biasGrad = model.gradient(prefix + ".bias");
+        INDArray xhat = x.subColumnVector(mean).muliColumnVector(rstd);
+        INDArray dw = dout.mul(xhat).sum(0);
+        INDArray db = dout.sum(0);
+        if (accumulate) {
+            weightGrad.addi(dw);
+            biasGrad.addi(db);
+        } else {
+            weightGrad.assign(dw);
+            biasGrad.assign(db);
+        }
+        INDArray dnorm = dout.mulRowVector(weight);
+        INDArray dnormMean = dnorm.mean(1);
+        INDArray dnormXhatMean = dnorm.mul(xhat).mean(1);
+        dx.addi(dnorm.subiColumnVector(dnormMean).subi(xhat.muliColumnVector(dnormXhatMean)).muliColumnVector(rstd));
+    }
+
+    private void forwardHost(INDArray x, INDArray out, INDArray mean, INDArray rstd) {
+        int rows = (int) x.rows();
+        int c = (int) x.columns();
+        FloatBuffer xb = HostBuffers.floats(x);
+        FloatBuffer ob = HostBuffers.floats(out);
+        FloatBuffer mb = HostBuffers.floats(mean);
+        FloatBuffer rb = HostBuffers.floats(rstd);
+        float[] w = new float[c];
+        float[] b = new float[c];
+        HostBuffers.floats(weight).get(0, w);
+        HostBuffers.floats(bias).get(0, b);
+        Parallel.rows(rows, 16, (from, to) -> {
+            float[] row = new float[c];
+            for (int r = from; r < to; r++) {
+                xb.get(r * c, row);
+                double sum = 0;
+                for (int i = 0; i < c; i++) {
+                    sum += row[i];
+                }
+                float m = (float) (sum / c);
+                double v = 0;
+                for (int i = 0; i < c; i++) {
+                    float d = row[i] - m;
+                    v += d * d;
+                }
+                float s = (float) (1.0 / Math.sqrt(v / c + eps));
+                for (int i = 0; i < c; i++) {
+                    row[i] = (row[i] - m) * s * w[i] + b[i];
+                }
+                ob.put(r * c, row);
+                mb.put(r, m);
+                rb.put(r, s);
+            }
+        });
+    }
+
+    private void backwardHost(INDArray dout, INDArray x, INDArray mean, INDArray rstd, INDArray dx,
+                              boolean accumulate) {
+        int rows = (int) x.rows();
+        int c = (int) x.columns();
+        FloatBuffer gb = HostBuffers.floats(dout);
+        FloatBuffer xb = HostBuffers.floats(x);
+        FloatBuffer mb = HostBuffers.floats(mean);
+        FloatBuffer rb = HostBuffers.floats(rstd);
+        FloatBuffer dxb = HostBuffers.floats(dx);
+        float[] w = new float[c];
+        HostBuffers.floats(weight).get(0, w);
+        float[] dwTotal = new float[c];
+        float[] dbTotal = new float[c];
+        Parallel.rows(rows, 16, (from, to) -> {
+            float[] g = new float[c];
+            float[] xh = new float[c];
+            float[] d = new float[c];
+            float[] dw = new float[c];
+            float[] db = new float[c];
+            for (int r = from; r < to; r++) {
+                gb.get(r * c, g);
+                xb.get(r * c, xh);
+                dxb.get(r * c, d);
+                float m = mb.get(r);
+                float s = rb.get(r);
+                float dnormMean = 0;
+                float dnormXhatMean = 0;
+                for (int i = 0; i < c; i++) {
+                    xh[i] = (xh[i] - m) * s;
+                    float dn = g[i] * w[i];
+                    dnormMean += dn;
+                    dnormXhatMean += dn * xh[i];
+                    dw[i] += g[i] * xh[i];
+                    db[i] += g[i];
+                }
+                dnormMean /= c;
+                dnormXhatMean /= c;
+                for (int i = 0; i < c; i++) {
+                    d[i] += (g[i] * w[i] - dnormMean - xh[i] * dnormXhatMean) * s;
+                }
+                dxb.put(r * c, d);
+            }
+            synchronized (dwTotal) {
+                for (int i = 0; i < c; i++) {
+                    dwTotal[i] += dw[i];
+                    dbTotal[i] += db[i];
+                }
+            }
+        });
+        FloatBuffer wg = HostBuffers.floats(model.gradient(prefix + ".weight"));
+        FloatBuffer bg = HostBuffers.floats(model.gradient(prefix + ".bias"));
+        for (int i = 0; i < c; i++) {
+            wg.put(i, accumulate ? wg.get(i) + dwTotal[i] : dwTotal[i]);
+            bg.put(i, accumulate ? bg.get(i) + dbTotal[i] : dbTotal[i]);
+        }
+    }
+}

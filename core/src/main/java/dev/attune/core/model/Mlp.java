@@ -1,0 +1,81 @@
+package dev.attune.core.model;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * The feed-forward block: {@code c_fc}, GELU (tanh approximation, "gelu_new"), {@code c_proj}. ND4J's
+ * {@code PreciseGELU} is wrong in M2.1, so GELU is composed from simple ops and checked against its closed form.
+ */
+final class Mlp {
+
+    private static final double K = Math.sqrt(2.0 / Math.PI);
+    private static final double A = 0.044715;
+
+    final Linear cFc;
+    final Linear cProj;
+    private final double residualDropout;
+    private final int width;
+    private final int layer;
+
+    /** Activations of one layer's MLP, kept for the backward pass. */
+    static final class Acts {
+        INDArray h;        // [R, 4C] before GELU
+        INDArray tanh;     // [R, 4C] tanh(K (h + A h^3)), reused by the backward pass
+        INDArray g;        // [R, 4C] after GELU
+        INDArray out;      // [R, C]
+        INDArray outMask;  // residual dropout mask, or null
+    }
+
+    /** Scratch for the backward pass, shared by all layers. */
+    static final class Grads {
+        INDArray dg;  // [R, 4C]
+    }
+
+    Mlp(GptModel model, int layer) {
+        String p = "h." + layer + ".mlp.";
+        this.cFc = new Linear(model, p + "c_fc");
+        this.cProj = new Linear(model, p + "c_proj");
+        this.residualDropout = model.config().residualDropout();
+        this.width = model.config().embeddingSize();
+        this.layer = layer;
+    }
+
+    /** x [R, C] (already layer-normed) -> a.out [R, C]. */
+    void forward(Pass p, INDArray x, Acts a) {
+        cFc.forward(x, a.h);                                   // [R, 4C]
+        gelu(a.h, a.tanh, a.g);                                // [R, 4C]
+        cProj.forward(a.g, a.out);                             // [R, C]
+        if (p.dropout(residualDropout)) {
+            a.outMask = p.dropoutMask(residualDropout, layer * 4L + 3, p.rows, width);
+            a.out.muli(a.outMask);
+        }
+    }
+
+    /** dout [R, C] -> parameter gradients and dx [R, C] (input of c_fc, overwritten). */
+    void backward(INDArray x, Acts a, INDArray dout, Grads g, INDArray dx, boolean accumulate) {
+        if (a.outMask != null) {
+            dout = dout.mul(a.outMask);
+        }
+        cProj.backward(a.g, dout, g.dg, accumulate, false);  // dg [R, 4C]
+        geluBackward(a.h, a.tanh, g.dg);                      // now dh, in place
+        cFc.backward(x, g.dg, dx, accumulate, false);
+    }
+
+    /** g = 0.5 h (1 + tanh(K (h + A h^3))). */
+    static void gelu(INDArray h, INDArray tanh, INDArray g) {
+        INDArray inner = h.mul(h).muli(h).muli(A).addi(h).muli(K);
+        tanh.assign(Transforms.tanh(inner, false));
+        g.assign(tanh).addi(1.0).muli(h).muli(0.5);
+    }
+
+    /**
+     * dg -> dh in place: d/dh = 0.5 (1 + t) + 0.5 h (1 - t^2) K (1 + 3A h^2), with t the forward pass's tanh.
+     */
+    static void geluBackward(INDArray h, INDArray tanh, INDArray dg) {
+        INDArray sech2 = tanh.mul(tanh).rsubi(1.0);                        // 1 - t^2
+        INDArray inner = h.mul(h).muli(3 * A).addi(1.0).muli(K);          // K (1 + 3A h^2)
+        INDArray local = sech2.muli(inner).muli(h).addi(tanh).addi(1.0).muli(0.5);
+        dg.muli(local);
+    }
+}

@@ -1,0 +1,45 @@
+package dev.attune.core.model;
+
+import dev.attune.core.engine.Engine;
+import org.nd4j.linalg.api.blas.params.MMulTranspose;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** The few ND4J calls every layer needs, in one place. */
+final class Ops {
+
+    private static final MMulTranspose[] TRANSPOSES = {
+        MMulTranspose.builder().build(),
+        MMulTranspose.builder().transposeB(true).build(),
+        MMulTranspose.builder().transposeA(true).build(),
+        MMulTranspose.builder().transposeA(true).transposeB(true).build(),
+    };
+
+    /** Set by tests to run the plain-ND4J path (the one the CUDA backend uses) on the CPU too. */
+    static volatile boolean forceNd4jPath = false;
+
+    private Ops() {
+    }
+
+    /** True when the Java kernels over host memory may be used for arrays of this type. */
+    static boolean hostKernels(DataType type) {
+        return !forceNd4jPath && type == DataType.FLOAT && Engine.isCpu();
+    }
+
+    /**
+     * {@code c = alpha * op(a) op(b) + beta * c}, for rank-2 or batched rank-3 operands; views with any strides
+     * are fine for all three.
+     */
+    static void gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c, double alpha, double beta) {
+        MMulTranspose t = TRANSPOSES[(transA ? 2 : 0) + (transB ? 1 : 0)];
+        Nd4j.exec(new Mmul(a, b, c, alpha, beta, t));
+    }
+
+    /** {@code out[j] (+)= sum_i x[i, j]}: bias gradients. */
+    static void sumRows(INDArray x, INDArray out, boolean accumulate) {
+        INDArray ones = Nd4j.ones(x.dataType(), 1, x.rows());
+        gemm(ones, false, x, false, out.reshape(1, out.length()), 1.0, accumulate ? 1.0 : 0.0);
+    }
+}

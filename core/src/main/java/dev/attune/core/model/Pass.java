@@ -1,0 +1,83 @@
+package dev.attune.core.model;
+
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * What one forward pass runs over: {@code batch} rows of {@code n} new tokens that follow {@code start} positions
+ * already in the key/value store. Training is the case {@code start = 0}, inference with a cache any other.
+ */
+final class Pass {
+
+    final int batch;
+    final int n;
+    final int start;
+    final int total;          // keys attended to: start + n
+    final int rows;           // batch * n
+    final boolean[] keyValid; // [batch * total], false = padding key; null = all keys real
+    final DataType dataType;
+    final boolean training;
+    private final long dropoutSeed;
+    private INDArray additiveMask;
+
+    Pass(int batch, int n, int start, boolean[] keyValid, DataType dataType, boolean training, long dropoutSeed) {
+        this.batch = batch;
+        this.n = n;
+        this.start = start;
+        this.total = start + n;
+        this.rows = batch * n;
+        this.keyValid = keyValid;
+        this.dataType = dataType;
+        this.training = training;
+        this.dropoutSeed = dropoutSeed;
+    }
+
+    /** Whether query {@code i} (of the new tokens) of row {@code b} may attend to key {@code j}. */
+    boolean allowed(int b, int i, int j) {
+        return j <= start + i && (keyValid == null || keyValid[b * total + j]);
+    }
+
+    /** 0 where attention is allowed, a large negative number elsewhere: [batch * heads, n, total]. */
+    INDArray additiveMask(int heads) {
+        if (additiveMask == null) {
+            float[] m = new float[batch * heads * n * total];
+            int k = 0;
+            for (int b = 0; b < batch; b++) {
+                for (int h = 0; h < heads; h++) {
+                    for (int i = 0; i < n; i++) {
+                        for (int j = 0; j < total; j++) {
+                            m[k++] = allowed(b, i, j) ? 0f : -1e9f;
+                        }
+                    }
+                }
+            }
+            additiveMask = Nd4j.createFromArray(m).reshape(batch * heads, n, total).castTo(dataType);
+        }
+        return additiveMask;
+    }
+
+    /**
+     * A dropout mask (0 or 1/(1-p)) for one site of the network, derived from the pass's seed and the site id only,
+     * so a resumed run draws the same masks.
+     */
+    INDArray dropoutMask(double p, long site, long... shape) {
+        long size = 1;
+        for (long s : shape) {
+            size *= s;
+        }
+        float[] m = new float[Math.toIntExact(size)];
+        SplittableRandom rng = new SplittableRandom(dropoutSeed * 0x9E3779B97F4A7C15L + site);
+        float keep = (float) (1.0 / (1.0 - p));
+        for (int i = 0; i < m.length; i++) {
+            m[i] = rng.nextDouble() < p ? 0f : keep;
+        }
+        return Nd4j.createFromArray(m).reshape(shape).castTo(dataType);
+    }
+
+    /** Dropout applies only in training and only where the probability is positive. */
+    boolean dropout(double p) {
+        return training && p > 0;
+    }
+}
