@@ -30,6 +30,12 @@ public final class AtomicFiles {
         void writeTo(FileChannel channel) throws IOException;
     }
 
+    /** Something that fills a directory with files. */
+    @FunctionalInterface
+    public interface DirectoryWriter {
+        void writeTo(Path directory) throws IOException;
+    }
+
     /** Writes {@code bytes} to {@code target} atomically. */
     public static void write(Path target, byte[] bytes) throws IOException {
         write(target, out -> out.write(bytes));
@@ -70,6 +76,67 @@ public final class AtomicFiles {
             if (!done) {
                 Files.deleteIfExists(tmp);
             }
+        }
+    }
+
+    /**
+     * Creates the directory {@code target} atomically: {@code writer} fills a temporary sibling directory, which is
+     * then renamed to {@code target} (replacing an existing {@code target}). A crash leaves either the old directory
+     * or the new one, never a half-written one under the target's name (a stray {@code .name.*.tmp} sibling at worst).
+     */
+    public static void writeDirectory(Path target, DirectoryWriter writer) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        Path parent = absolute.getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempDirectory(parent, "." + absolute.getFileName() + ".");
+        Path old = null;
+        boolean done = false;
+        try {
+            writer.writeTo(tmp);
+            if (Files.exists(absolute)) {
+                old = Files.createTempDirectory(parent, "." + absolute.getFileName() + ".old.");
+                Files.delete(old);
+                Files.move(absolute, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            try {
+                Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                if (old != null) {
+                    Files.move(old, absolute, StandardCopyOption.ATOMIC_MOVE); // put the previous one back
+                    old = null;
+                }
+                throw e;
+            }
+            done = true;
+            forceDirectory(parent);
+        } finally {
+            if (!done) {
+                deleteTree(tmp);
+            }
+            if (done && old != null) {
+                deleteTree(old);
+            }
+        }
+    }
+
+    /** Deletes a file or a directory tree; absent paths are fine. */
+    public static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> walk = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    private static void forceDirectory(Path dir) {
+        // makes the rename durable on Linux; some platforms cannot open a directory, which is fine
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (IOException e) {
+            // best effort
         }
     }
 }
