@@ -89,6 +89,19 @@ public final class GptModel {
         return new GptModel(config, DataType.FLOAT);
     }
 
+    /**
+     * The tensors a model of this config has, name to Hugging Face shape, in {@link #parameterNames()} order,
+     * without allocating it (checkpoint readers check files against this).
+     */
+    public static Map<String, long[]> parameterShapes(GptConfig config) {
+        ParameterLayout layout = new ParameterLayout(config);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (String name : layout.names()) {
+            shapes.put(name, layout.entry(name).shape().clone());
+        }
+        return Collections.unmodifiableMap(shapes);
+    }
+
     /** Float64 models exist for gradient checks; everything else runs in float32. */
     static GptModel create(GptConfig config, long seed, DataType dataType) {
         GptModel m = new GptModel(config, dataType);

@@ -1,0 +1,368 @@
+package dev.attune.core.io;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.attune.core.config.GptConfig;
+import dev.attune.core.model.GptModel;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * Hugging Face GPT-2 checkpoint directories: {@code config.json} plus {@code model.safetensors} (or the shards a
+ * {@code model.safetensors.index.json} lists), as {@code save_pretrained} writes them.
+ *
+ * <p>Reading accepts tensor names with or without the {@code transformer.} prefix, F32, F16, BF16 or F64 data,
+ * ignores the {@code attn.bias} / {@code attn.masked_bias} causal-mask buffers of older files, and accepts an
+ * explicit {@code lm_head.weight} only if it equals {@code wte.weight} (Attune ties the two, as GPT-2 does). Any
+ * other tensor is rejected rather than silently dropped: a file with extra weights (a classification head, another
+ * architecture) is not the model its config describes. Every expected tensor must be present with the shape the
+ * config implies; the error lists all that differ.
+ */
+public final class HfCheckpoint {
+
+    /** The config file of a checkpoint directory. */
+    public static final String CONFIG_FILE = "config.json";
+    /** The weights file Attune reads and writes. */
+    public static final String WEIGHTS_FILE = "model.safetensors";
+    /** The index of a sharded checkpoint (read only). */
+    public static final String INDEX_FILE = "model.safetensors.index.json";
+
+    private static final int MAX_LISTED = 8;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private HfCheckpoint() {
+    }
+
+    /**
+     * What a checkpoint directory holds, read from {@code config.json} and the safetensors headers without loading
+     * any weights.
+     *
+     * @param directory      the checkpoint directory
+     * @param config         the model config
+     * @param parameterCount parameters of the model (the tied LM head counted once)
+     * @param weightFiles    the safetensors files, in load order
+     * @param weightBytes    their total size in bytes
+     * @param tensors        every tensor as stored (names as in the files), in file order
+     * @param dtypes         how many tensors are stored in each type
+     * @param metadata       the {@code __metadata__} of the first weights file
+     * @param ignored        stored tensors that are not parameters (mask buffers, a copy of the tied LM head)
+     */
+    public record Summary(Path directory, GptConfig config, long parameterCount, List<Path> weightFiles,
+                          long weightBytes, List<TensorInfo> tensors, Map<DType, Integer> dtypes,
+                          Map<String, String> metadata, List<String> ignored) {
+        public Summary {
+            weightFiles = List.copyOf(weightFiles);
+            tensors = List.copyOf(tensors);
+            dtypes = Collections.unmodifiableMap(new EnumMap<>(dtypes));
+            metadata = Map.copyOf(metadata);
+            ignored = List.copyOf(ignored);
+        }
+    }
+
+    /**
+     * Reads and checks a checkpoint directory's config and tensor headers without loading weights.
+     *
+     * @throws ModelFileException if the directory is not a GPT-2 checkpoint or its tensors do not match its config
+     */
+    public static Summary inspect(Path directory) throws IOException {
+        try (Plan plan = Plan.of(directory)) {
+            List<TensorInfo> all = new ArrayList<>();
+            Map<DType, Integer> dtypes = new EnumMap<>(DType.class);
+            long bytes = 0;
+            List<Path> paths = new ArrayList<>();
+            for (SafeTensors f : plan.files) {
+                paths.add(f.path());
+                bytes += f.fileSize();
+                for (TensorInfo t : f.tensors()) {
+                    all.add(t);
+                    dtypes.merge(t.dtype(), 1, Integer::sum);
+                }
+            }
+            return new Summary(directory, plan.config, parameterCount(plan.config), paths, bytes, all,
+                    dtypes, plan.files.get(0).metadata(), plan.ignored);
+        }
+    }
+
+    /**
+     * Loads a checkpoint directory into a new model (float32; F16, BF16 and F64 tensors are converted).
+     *
+     * @throws ModelFileException if the directory is not a GPT-2 checkpoint, its tensors do not match its config
+     *                            (every difference is listed), or an explicit {@code lm_head.weight} differs from
+     *                            {@code wte.weight}
+     */
+    public static GptModel load(Path directory) throws IOException {
+        try (Plan plan = Plan.of(directory)) {
+            GptModel model = GptModel.zeros(plan.config);
+            for (Map.Entry<String, Stored> e : plan.tensors.entrySet()) {
+                Stored s = e.getValue();
+                s.file().readInto(s.info().name(), model.parameter(e.getKey()));
+            }
+            if (plan.lmHead != null) {
+                checkTied(plan.lmHead, model.parameter("wte.weight"));
+            }
+            return model;
+        }
+    }
+
+    private static void checkTied(Stored lmHead, INDArray wte) throws IOException {
+        INDArray head = lmHead.file().read(lmHead.info().name());
+        double largest = Transforms.abs(head.subi(wte), false).maxNumber().doubleValue();
+        if (!(largest == 0)) {
+            throw new ModelFileException(lmHead.file().path(), "'" + lmHead.info().name()
+                    + "' differs from wte.weight (largest difference " + largest + "): Attune ties the LM head to "
+                    + "the token embedding, as GPT-2 does, and cannot load a separate head");
+        }
+    }
+
+    /**
+     * Saves a model as a checkpoint directory that {@code GPT2LMHeadModel.from_pretrained} loads unchanged:
+     * {@code config.json} and a float32 {@code model.safetensors} with {@code transformer.}-prefixed names, Conv1D
+     * weights {@code [in, out]}, no {@code lm_head.weight} (tied), and {@code __metadata__ {"format": "pt"}}. The
+     * directory is created if needed; each file is replaced atomically, weights first.
+     */
+    public static void save(GptModel model, Path directory) throws IOException {
+        Files.createDirectories(directory);
+        SafeTensorsWriter weights = SafeTensors.writer().metadata("format", "pt");
+        for (String name : model.parameterNames()) {
+            weights.add(Gpt2Names.PREFIX + name, model.parameter(name));
+        }
+        weights.write(directory.resolve(WEIGHTS_FILE));
+        model.config().writeJson(directory.resolve(CONFIG_FILE));
+    }
+
+    private static long parameterCount(GptConfig config) {
+        long n = 0;
+        for (long[] shape : GptModel.parameterShapes(config).values()) {
+            n += TensorInfo.elementCount(shape);
+        }
+        return n;
+    }
+
+    /** Where one expected tensor is stored. */
+    record Stored(SafeTensors file, TensorInfo info) {
+    }
+
+    /**
+     * A checked mapping from the model's tensor names to where they are stored. Holds the open files: close it.
+     */
+    static final class Plan implements Closeable {
+        final Path directory;
+        final GptConfig config;
+        final List<SafeTensors> files;
+        final Map<String, Stored> tensors; // canonical name -> stored tensor, in the model's order
+        final Stored lmHead;               // null when the file has none
+        final List<String> ignored;
+
+        private Plan(Path directory, GptConfig config, List<SafeTensors> files, Map<String, Stored> tensors,
+                     Stored lmHead, List<String> ignored) {
+            this.directory = directory;
+            this.config = config;
+            this.files = files;
+            this.tensors = tensors;
+            this.lmHead = lmHead;
+            this.ignored = ignored;
+        }
+
+        static Plan of(Path directory) throws IOException {
+            GptConfig config = readConfig(directory);
+            List<SafeTensors> files = openWeights(directory);
+            try {
+                return match(directory, config, files);
+            } catch (IOException | RuntimeException e) {
+                closeAll(files);
+                throw e;
+            }
+        }
+
+        private static Plan match(Path directory, GptConfig config, List<SafeTensors> files)
+                throws ModelFileException {
+            Map<String, long[]> expected = GptModel.parameterShapes(config);
+            Map<String, Stored> found = new LinkedHashMap<>();
+            Stored lmHead = null;
+            List<String> ignored = new ArrayList<>();
+            List<String> unexpected = new ArrayList<>();
+            List<String> problems = new ArrayList<>();
+            Set<Integer> layers = new TreeSet<>();
+            for (SafeTensors file : files) {
+                for (TensorInfo t : file.tensors()) {
+                    String name = Gpt2Names.canonical(t.name());
+                    int layer = Gpt2Names.layerOf(name);
+                    if (layer >= 0) {
+                        layers.add(layer);
+                    }
+                    if (Gpt2Names.isMaskBuffer(name)) {
+                        ignored.add(t.name());
+                    } else if (name.equals(Gpt2Names.LM_HEAD)) {
+                        if (lmHead != null) {
+                            problems.add("'" + Gpt2Names.LM_HEAD + "' is stored twice");
+                        }
+                        lmHead = new Stored(file, t);
+                        ignored.add(t.name());
+                    } else if (expected.containsKey(name)) {
+                        Stored previous = found.put(name, new Stored(file, t));
+                        if (previous != null) {
+                            problems.add("'" + name + "' is stored twice, as '" + previous.info().name() + "' and '"
+                                    + t.name() + "'");
+                        }
+                    } else {
+                        unexpected.add(t.name());
+                    }
+                }
+            }
+            List<String> missing = new ArrayList<>();
+            Map<String, Stored> ordered = new LinkedHashMap<>();
+            for (Map.Entry<String, long[]> e : expected.entrySet()) {
+                Stored s = found.get(e.getKey());
+                if (s == null) {
+                    missing.add(e.getKey());
+                    continue;
+                }
+                ordered.put(e.getKey(), s);
+                checkTensor(s.info(), e.getValue(), problems);
+            }
+            if (lmHead != null) {
+                checkTensor(lmHead.info(), expected.get("wte.weight"), problems);
+            }
+            if (!missing.isEmpty()) {
+                problems.add(0, "missing tensor" + (missing.size() == 1 ? " " : "s ") + list(missing));
+            }
+            if (!unexpected.isEmpty()) {
+                problems.add("unexpected tensor" + (unexpected.size() == 1 ? " " : "s ") + list(unexpected)
+                        + " (a GPT-2 language model has only transformer.* weights; other heads are not loaded)");
+            }
+            if (!problems.isEmpty()) {
+                StringBuilder message = new StringBuilder("does not match ").append(CONFIG_FILE).append(" (")
+                        .append(describe(config)).append("): ");
+                if (!layers.isEmpty() && layers.size() != config.layers()) {
+                    message.append("config.json says n_layer=").append(config.layers()).append(" but the weights hold ")
+                            .append(layers.size()).append(" layer").append(layers.size() == 1 ? "" : "s")
+                            .append("; ");
+                }
+                message.append(String.join("; ", problems.subList(0, Math.min(problems.size(), MAX_LISTED))));
+                if (problems.size() > MAX_LISTED) {
+                    message.append("; and ").append(problems.size() - MAX_LISTED).append(" more problems");
+                }
+                throw new ModelFileException(files.get(0).path(), message.toString());
+            }
+            return new Plan(directory, config, files, ordered, lmHead, ignored);
+        }
+
+        private static void checkTensor(TensorInfo t, long[] shape, List<String> problems) {
+            if (!t.hasShape(shape)) {
+                problems.add("'" + t.name() + "' has shape " + t.shapeString() + ", expected " + Arrays.toString(shape));
+            }
+            if (!t.dtype().readable()) {
+                problems.add("'" + t.name() + "' is stored as " + t.dtype() + ", not a float type");
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            closeAll(files);
+        }
+    }
+
+    private static String describe(GptConfig c) {
+        return "n_layer=" + c.layers() + ", n_head=" + c.heads() + ", n_embd=" + c.embeddingSize() + ", vocab_size="
+                + c.vocabSize() + ", n_positions=" + c.contextLength()
+                + (c.innerSize() != 4 * c.embeddingSize() ? ", n_inner=" + c.innerSize() : "");
+    }
+
+    private static String list(List<String> names) {
+        String shown = String.join(", ", names.subList(0, Math.min(names.size(), MAX_LISTED)));
+        return names.size() > MAX_LISTED ? shown + ", ... (" + names.size() + " in all)" : shown;
+    }
+
+    private static GptConfig readConfig(Path directory) throws IOException {
+        if (!Files.isDirectory(directory)) {
+            throw new ModelFileException(directory, Files.exists(directory)
+                    ? "not a directory (a checkpoint is a directory with config.json and model.safetensors)"
+                    : "no such checkpoint directory");
+        }
+        Path config = directory.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(config)) {
+            throw new ModelFileException(directory, "no " + CONFIG_FILE
+                    + " (a Hugging Face checkpoint directory holds config.json and model.safetensors)");
+        }
+        return GptConfig.readJson(config);
+    }
+
+    private static List<SafeTensors> openWeights(Path directory) throws IOException {
+        Path single = directory.resolve(WEIGHTS_FILE);
+        if (Files.isRegularFile(single)) {
+            return List.of(SafeTensors.open(single));
+        }
+        Path index = directory.resolve(INDEX_FILE);
+        if (Files.isRegularFile(index)) {
+            return openShards(directory, index);
+        }
+        if (Files.exists(directory.resolve("pytorch_model.bin"))) {
+            throw new ModelFileException(directory, "holds pytorch_model.bin (a PyTorch pickle) but no "
+                    + WEIGHTS_FILE + "; Attune reads safetensors only: in Python, "
+                    + "model.save_pretrained(dir, safe_serialization=True) converts it");
+        }
+        throw new ModelFileException(directory, "no " + WEIGHTS_FILE + " (nor " + INDEX_FILE + ")");
+    }
+
+    private static List<SafeTensors> openShards(Path directory, Path index) throws IOException {
+        JsonNode map;
+        try {
+            map = JSON.readTree(index.toFile()).get("weight_map");
+        } catch (JsonProcessingException e) {
+            throw new ModelFileException(index, "not valid JSON: " + e.getOriginalMessage());
+        }
+        if (map == null || !map.isObject() || map.isEmpty()) {
+            throw new ModelFileException(index, "has no \"weight_map\" object");
+        }
+        Set<String> shards = new LinkedHashSet<>();
+        map.elements().forEachRemaining(v -> shards.add(v.asText()));
+        List<SafeTensors> files = new ArrayList<>();
+        try {
+            for (String shard : shards) {
+                Path p = directory.resolve(shard).normalize();
+                if (!p.startsWith(directory.normalize()) || shard.isEmpty()) {
+                    throw new ModelFileException(index, "lists shard '" + shard + "' outside the directory");
+                }
+                try {
+                    files.add(SafeTensors.open(p));
+                } catch (NoSuchFileException e) {
+                    throw new ModelFileException(index, "lists shard '" + shard + "', which does not exist");
+                }
+            }
+            return files;
+        } catch (IOException | RuntimeException e) {
+            closeAll(files);
+            throw e;
+        }
+    }
+
+    private static void closeAll(List<SafeTensors> files) throws IOException {
+        IOException first = null;
+        for (SafeTensors f : files) {
+            try {
+                f.close();
+            } catch (IOException e) {
+                first = first == null ? e : first;
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}
