@@ -1,5 +1,6 @@
 package dev.attune.core.train;
 
+import dev.attune.core.io.HfCheckpoint;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import java.io.IOException;
@@ -60,12 +61,18 @@ final class FullModel implements Trainable {
 
     @Override
     public void save(Path directory) throws IOException {
-        throw new UnsupportedOperationException("waiting for dev.attune.core.io");
+        HfCheckpoint.save(model, directory);
     }
 
     @Override
     public void load(Path directory) throws IOException {
-        throw new UnsupportedOperationException("waiting for dev.attune.core.io");
+        GptModel saved = HfCheckpoint.load(directory);
+        // dropout settings may differ between runs; the shapes must not
+        if (!saved.config().withDropout(0).equals(model.config().withDropout(0))) {
+            throw new IOException(directory + " holds a model of shape " + saved.config() + ", but the model being "
+                    + "trained is " + model.config());
+        }
+        model.parameters().assign(saved.parameters());
     }
 
     @Override
