@@ -1,5 +1,6 @@
 package dev.attune.examples.cli;
 
+import dev.attune.examples.bench.BenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,6 +14,7 @@ import picocli.CommandLine.Command;
         description = "Build, load, fine-tune, prompt and evaluate GPT-2-family models on the JVM.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                BenchCommand.class,
         })
 public final class AttuneCli {
 

@@ -1,0 +1,35 @@
+package dev.attune.examples.bench;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Every workload {@code attune bench} knows, by name. Names and units match {@code bench/pytorch_peer.py}. */
+final class Workloads {
+
+    private static final Map<String, Workload> ALL = new LinkedHashMap<>();
+
+    static {
+        add(Workload.attune("sgemm", "GFLOP/s", 3, 30, KernelBenches::sgemm));
+        add(Workload.attune("membw-read", "GB/s", 3, 10, KernelBenches::memoryRead));
+        add(Workload.attune("membw-copy", "GB/s", 3, 10, KernelBenches::memoryCopy));
+        add(Workload.attune("fwdbwd-tiny", "tokens/s", 3, 30, s -> ModelBenches.forwardBackward(s, true)));
+        add(Workload.attune("fwdbwd-gpt2", "tokens/s", 1, 4, s -> ModelBenches.forwardBackward(s, false)));
+        add(Workload.attune("score-b8", "tokens/s", 1, 4, ModelBenches::score));
+        add(Workload.attune("generate-b1", "tokens/s", 1, 4, s -> ModelBenches.generate(s, 1)));
+        add(Workload.attune("generate-b8", "tokens/s", 1, 4, s -> ModelBenches.generate(s, 8)));
+        add(new Workload("tokenize-jtokkit", "tokenize", "jtokkit", "tokens/s", false, 5, 10,
+                TokenizerBench::jtokkit));
+    }
+
+    private Workloads() {
+    }
+
+    private static void add(Workload w) {
+        ALL.put(w.name(), w);
+    }
+
+    static Map<String, Workload> all() {
+        return Collections.unmodifiableMap(ALL);
+    }
+}
