@@ -1,6 +1,15 @@
 package dev.attune.core.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.model.TokenBatch;
+import dev.attune.core.tokenizer.Tokenizer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -55,6 +64,8 @@ public final class PromptCompletionData implements TrainingData {
         }
     }
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final List<Example> examples;
     private final int eosToken;
     private final String name;
@@ -80,6 +91,61 @@ public final class PromptCompletionData implements TrainingData {
     /** Pairs already tokenized; {@code eosToken} ends every completion. */
     public static PromptCompletionData of(List<Example> examples, int eosToken) {
         return new PromptCompletionData(examples, eosToken, "prompt/completion pairs");
+    }
+
+    /**
+     * Reads JSON Lines with one {@code {"prompt": "...", "completion": "..."}} object per line (blank lines are
+     * skipped, other keys ignored) and tokenizes prompt and completion separately, as they are met at generation
+     * time. The tokenizer's end-of-sequence token ends every completion.
+     *
+     * @throws IOException naming the file and line of anything malformed
+     */
+    public static PromptCompletionData readJsonl(Path file, Tokenizer tokenizer) throws IOException {
+        int eos = TokenFile.endOfSequence(tokenizer);
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "prompt/completion file not found");
+        }
+        List<Example> examples = new ArrayList<>();
+        int lineNumber = 0;
+        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                lineNumber++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode o;
+                try {
+                    o = JSON.readTree(line);
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IOException(file + ", line " + lineNumber + ": not valid JSON: " + e.getOriginalMessage());
+                }
+                if (o == null || !o.isObject()) {
+                    throw new IOException(file + ", line " + lineNumber + ": expected a JSON object");
+                }
+                String prompt = text(o, "prompt", file, lineNumber);
+                String completion = text(o, "completion", file, lineNumber);
+                if (completion.isEmpty()) {
+                    throw new IOException(file + ", line " + lineNumber + ": \"completion\" is empty");
+                }
+                examples.add(new Example(tokenizer.encode(prompt), tokenizer.encode(completion)));
+            }
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new IOException(file + ", after line " + lineNumber + ": not UTF-8 text", e);
+        }
+        if (examples.isEmpty()) {
+            throw new IOException(file + ": no examples (expected one {\"prompt\": ..., \"completion\": ...} per line)");
+        }
+        return new PromptCompletionData(examples, eos, file.getFileName().toString());
+    }
+
+    private static String text(JsonNode o, String key, Path file, int line) throws IOException {
+        JsonNode n = o.get(key);
+        if (n == null || !n.isTextual()) {
+            throw new IOException(file + ", line " + line + ": " + (n == null ? "missing \"" + key + "\""
+                    : "\"" + key + "\" must be a string, got " + n.getNodeType().name().toLowerCase(java.util.Locale.ROOT)));
+        }
+        return n.asText();
     }
 
     static PromptCompletionData of(List<Example> examples, int eosToken, String name) {

@@ -1,6 +1,7 @@
 package dev.attune.core.train;
 
 import dev.attune.core.io.AtomicFiles;
+import dev.attune.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -47,8 +48,17 @@ public final class TokenFile {
 
     /** Receives documents while a token file is written. */
     public interface Sink {
-        /** Appends the document's tokens, then the end-of-sequence token. */
-        void document(int[] tokens) throws IOException;
+        /** Appends tokens to the current document. */
+        void append(int[] tokens) throws IOException;
+
+        /** Ends the current document: writes the end-of-sequence token. */
+        void endDocument() throws IOException;
+
+        /** Appends a whole document's tokens, then the end-of-sequence token. */
+        default void document(int[] tokens) throws IOException {
+            append(tokens);
+            endDocument();
+        }
 
         /** Tokens written so far, separators included. */
         long tokens();
@@ -81,25 +91,38 @@ public final class TokenFile {
             ByteBuffer buffer = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
             long[] documents = new long[1];
             Sink sink = new Sink() {
+                private long inDocument;
+
                 @Override
-                public void document(int[] tokens) throws IOException {
-                    for (int i = 0; i <= tokens.length; i++) {
-                        int t = i < tokens.length ? tokens[i] : eosToken;
-                        if (t < 0 || t >= vocabSize) {
-                            throw new IllegalArgumentException("document " + documents[0] + ", token " + i + ": id "
-                                    + t + " is outside the vocabulary [0, " + vocabSize + ")");
-                        }
-                        if (buffer.remaining() < width) {
-                            drain(channel, buffer);
-                        }
-                        if (width == 2) {
-                            buffer.putShort((short) t);
-                        } else {
-                            buffer.putInt(t);
-                        }
+                public void append(int[] tokens) throws IOException {
+                    for (int i = 0; i < tokens.length; i++) {
+                        put(tokens[i], inDocument + i);
                     }
-                    written[0] += tokens.length + 1;
+                    inDocument += tokens.length;
+                    written[0] += tokens.length;
+                }
+
+                @Override
+                public void endDocument() throws IOException {
+                    put(eosToken, inDocument);
+                    written[0]++;
                     documents[0]++;
+                    inDocument = 0;
+                }
+
+                private void put(int t, long position) throws IOException {
+                    if (t < 0 || t >= vocabSize) {
+                        throw new IllegalArgumentException("document " + documents[0] + ", token " + position
+                                + ": id " + t + " is outside the vocabulary [0, " + vocabSize + ")");
+                    }
+                    if (buffer.remaining() < width) {
+                        drain(channel, buffer);
+                    }
+                    if (width == 2) {
+                        buffer.putShort((short) t);
+                    } else {
+                        buffer.putInt(t);
+                    }
                 }
 
                 @Override
@@ -135,6 +158,84 @@ public final class TokenFile {
                 sink.document(d);
             }
         });
+    }
+
+    /**
+     * Tokenizes text files into a token file, each file one document followed by the tokenizer's end-of-sequence
+     * token. Files are read as UTF-8 and encoded in pieces of about 1 MiB cut at paragraph breaks, where the
+     * pieces encode to the same ids as the whole file would, so corpora larger than memory work.
+     *
+     * @return the number of tokens written
+     * @throws IOException naming the file that cannot be read or is not UTF-8
+     */
+    public static long tokenize(Path file, Tokenizer tokenizer, List<Path> textFiles) throws IOException {
+        int eos = endOfSequence(tokenizer);
+        for (Path text : textFiles) {
+            if (!Files.isRegularFile(text)) {
+                throw new NoSuchFileException(text.toString(), null, "corpus file not found");
+            }
+        }
+        return write(file, tokenizer.vocabSize(), eos, sink -> {
+            for (Path text : textFiles) {
+                encodeFile(tokenizer, text, sink);
+                sink.endDocument();
+            }
+        });
+    }
+
+    /** Tokenizes documents given as strings, each followed by the tokenizer's end-of-sequence token. */
+    public static long tokenizeTexts(Path file, Tokenizer tokenizer, List<String> documents) throws IOException {
+        int eos = endOfSequence(tokenizer);
+        return write(file, tokenizer.vocabSize(), eos, sink -> {
+            for (String d : documents) {
+                sink.document(tokenizer.encode(d));
+            }
+        });
+    }
+
+    static int endOfSequence(Tokenizer tokenizer) {
+        return tokenizer.eosId().orElseThrow(() -> new IllegalArgumentException(
+                "the tokenizer has no end-of-sequence token to put between documents"));
+    }
+
+    static final int PIECE_CHARS = 1 << 20;
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0x0B;
+    }
+
+    /** Encodes a text file piece by piece into the sink. */
+    static void encodeFile(Tokenizer tokenizer, Path text, Sink sink) throws IOException {
+        java.nio.charset.CharsetDecoder utf8 = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        try (java.io.Reader reader = new java.io.InputStreamReader(Files.newInputStream(text), utf8)) {
+            StringBuilder piece = new StringBuilder();
+            char[] chunk = new char[1 << 16];
+            int n;
+            while ((n = reader.read(chunk)) > 0) {
+                piece.append(chunk, 0, n);
+                if (piece.length() >= PIECE_CHARS) {
+                    // Cut just before the whitespace run holding the last paragraph (else line) break. The
+                    // pre-tokenizer always splits between a non-space character and a following space, and a space
+                    // run's split depends only on what follows it, so the pieces encode exactly like the whole text.
+                    int cut = piece.lastIndexOf("\n\n");
+                    if (cut < 0) {
+                        cut = piece.lastIndexOf("\n");
+                    }
+                    while (cut > 0 && isSpace(piece.charAt(cut - 1))) {
+                        cut--;
+                    }
+                    if (cut > 0) {
+                        sink.append(tokenizer.encode(piece.substring(0, cut)));
+                        piece.delete(0, cut);
+                    }
+                }
+            }
+            sink.append(tokenizer.encode(piece.toString()));
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException(text + ": not UTF-8 text (" + e.getMessage() + ")", e);
+        }
     }
 
     /**

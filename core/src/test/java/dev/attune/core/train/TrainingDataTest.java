@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.attune.core.model.TokenBatch;
+import dev.attune.core.tokenizer.Tokenizer;
+import java.nio.file.Files;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -158,5 +160,57 @@ class TrainingDataTest {
         assertThat(all).hasSize(10);
         assertThatThrownBy(() -> PromptCompletionData.of(List.of(ex(new int[] {1}, new int[0])), 0))
                 .hasMessageContaining("example 1: the completion is empty");
+    }
+
+    @Test
+    void corpusFilesAreTokenizedWithEosAfterEachAndLargeFilesInPieces() throws IOException {
+        Tokenizer gpt2 = Tokenizer.gpt2();
+        Path a = Files.writeString(dir.resolve("a.txt"), "Hello world");
+        StringBuilder big = new StringBuilder();
+        for (int i = 0; big.length() < TokenFile.PIECE_CHARS + 50_000; i++) {
+            big.append("Paragraph ").append(i).append(" has some words, and numbers like ").append(i * 7)
+                    .append(".\nA second line.\n\n");
+        }
+        Path b = Files.writeString(dir.resolve("b.txt"), big.toString());
+        Path out = dir.resolve("corpus.bin");
+        long n = TokenFile.tokenize(out, gpt2, List.of(a, b));
+
+        int[] whole = gpt2.encode(big.toString());
+        TokenFile f = TokenFile.open(out);
+        assertThat(n).isEqualTo(2 + 1 + whole.length + 1);
+        assertThat(f.read(0, 3)).containsExactly(15496, 995, 50256);
+        assertThat(f.read(3, whole.length)).as("pieces cut at blank lines encode like the whole text")
+                .containsExactly(whole);
+        assertThat(f.get(n - 1)).isEqualTo(50256);
+
+        Files.write(dir.resolve("latin1.txt"), new byte[] {'c', 'a', 'f', (byte) 0xE9});
+        assertThatThrownBy(() -> TokenFile.tokenize(dir.resolve("x.bin"), gpt2, List.of(dir.resolve("latin1.txt"))))
+                .hasMessageContaining("latin1.txt: not UTF-8");
+        assertThatThrownBy(() -> TokenFile.tokenize(dir.resolve("x.bin"), gpt2, List.of(dir.resolve("nope.txt"))))
+                .hasMessageContaining("nope.txt");
+    }
+
+    @Test
+    void promptCompletionJsonlIsTokenizedPerFieldAndErrorsNameTheLine() throws IOException {
+        Tokenizer gpt2 = Tokenizer.gpt2();
+        Path file = Files.writeString(dir.resolve("pairs.jsonl"),
+                "{\"prompt\": \"Hello\", \"completion\": \" world\", \"id\": 1}\n\n"
+                        + "{\"prompt\": \"\", \"completion\": \"Hello world\"}\n");
+        PromptCompletionData data = PromptCompletionData.readJsonl(file, gpt2);
+        assertThat(data.size()).isEqualTo(2);
+        assertThat(data.examples().get(0).prompt()).containsExactly(15496);
+        assertThat(data.examples().get(0).completion()).containsExactly(995);
+        assertThat(data.examples().get(1).prompt()).isEmpty();
+        assertThat(data.eosToken()).isEqualTo(50256);
+
+        Files.writeString(file, "{\"prompt\": \"a\", \"completion\": \"b\"}\n{\"prompt\": \"a\"}\n");
+        assertThatThrownBy(() -> PromptCompletionData.readJsonl(file, gpt2))
+                .hasMessageContaining("pairs.jsonl, line 2: missing \"completion\"");
+        Files.writeString(file, "{\"prompt\": 3, \"completion\": \"b\"}\n");
+        assertThatThrownBy(() -> PromptCompletionData.readJsonl(file, gpt2))
+                .hasMessageContaining("line 1: \"prompt\" must be a string, got number");
+        Files.writeString(file, "{\"prompt\": \"a\", \"completion\": \"b\"\n");
+        assertThatThrownBy(() -> PromptCompletionData.readJsonl(file, gpt2))
+                .hasMessageContaining("line 1: not valid JSON");
     }
 }
