@@ -222,8 +222,12 @@ public record GptConfig(
         b.embeddingDropout = doubleKey(root, b.embeddingDropout, "embd_pdrop");
         b.attentionDropout = doubleKey(root, b.attentionDropout, "attn_pdrop");
         b.residualDropout = doubleKey(root, b.residualDropout, "resid_pdrop");
-        b.bosTokenId = intKey(root, b.bosTokenId, "bos_token_id");
-        b.eosTokenId = intKey(root, b.eosTokenId, "eos_token_id");
+        if (root.hasNonNull("bos_token_id")) {
+            b.bosTokenId = intKey(root, 0, "bos_token_id");
+        }
+        if (root.hasNonNull("eos_token_id")) {
+            b.eosTokenId = intKey(root, 0, "eos_token_id");
+        }
         return b.build();
     }
 
@@ -307,8 +311,8 @@ public record GptConfig(
         private double embeddingDropout = 0.1;
         private double attentionDropout = 0.1;
         private double residualDropout = 0.1;
-        private int bosTokenId = 50256;
-        private int eosTokenId = 50256;
+        private Integer bosTokenId; // null: 50256, or the last id of a smaller vocabulary
+        private Integer eosTokenId;
 
         private Builder() {
         }
@@ -338,8 +342,10 @@ public record GptConfig(
         /** Validates and builds; the message lists every problem found. */
         public GptConfig build() {
             int inner = innerSize == 0 ? 4 * embeddingSize : innerSize;
+            int defaultSpecial = Math.min(50256, vocabSize - 1);
             return new GptConfig(vocabSize, contextLength, embeddingSize, layers, heads, inner, layerNormEpsilon,
-                    initializerRange, embeddingDropout, attentionDropout, residualDropout, bosTokenId, eosTokenId);
+                    initializerRange, embeddingDropout, attentionDropout, residualDropout,
+                    bosTokenId == null ? defaultSpecial : bosTokenId, eosTokenId == null ? defaultSpecial : eosTokenId);
         }
     }
 

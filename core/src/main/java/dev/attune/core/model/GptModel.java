@@ -262,7 +262,7 @@ public final class GptModel {
             throw new IllegalArgumentException("sequence length " + batch.length() + " exceeds the model's context "
                     + "length " + config.contextLength());
         }
-        checkIds(batch.inputs(), "input");
+        checkIds(batch.inputs(), "token");
         for (int i = 0; i < batch.targets().length; i++) {
             int t = batch.targets()[i];
             if (t >= config.vocabSize()) {

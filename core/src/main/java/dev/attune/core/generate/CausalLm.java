@@ -1,0 +1,95 @@
+package dev.attune.core.generate;
+
+import dev.attune.core.config.GptConfig;
+import dev.attune.core.model.GptModel;
+import dev.attune.core.model.KvCache;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * What generation needs from a language model: a decoding session with a key/value cache that turns new tokens
+ * into next-token logits. {@link Generator} reaches the model only through this interface, so it is the one place
+ * where adapters enter generation, without a second decoder:
+ *
+ * <ul>
+ *   <li><b>LoRA</b>, merged or not, and other weight-level adapters (IA3, bottlenecks) change what
+ *       {@link GptModel#forward} computes; wrap the adapted model with {@link #of(GptModel)}.</li>
+ *   <li><b>Prefix tuning</b> implements {@link #start} by creating the cache with room for its virtual tokens and
+ *       pre-filling every layer's keys and values with them before returning the session; the generator's
+ *       {@code capacity} counts only the slots it needs itself.</li>
+ *   <li><b>Prompt tuning</b> implements {@link Session#next} so that the first call (the prompt) prepends the
+ *       soft-prompt embeddings to each row's real tokens, after its left padding.</li>
+ * </ul>
+ *
+ * Positions and masks stay the model's business: the generator passes left-padded token rows with a mask and
+ * never assumes how many cache slots a session uses.
+ */
+public interface CausalLm {
+
+    /** The model's shape: vocabulary, context length, EOS id. */
+    GptConfig config();
+
+    /**
+     * Opens a decoding session for {@code batchSize} rows that will receive at most {@code capacity} positions
+     * (left padding included) over all calls to {@link Session#next}.
+     */
+    Session start(int batchSize, int capacity);
+
+    /** One generation's model state (a KV cache); not thread-safe. */
+    interface Session {
+        /**
+         * Feeds new tokens and returns the next-token logits of each row's last new position.
+         *
+         * @param tokens [B][n] new token ids, every row the same length n
+         * @param mask   [B][n], false marks padding (which does not advance a row's position); null = all real
+         * @return [B][V] logits
+         */
+        float[][] next(int[][] tokens, boolean[][] mask);
+
+        /** Row {@code i} continues from old row {@code rows[i]} (beam search); one entry per row, may repeat. */
+        void reorder(int[] rows);
+    }
+
+    /** Generation straight from a model's KV-cache forward pass. */
+    static CausalLm of(GptModel model) {
+        return new CausalLm() {
+            @Override
+            public GptConfig config() {
+                return model.config();
+            }
+
+            @Override
+            public Session start(int batchSize, int capacity) {
+                KvCache cache = model.newCache(batchSize, capacity);
+                return new Session() {
+                    @Override
+                    public float[][] next(int[][] tokens, boolean[][] mask) {
+                        return rows(model.forward(cache, tokens, mask, false));
+                    }
+
+                    @Override
+                    public void reorder(int[] rows) {
+                        cache.reorder(rows);
+                    }
+                };
+            }
+
+            @Override
+            public String toString() {
+                return "CausalLm.of(" + model + ")";
+            }
+        };
+    }
+
+    /** Copies logits [B, V] into Java rows in one bulk read. */
+    private static float[][] rows(INDArray logits) {
+        int b = (int) logits.size(0);
+        int v = (int) logits.size(1);
+        float[] flat = logits.castTo(DataType.FLOAT).dup('c').data().asFloat();
+        float[][] out = new float[b][];
+        for (int r = 0; r < b; r++) {
+            out[r] = java.util.Arrays.copyOfRange(flat, r * v, (r + 1) * v);
+        }
+        return out;
+    }
+}

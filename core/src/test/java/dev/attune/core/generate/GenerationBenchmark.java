@@ -1,0 +1,93 @@
+package dev.attune.core.generate;
+
+import dev.attune.core.config.GptConfig;
+import dev.attune.core.model.GptModel;
+import dev.attune.core.tokenizer.Tokenizer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Decoding speed at GPT-2 small shape with random weights: a 16-token prompt grown to 128 tokens (112 new), batch 1
+ * and 8, greedy. Times every model call through a {@link CausalLm} wrapper, so the report separates prefill, the
+ * model's decode steps (early and late positions) and the generator's own work.
+ *
+ * <p>Not a unit test (no timing assertions there); run it by hand:
+ * {@code java -cp core/target/test-classes:core/target/classes:$(cat cp.txt) dev.attune.core.generate.GenerationBenchmark}
+ */
+public final class GenerationBenchmark {
+
+    /** Wraps a model and records the wall time of every call. */
+    private static final class Timed implements CausalLm {
+        final CausalLm inner;
+        final List<Long> nanos = new ArrayList<>();
+
+        Timed(CausalLm inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public GptConfig config() {
+            return inner.config();
+        }
+
+        @Override
+        public Session start(int batchSize, int capacity) {
+            Session s = inner.start(batchSize, capacity);
+            return new Session() {
+                @Override
+                public float[][] next(int[][] tokens, boolean[][] mask) {
+                    long t0 = System.nanoTime();
+                    float[][] out = s.next(tokens, mask);
+                    nanos.add(System.nanoTime() - t0);
+                    return out;
+                }
+
+                @Override
+                public void reorder(int[] rows) {
+                    s.reorder(rows);
+                }
+            };
+        }
+    }
+
+    public static void main(String[] args) {
+        int prompt = 16;
+        int total = 128;
+        int repeats = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+        GptModel model = GptModel.create(GptConfig.gpt2(), 1);
+        Timed timed = new Timed(CausalLm.of(model));
+        Generator generator = Generator.of(timed, Tokenizer.gpt2());
+        GenerationConfig config = GenerationConfig.builder().maxNewTokens(total - prompt).ignoreEos(true).build();
+        for (int batch : new int[] {1, 8}) {
+            List<int[]> prompts = new ArrayList<>();
+            for (int b = 0; b < batch; b++) {
+                int[] p = new int[prompt];
+                for (int i = 0; i < prompt; i++) {
+                    p[i] = (i * 997 + b * 131) % 50000;
+                }
+                prompts.add(p);
+            }
+            generator.generateBatch(prompts, config.toBuilder().maxNewTokens(8).build()); // warm-up
+            for (int r = 0; r < repeats; r++) {
+                timed.nanos.clear();
+                long t0 = System.nanoTime();
+                generator.generateBatch(prompts, config);
+                long wall = System.nanoTime() - t0;
+                List<Long> steps = timed.nanos.subList(1, timed.nanos.size());
+                double prefillMs = timed.nanos.get(0) / 1e6;
+                double modelMs = steps.stream().mapToLong(Long::longValue).sum() / 1e6;
+                double early = steps.subList(0, 16).stream().mapToLong(Long::longValue).average().orElse(0) / 1e6;
+                double late = steps.subList(steps.size() - 16, steps.size()).stream().mapToLong(Long::longValue)
+                        .average().orElse(0) / 1e6;
+                int generated = batch * (total - prompt);
+                double decodeMs = wall / 1e6 - prefillMs;
+                System.out.printf(Locale.ROOT, "batch %d: %.1f tokens/s overall (%.1f ms/step), prefill %.1f ms,"
+                                + " model step %.1f ms at positions 17-32, %.1f ms at 112-127, generator's own"
+                                + " work %.2f ms/step%n",
+                        batch, generated / (wall / 1e9), decodeMs / (total - prompt), prefillMs, early, late,
+                        (decodeMs - modelMs) / (total - prompt));
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.attune.examples.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.model.GptModel;
+import dev.attune.core.model.TokenBatch;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code attune score}: runs a model over token ids and reports the mean next-token cross-entropy ({@code loss}),
+ * the most likely next token after each position ({@code argmax}) and the last position's logits
+ * ({@code last_logits}). JSON keys are a stable contract.
+ */
+@Command(name = "score", mixinStandardHelpOptions = true,
+        description = "Run a model on token ids: mean next-token loss, argmax per position, last logits.")
+final class ScoreCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "Hugging Face GPT-2 directory (config.json + model.safetensors).")
+    private Path model;
+
+    @Option(names = "--ids", required = true, paramLabel = "1,5,9", split = ",",
+            description = "Comma-separated token ids.")
+    private int[] ids;
+
+    @Option(names = "--output", defaultValue = "text", paramLabel = "text|json",
+            description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    private OutputFormat output;
+
+    @Override
+    public Integer call() throws Exception {
+        GptModel m = HfCheckpoint.load(model);
+        int n = ids.length;
+        int[] targets = new int[n];
+        for (int i = 0; i < n; i++) {
+            targets[i] = i + 1 < n ? ids[i + 1] : TokenBatch.IGNORE;
+        }
+        TokenBatch batch = new TokenBatch(1, n, ids.clone(), targets);
+        INDArray logits = m.logits(batch).reshape(n, m.config().vocabSize());
+        double loss = n > 1 ? m.loss(batch) / (n - 1) : Double.NaN;
+        int[] argmax = new int[n];
+        for (int i = 0; i < n; i++) {
+            argmax[i] = logits.getRow(i).argMax().getInt(0);
+        }
+        double[] last = logits.getRow(n - 1).toDoubleVector();
+
+        PrintWriter out = spec.commandLine().getOut();
+        if (output == OutputFormat.json) {
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode root = json.createObjectNode();
+            if (Double.isNaN(loss)) {
+                root.putNull("loss");
+            } else {
+                root.put("loss", loss);
+            }
+            ArrayNode am = root.putArray("argmax");
+            for (int a : argmax) {
+                am.add(a);
+            }
+            ArrayNode ll = root.putArray("last_logits");
+            for (double v : last) {
+                ll.add((float) v);
+            }
+            out.println(json.writeValueAsString(root));
+        } else {
+            out.printf("loss    %s%n", Double.isNaN(loss) ? "n/a (needs at least 2 ids)" : String.format("%.6f", loss));
+            out.printf("argmax  %s%n", java.util.Arrays.toString(argmax));
+            int best = argmax[n - 1];
+            out.printf("last    %d logits, max %.4f at id %d%n", last.length, last[best], best);
+        }
+        out.flush();
+        return 0;
+    }
+}
