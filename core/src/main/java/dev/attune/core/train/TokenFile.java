@@ -169,15 +169,19 @@ public final class TokenFile {
      * @throws IOException naming the file that cannot be read or is not UTF-8
      */
     public static long tokenize(Path file, Tokenizer tokenizer, List<Path> textFiles) throws IOException {
-        int eos = endOfSequence(tokenizer);
+        endOfSequence(tokenizer);
         for (Path text : textFiles) {
             if (!Files.isRegularFile(text)) {
                 throw new NoSuchFileException(text.toString(), null, "corpus file not found");
             }
         }
-        return write(file, tokenizer.vocabSize(), eos, sink -> {
+        return tokenize(file, tokenizer, textFiles, PIECE_CHARS);
+    }
+
+    static long tokenize(Path file, Tokenizer tokenizer, List<Path> textFiles, int pieceChars) throws IOException {
+        return write(file, tokenizer.vocabSize(), endOfSequence(tokenizer), sink -> {
             for (Path text : textFiles) {
-                encodeFile(tokenizer, text, sink);
+                encodeFile(tokenizer, text, sink, pieceChars);
                 sink.endDocument();
             }
         });
@@ -198,24 +202,24 @@ public final class TokenFile {
                 "the tokenizer has no end-of-sequence token to put between documents"));
     }
 
-    static final int PIECE_CHARS = 1 << 20;
+    private static final int PIECE_CHARS = 1 << 20;
 
     private static boolean isSpace(char c) {
         return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0x0B;
     }
 
     /** Encodes a text file piece by piece into the sink. */
-    static void encodeFile(Tokenizer tokenizer, Path text, Sink sink) throws IOException {
+    private static void encodeFile(Tokenizer tokenizer, Path text, Sink sink, int pieceChars) throws IOException {
         java.nio.charset.CharsetDecoder utf8 = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
                 .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
         try (java.io.Reader reader = new java.io.InputStreamReader(Files.newInputStream(text), utf8)) {
             StringBuilder piece = new StringBuilder();
-            char[] chunk = new char[1 << 16];
+            char[] chunk = new char[Math.min(1 << 16, pieceChars)];
             int n;
             while ((n = reader.read(chunk)) > 0) {
                 piece.append(chunk, 0, n);
-                if (piece.length() >= PIECE_CHARS) {
+                if (piece.length() >= pieceChars) {
                     // Cut just before the whitespace run holding the last paragraph (else line) break. The
                     // pre-tokenizer always splits between a non-space character and a following space, and a space
                     // run's split depends only on what follows it, so the pieces encode exactly like the whole text.

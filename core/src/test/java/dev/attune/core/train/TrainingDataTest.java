@@ -167,13 +167,13 @@ class TrainingDataTest {
         Tokenizer gpt2 = Tokenizer.gpt2();
         Path a = Files.writeString(dir.resolve("a.txt"), "Hello world");
         StringBuilder big = new StringBuilder();
-        for (int i = 0; big.length() < TokenFile.PIECE_CHARS + 50_000; i++) {
+        for (int i = 0; big.length() < 20_000; i++) {
             big.append("Paragraph ").append(i).append(" has some words, and numbers like ").append(i * 7)
                     .append(".\nA second line.\n\n");
         }
         Path b = Files.writeString(dir.resolve("b.txt"), big.toString());
         Path out = dir.resolve("corpus.bin");
-        long n = TokenFile.tokenize(out, gpt2, List.of(a, b));
+        long n = TokenFile.tokenize(out, gpt2, List.of(a, b), 1000); // pieces of about 1000 characters
 
         int[] whole = gpt2.encode(big.toString());
         TokenFile f = TokenFile.open(out);
