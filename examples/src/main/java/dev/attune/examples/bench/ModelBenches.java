@@ -8,6 +8,10 @@ import dev.attune.core.generate.Generator;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import dev.attune.core.tokenizer.BpeTokenizer;
+import dev.attune.core.train.AdamW;
+import dev.attune.core.train.LmTraining;
+import dev.attune.core.train.TokenWindows;
+import dev.attune.core.train.TrainingListener;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -15,8 +19,8 @@ import java.util.SplittableRandom;
 
 /**
  * Model workloads at fixed shapes with random weights (GPT-2 initialisation, no dropout), the same shapes as
- * {@code bench/pytorch_peer.py}: a training step at the tiny and GPT-2 small shapes, log-likelihood scoring and
- * greedy generation with the KV cache at GPT-2 small.
+ * {@code bench/pytorch_peer.py}: a training step (and forward + backward alone) at the tiny and GPT-2 small shapes,
+ * log-likelihood scoring and greedy generation with the KV cache at GPT-2 small.
  */
 final class ModelBenches {
 
@@ -52,6 +56,53 @@ final class ModelBenches {
                 () -> model.forwardBackward(batch, batch.validTargets(), false, 0));
         return new Measurement(seconds, (double) b * t,
                 shape.fields("batch", b, "seq", t, "tokens_per_iter", b * t, "optimizer", "none"));
+    }
+
+    /**
+     * Training steps through {@link LmTraining}, the loop users run: forward and backward, global-norm clipping to
+     * 1.0, AdamW (betas 0.9/0.95, weight decay 0.1, learning rate 6e-4), on random tokens. Each step is timed from
+     * the end of the previous one ({@link TrainingListener#onStep}); the first {@code warmup} steps are dropped.
+     */
+    static Measurement train(Settings s, boolean tiny) throws Exception {
+        Shape shape = s.smoke() ? SMOKE : tiny ? TINY : GPT2;
+        int b = s.smoke() ? 2 : tiny ? 8 : 4;
+        int t = s.smoke() ? 8 : tiny ? 64 : 128;
+        GptModel model = GptModel.create(shape.config(), 1);
+        int[] tokens = randomTokens(1, 64 * b * t, shape.vocab, 2)[0];
+        int steps = s.warmup() + s.iterations();
+        double[] seconds = new double[s.iterations()];
+        long[] last = new long[1];
+        TrainingListener timing = new TrainingListener() {
+            @Override
+            public void onStart(TrainingStart start) {
+                last[0] = System.nanoTime();
+            }
+
+            @Override
+            public void onStep(StepMetrics step) {
+                long now = System.nanoTime();
+                int timed = (int) step.step() - 1 - s.warmup();
+                if (timed >= 0) {
+                    seconds[timed] = (now - last[0]) * 1e-9;
+                }
+                last[0] = now;
+            }
+        };
+        LmTraining.builder()
+                .model(model)
+                .data(TokenWindows.of(tokens))
+                .batchSize(b)
+                .contextLength(t)
+                .optimizer(AdamW.builder().betas(0.9, 0.95).weightDecay(0.1).build())
+                .learningRate(6e-4)
+                .clipGradNorm(1.0)
+                .maxSteps(steps)
+                .progress(false)
+                .listener(timing)
+                .build()
+                .run();
+        return new Measurement(seconds, (double) b * t,
+                shape.fields("batch", b, "seq", t, "tokens_per_iter", b * t, "optimizer", "adamw"));
     }
 
     /** Summed log-likelihood of every token of 8 sequences, no gradients. */
