@@ -283,7 +283,7 @@ def default_iters(name):
         return 30
     if name in ("membw-read", "membw-copy"):
         return 10
-    return 4
+    return 3
 
 
 def blas_name():

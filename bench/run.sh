@@ -59,6 +59,15 @@ run_one() { # side workload
   [[ $status -eq 0 ]] || echo "run.sh: $side $w failed (exit $status)" >&2
 }
 
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
+  echo "flags: $(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -E 'avx2|fma|avx512f|avx512_bf16|avx512_vnni|amx_tile' | xargs)"
+  echo "memory: $(free -g | awk '/Mem:/ {print $2 " GiB"}')"
+  echo "java: $(java -version 2>&1 | head -1)"
+  echo "torch: $("$python" -c 'import torch; print(torch.__version__)')"
+  echo "threads: $threads; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} > "$out/machine.txt"
 echo "run.sh: $reps repetitions, $threads threads, results in $out" >&2
 for ((rep = 1; rep <= reps; rep++)); do
   for w in "${workloads[@]}"; do
@@ -79,4 +88,6 @@ for ((rep = 1; rep <= reps; rep++)); do
     done
   done
 done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
+cat "$out/machine.txt"
 "$python" "$here/report.py" "$results" | tee "$out/table.md"

@@ -14,12 +14,12 @@ final class Workloads {
         add(Workload.attune("membw-read", "GB/s", 3, 10, KernelBenches::memoryRead));
         add(Workload.attune("membw-copy", "GB/s", 3, 10, KernelBenches::memoryCopy));
         add(Workload.attune("train-tiny", "tokens/s", 3, 30, s -> ModelBenches.train(s, true)));
-        add(Workload.attune("train-gpt2", "tokens/s", 1, 4, s -> ModelBenches.train(s, false)));
+        add(Workload.attune("train-gpt2", "tokens/s", 1, 3, s -> ModelBenches.train(s, false)));
         add(Workload.attune("fwdbwd-tiny", "tokens/s", 3, 30, s -> ModelBenches.forwardBackward(s, true)));
-        add(Workload.attune("fwdbwd-gpt2", "tokens/s", 1, 4, s -> ModelBenches.forwardBackward(s, false)));
-        add(Workload.attune("score-b8", "tokens/s", 1, 4, ModelBenches::score));
-        add(Workload.attune("generate-b1", "tokens/s", 1, 4, s -> ModelBenches.generate(s, 1)));
-        add(Workload.attune("generate-b8", "tokens/s", 1, 4, s -> ModelBenches.generate(s, 8)));
+        add(Workload.attune("fwdbwd-gpt2", "tokens/s", 1, 3, s -> ModelBenches.forwardBackward(s, false)));
+        add(Workload.attune("score-b8", "tokens/s", 1, 3, ModelBenches::score));
+        add(Workload.attune("generate-b1", "tokens/s", 1, 3, s -> ModelBenches.generate(s, 1)));
+        add(Workload.attune("generate-b8", "tokens/s", 1, 3, s -> ModelBenches.generate(s, 8)));
         add(new Workload("tokenize", "tokenize", "attune", "tokens/s", false, 5, 10, TokenizerBench::attune));
         add(new Workload("tokenize-jtokkit", "tokenize", "jtokkit", "tokens/s", false, 5, 10,
                 TokenizerBench::jtokkit));
