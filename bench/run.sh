@@ -33,6 +33,11 @@ results="$out/results.jsonl"
 [[ -x "$here/.venv/bin/python" ]] || "$here/setup.sh"
 python="$here/.venv/bin/python"
 [[ -f "$root/examples/target/attune-examples.jar" ]] || (cd "$root" && mvn -B -q -DskipTests install)
+# Run a copy of the jar and its libraries, so a rebuild during a long run cannot change what is measured.
+mkdir -p "$out/jar"
+cp -r "$root/examples/target/attune-examples.jar" "$root/examples/target/lib" "$out/jar/"
+read -r -a java_opts <<< "${ATTUNE_JAVA_OPTS:--Xmx8g}"
+attune=(java "${java_opts[@]}" -jar "$out/jar/attune-examples.jar")
 
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" ATTUNE_THREADS="$threads"
 # OpenBLAS 0.3.19 (bundled with ND4J) does not pick its AVX-512 kernels for this CPU family unless told, and its
@@ -40,7 +45,7 @@ export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" ATTUNE_THREADS="$th
 openblas_env=(ATTUNE_BLAS=openblas OMP_WAIT_POLICY=PASSIVE)
 grep -qw avx512f /proc/cpuinfo && openblas_env+=(OPENBLAS_CORETYPE=SkylakeX)
 
-mapfile -t java_names < <("$root/attune" bench --list)
+mapfile -t java_names < <("${attune[@]}" bench --list)
 mapfile -t peer_names < <(sed -n 's/^    "\([a-z0-9-]*\)": (.*/\1/p' "$here/pytorch_peer.py")
 if [[ ${#workloads[@]} -eq 0 ]]; then
   workloads=(sgemm membw-read membw-copy tokenize train-tiny fwdbwd-tiny train-gpt2 fwdbwd-gpt2 score-b8
@@ -51,10 +56,10 @@ has() { local x="$1"; shift; for n in "$@"; do [[ "$n" == "$x" ]] && return 0; d
 run_one() { # side workload
   local side="$1" w="$2" status=0
   case "$side" in
-    attune-mkl) env ATTUNE_BLAS=mkl "$root/attune" bench "$w" $smoke >> "$results" || status=$? ;;
-    attune-openblas) env "${openblas_env[@]}" "$root/attune" bench "$w" $smoke >> "$results" || status=$? ;;
+    attune-mkl) env ATTUNE_BLAS=mkl "${attune[@]}" bench "$w" $smoke >> "$results" || status=$? ;;
+    attune-openblas) env "${openblas_env[@]}" "${attune[@]}" bench "$w" $smoke >> "$results" || status=$? ;;
     pytorch) "$python" "$here/pytorch_peer.py" "$w" --threads "$threads" $smoke >> "$results" || status=$? ;;
-    jtokkit) "$root/attune" bench tokenize-jtokkit $smoke >> "$results" || status=$? ;;
+    jtokkit) "${attune[@]}" bench tokenize-jtokkit $smoke >> "$results" || status=$? ;;
   esac
   [[ $status -eq 0 ]] || echo "run.sh: $side $w failed (exit $status)" >&2
 }
