@@ -2,6 +2,7 @@ package dev.attune.core.engine;
 
 import java.util.Locale;
 import org.nd4j.linalg.api.blas.Blas;
+import org.slf4j.LoggerFactory;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -23,6 +24,11 @@ public final class Engine {
 
     /** What the engine runs on, for {@code attune info} and benchmark reports. */
     public record Info(String backend, String blas, int threads, boolean mklRequested) {
+        /** True on ND4J's CPU backend. */
+        public boolean cpu() {
+            return backend.toLowerCase(Locale.ROOT).contains("cpu");
+        }
+
         @Override
         public String toString() {
             return backend + " / " + blas + " / " + threads + " thread" + (threads == 1 ? "" : "s");
@@ -47,7 +53,7 @@ public final class Engine {
         String blasChoice = setting("attune.blas", "ATTUNE_BLAS", "mkl").toLowerCase(Locale.ROOT);
         boolean wantMkl = blasChoice.equals("mkl");
         // JavaCPP reads this when ND4J first loads its BLAS: mkl_rt comes from the org.bytedeco:mkl jars.
-        if (wantMkl && System.getProperty("org.bytedeco.openblas.load") == null && mklOnClasspath()) {
+        if (wantMkl && System.getProperty("org.bytedeco.openblas.load") == null && mklLoads()) {
             System.setProperty("org.bytedeco.openblas.load", "mkl_rt");
         }
         // ND4J prints its version banner and environment at INFO: keep them out unless the user asked for them.
@@ -71,11 +77,21 @@ public final class Engine {
 
     /** True when ND4J runs on the CPU backend, where Attune's fused kernels over host memory are used. */
     public static boolean isCpu() {
-        return init().backend().toLowerCase(Locale.ROOT).contains("cpu");
+        return init().cpu();
     }
 
-    private static boolean mklOnClasspath() {
-        return Engine.class.getClassLoader().getResource("org/bytedeco/mkl/global/mkl_rt.class") != null;
+    /** MKL is used only if its native library really loads here; otherwise ND4J keeps its bundled OpenBLAS. */
+    private static boolean mklLoads() {
+        try {
+            Class<?> mkl = Class.forName("org.bytedeco.mkl.global.mkl_rt");
+            org.bytedeco.javacpp.Loader.load(mkl);
+            return true;
+        } catch (ClassNotFoundException e) {
+            return false;
+        } catch (Throwable e) {
+            LoggerFactory.getLogger(Engine.class).warn("MKL did not load ({}); using OpenBLAS", e.toString());
+            return false;
+        }
     }
 
     private static void quietLogger(String name) {
