@@ -153,6 +153,8 @@ def train(args, which, with_optimizer):
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
         loss.backward()
         if with_optimizer:
+            # nanoGPT's step, and what Attune's LmTraining does: clip the global norm to 1, then AdamW.
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
         model.zero_grad(set_to_none=True)
 

@@ -6,8 +6,8 @@ import java.util.SplittableRandom;
 
 /**
  * Reproducible English-like text for tokenizer throughput, made on the spot (nothing is downloaded): words drawn
- * with a Zipf-like skew from a fixed list, sentences with capitals, punctuation, numbers, quotes, the odd accented
- * word, in paragraphs. The same seed gives the same text on every machine.
+ * with a Zipf-like skew from a fixed list plus made-up rare words (3 in 40), sentences with capitals, punctuation,
+ * numbers, quotes, the odd accented word, in paragraphs. The same seed gives the same text on every machine.
  */
 final class BenchText {
 
@@ -59,6 +59,22 @@ final class BenchText {
         return out;
     }
 
+    /**
+     * A made-up word from random syllables: the long tail of names and rare words that real text has and a fixed
+     * list lacks, so a tokenizer's word cache cannot hold the whole text.
+     */
+    private static String rareWord(SplittableRandom random) {
+        StringBuilder w = new StringBuilder();
+        int syllables = 2 + random.nextInt(3);
+        for (int i = 0; i < syllables; i++) {
+            w.append(SYLLABLES[random.nextInt(SYLLABLES.length)]);
+        }
+        return w.toString();
+    }
+
+    private static final String[] SYLLABLES = ("ka lo mi ter an dor vel ix qua sen tho rin gal pe bru zor "
+            + "wy fen cha ost lum dre vi nak sol mer tah jor kle ump").split(" ");
+
     private static void sentence(StringBuilder p, SplittableRandom random) {
         int words = 4 + random.nextInt(18);
         boolean quoted = random.nextInt(10) == 0;
@@ -70,6 +86,8 @@ final class BenchText {
             int roll = random.nextInt(40);
             if (roll == 0) {
                 word = Integer.toString(random.nextInt(100_000));
+            } else if (roll < 4) {
+                word = rareWord(random);
             } else {
                 // Zipf-like: the square of a uniform draw favours the front of the list.
                 double u = random.nextDouble();

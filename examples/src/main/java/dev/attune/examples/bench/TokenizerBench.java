@@ -3,6 +3,7 @@ package dev.attune.examples.bench;
 import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingType;
+import dev.attune.core.tokenizer.BpeTokenizer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -13,6 +14,20 @@ import java.util.List;
 final class TokenizerBench {
 
     private TokenizerBench() {
+    }
+
+    static Measurement attune(Settings s) throws Exception {
+        List<String> text = BenchText.paragraphs(s.smoke() ? 20_000 : 1_000_000, 42);
+        BpeTokenizer tokenizer = BpeTokenizer.gpt2();
+        long[] tokens = new long[1];
+        double[] seconds = Timer.time(s.warmup(), s.iterations(), () -> {
+            long n = 0;
+            for (String paragraph : text) {
+                n += tokenizer.encode(paragraph).length;
+            }
+            tokens[0] = n;
+        });
+        return new Measurement(seconds, tokens[0], fields(text, tokens[0]));
     }
 
     static Measurement jtokkit(Settings s) throws Exception {

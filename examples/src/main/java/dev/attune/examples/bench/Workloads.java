@@ -18,6 +18,7 @@ final class Workloads {
         add(Workload.attune("score-b8", "tokens/s", 1, 4, ModelBenches::score));
         add(Workload.attune("generate-b1", "tokens/s", 1, 4, s -> ModelBenches.generate(s, 1)));
         add(Workload.attune("generate-b8", "tokens/s", 1, 4, s -> ModelBenches.generate(s, 8)));
+        add(new Workload("tokenize", "tokenize", "attune", "tokens/s", false, 5, 10, TokenizerBench::attune));
         add(new Workload("tokenize-jtokkit", "tokenize", "jtokkit", "tokens/s", false, 5, 10,
                 TokenizerBench::jtokkit));
     }

@@ -76,6 +76,11 @@ class BenchCommandTest {
             assertThat(line.get("value").asDouble()).as(what).isCloseTo(work / median,
                     org.assertj.core.data.Percentage.withPercentage(1e-6));
         }
+        // Both tokenizers implement GPT-2's encoding: over the same text they must produce as many tokens.
+        List<JsonNode> tokenize = lines.stream().filter(l -> l.get("workload").asText().equals("tokenize")).toList();
+        assertThat(tokenize).extracting(l -> l.get("impl").asText()).containsExactlyInAnyOrder("attune", "jtokkit");
+        assertThat(tokenize.get(0).get("tokens_per_iter").asLong()).isPositive()
+                .isEqualTo(tokenize.get(1).get("tokens_per_iter").asLong());
         JsonNode sgemm = lines.stream().filter(l -> l.get("workload").asText().equals("sgemm")).findFirst().orElseThrow();
         assertThat(sgemm.get("flops_per_iter").asLong())
                 .isEqualTo(2L * sgemm.get("m").asLong() * sgemm.get("k").asLong() * sgemm.get("n").asLong());
