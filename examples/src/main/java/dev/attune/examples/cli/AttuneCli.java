@@ -1,6 +1,7 @@
 package dev.attune.examples.cli;
 
 import dev.attune.examples.bench.BenchCommand;
+import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -16,6 +17,8 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 ScoreCommand.class,
                 BenchCommand.class,
+                TokenizeCommand.class,
+                DetokenizeCommand.class,
         })
 public final class AttuneCli {
 
@@ -26,6 +29,9 @@ public final class AttuneCli {
     /** Runs the command line and returns the exit code (used by tests, which must not call System.exit). */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new AttuneCli());
+        // UTF-8 whatever the locale: JSON is UTF-8, and decoded text must not turn into '?' under LANG=C.
+        cli.setOut(new java.io.PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
+        cli.setErr(new java.io.PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));
         cli.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             // Users get the message that names the problem; the stack trace only with ATTUNE_DEBUG=1.
             cmd.getErr().println("attune: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
