@@ -6,12 +6,15 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.engine.Engine;
+import dev.attune.core.engine.HostBuffers;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.nio.MappedByteBuffer;
+import java.nio.ShortBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -344,7 +347,7 @@ public final class SafeTensors implements Closeable {
                     + " elements, too many for a Java array; read it into an INDArray with readInto");
         }
         float[] values = new float[(int) n];
-        decode(t, 0, values, 0, values.length);
+        decode(t, 0, values.length, FloatBuffer.wrap(values));
         return values;
     }
 
@@ -370,8 +373,8 @@ public final class SafeTensors implements Closeable {
 
     /**
      * Reads a tensor into {@code destination}, which must have exactly the tensor's shape and a floating-point data
-     * type. The destination may be a view (for example one parameter inside a flat buffer); it is written in place
-     * in chunks, without a temporary copy of the whole tensor.
+     * type. The destination may be a view (for example one parameter inside a flat buffer); it is written in place,
+     * without a temporary copy of the whole tensor.
      *
      * @throws ModelFileException if the tensor is missing or its shape differs from the destination's
      */
@@ -386,12 +389,18 @@ public final class SafeTensors implements Closeable {
         if (n == 0) {
             return;
         }
+        if (destination.dataType() == DataType.FLOAT && Engine.isCpu() && HostBuffers.isDense(destination)
+                && destination.offset() + n <= Integer.MAX_VALUE) {
+            // Host memory on the CPU backend: convert straight from the mapped file into the array.
+            decode(t, 0, n, HostBuffers.floats(destination));
+            return;
+        }
         boolean inPlace = destination.ordering() == 'c' && Shape.hasDefaultStridesForShape(destination);
         INDArray flat = inPlace ? destination.reshape('c', new long[] {n}) : Nd4j.create(destination.dataType(), n);
         float[] chunk = new float[(int) Math.min(n, TRANSFER_ELEMENTS)];
         for (long start = 0; start < n; start += chunk.length) {
             int count = (int) Math.min(chunk.length, n - start);
-            decode(t, start, chunk, 0, count);
+            decode(t, start, count, FloatBuffer.wrap(chunk));
             float[] part = count == chunk.length ? chunk : Arrays.copyOf(chunk, count);
             flat.get(NDArrayIndex.interval(start, start + count)).assign(Nd4j.createFromArray(part));
         }
@@ -407,16 +416,10 @@ public final class SafeTensors implements Closeable {
      */
     public void readInto(String name, FloatBuffer destination) throws IOException {
         TensorInfo t = readable(name);
-        long n = t.elementCount();
-        if (destination.remaining() < n) {
+        if (destination.remaining() < t.elementCount()) {
             throw new java.nio.BufferOverflowException();
         }
-        float[] chunk = new float[(int) Math.min(n, TRANSFER_ELEMENTS)];
-        for (long start = 0; start < n; start += chunk.length) {
-            int count = (int) Math.min(chunk.length, n - start);
-            decode(t, start, chunk, 0, count);
-            destination.put(chunk, 0, count);
-        }
+        decode(t, 0, t.elementCount(), destination);
     }
 
     private TensorInfo readable(String name) throws ModelFileException {
@@ -435,43 +438,42 @@ public final class SafeTensors implements Closeable {
         }
     }
 
-    /** Converts elements [first, first + count) of a tensor into {@code dst[offset ...]}, window by window. */
-    private void decode(TensorInfo t, long first, float[] dst, int offset, int count) throws IOException {
+    /** Converts elements [first, first + count) of a tensor into {@code dst}, window by window. */
+    private void decode(TensorInfo t, long first, long count, FloatBuffer dst) throws IOException {
         if (closed) {
             throw new IllegalStateException(file + " is closed");
         }
         int size = t.dtype().bytes();
         long perWindow = Math.max(1, windowBytes / size);
-        int done = 0;
-        while (done < count) {
+        for (long done = 0; done < count; ) {
             int n = (int) Math.min(perWindow, count - done);
             long position = dataStart + t.begin() + (first + done) * size;
             MappedByteBuffer window = channel.map(FileChannel.MapMode.READ_ONLY, position, (long) n * size);
             window.order(ByteOrder.LITTLE_ENDIAN);
-            convert(t.dtype(), window, dst, offset + done, n);
+            convert(t.dtype(), window, dst, n);
             done += n;
         }
     }
 
-    private static void convert(DType dtype, ByteBuffer src, float[] dst, int offset, int n) {
+    private static void convert(DType dtype, ByteBuffer src, FloatBuffer dst, int n) {
         switch (dtype) {
-            case F32 -> src.asFloatBuffer().get(dst, offset, n);
+            case F32 -> dst.put(src.asFloatBuffer());
             case F16 -> {
-                var shorts = src.asShortBuffer();
+                ShortBuffer shorts = src.asShortBuffer();
                 for (int i = 0; i < n; i++) {
-                    dst[offset + i] = FloatFormats.halfToFloat(shorts.get(i));
+                    dst.put(FloatFormats.halfToFloat(shorts.get(i)));
                 }
             }
             case BF16 -> {
-                var shorts = src.asShortBuffer();
+                ShortBuffer shorts = src.asShortBuffer();
                 for (int i = 0; i < n; i++) {
-                    dst[offset + i] = FloatFormats.bfloat16ToFloat(shorts.get(i));
+                    dst.put(FloatFormats.bfloat16ToFloat(shorts.get(i)));
                 }
             }
             case F64 -> {
-                var doubles = src.asDoubleBuffer();
+                DoubleBuffer doubles = src.asDoubleBuffer();
                 for (int i = 0; i < n; i++) {
-                    dst[offset + i] = (float) doubles.get(i);
+                    dst.put((float) doubles.get(i));
                 }
             }
             default -> throw new IllegalStateException("not readable: " + dtype);

@@ -3,10 +3,13 @@ package dev.attune.core.io;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.attune.core.engine.Engine;
+import dev.attune.core.engine.HostBuffers;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -17,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -43,8 +47,8 @@ public final class SafeTensorsWriter {
 
     /** Where a tensor's values come from when the file is written. */
     private interface Source {
-        /** Copies elements [start, start + count) in row-major order into {@code dst[0 ...]}. */
-        void copy(long start, float[] dst, int count);
+        /** Elements [start, start + count) in row-major order. */
+        FloatBuffer range(long start, int count);
     }
 
     private record Entry(String name, DType dtype, long[] shape, long elements, Source source) {
@@ -86,15 +90,22 @@ public final class SafeTensorsWriter {
         long n = tensor.length();
         // Resolved on first use: the array is read when the file is written.
         Source source = new Source() {
+            private FloatBuffer host;
             private INDArray flat;
 
             @Override
-            public void copy(long start, float[] dst, int count) {
-                if (flat == null) {
-                    flat = tensor.reshape('c', new long[] {n});
+            public FloatBuffer range(long start, int count) {
+                if (host == null && flat == null) {
+                    if (tensor.dataType() == DataType.FLOAT && Engine.isCpu() && HostBuffers.isDense(tensor)
+                            && tensor.offset() + n <= Integer.MAX_VALUE) {
+                        host = HostBuffers.floats(tensor); // straight from host memory, no copy
+                    } else {
+                        flat = tensor.reshape('c', new long[] {n});
+                    }
                 }
-                float[] part = flat.get(NDArrayIndex.interval(start, start + count)).toFloatVector();
-                System.arraycopy(part, 0, dst, 0, count);
+                return host != null
+                        ? host.slice((int) start, count)
+                        : FloatBuffer.wrap(flat.get(NDArrayIndex.interval(start, start + count)).toFloatVector());
             }
         };
         return put(new Entry(name, dtype, shape, n, source));
@@ -113,7 +124,7 @@ public final class SafeTensorsWriter {
                     + " elements but " + values.length + " values were given");
         }
         return put(new Entry(name, dtype, shape.clone(), n,
-                (start, dst, count) -> System.arraycopy(values, (int) start, dst, 0, count)));
+                (start, count) -> FloatBuffer.wrap(values, (int) start, count).slice()));
     }
 
     private SafeTensorsWriter put(Entry e) {
@@ -195,24 +206,23 @@ public final class SafeTensorsWriter {
 
     private static void writeData(Entry e, DType dtype, OutputStream out) throws IOException {
         int chunk = (int) Math.min(e.elements, CHUNK_ELEMENTS);
-        float[] values = new float[chunk];
         byte[] bytes = new byte[chunk * dtype.bytes()];
         ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         for (long start = 0; start < e.elements; start += chunk) {
             int count = (int) Math.min(chunk, e.elements - start);
-            e.source.copy(start, values, count);
+            FloatBuffer values = e.source.range(start, count);
             switch (dtype) {
-                case F32 -> buffer.asFloatBuffer().put(values, 0, count);
+                case F32 -> buffer.asFloatBuffer().put(values);
                 case F16 -> {
                     ShortBuffer shorts = buffer.asShortBuffer();
                     for (int i = 0; i < count; i++) {
-                        shorts.put(i, FloatFormats.floatToHalf(values[i]));
+                        shorts.put(i, FloatFormats.floatToHalf(values.get(i)));
                     }
                 }
                 case BF16 -> {
                     ShortBuffer shorts = buffer.asShortBuffer();
                     for (int i = 0; i < count; i++) {
-                        shorts.put(i, FloatFormats.floatToBfloat16(values[i]));
+                        shorts.put(i, FloatFormats.floatToBfloat16(values.get(i)));
                     }
                 }
                 default -> throw new IllegalStateException("not writable: " + dtype);

@@ -4,11 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.attune.examples.cli.AttuneCli;
-import java.io.ByteArrayOutputStream;
+import dev.attune.examples.cli.CliRun;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,28 +22,9 @@ class BenchCommandTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = AttuneCli.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     @Test
     void smokeRunsEveryWorkloadAndPrintsConsistentJsonLines() throws IOException {
-        Run r = run("bench", "all", "--smoke");
+        CliRun r = CliRun.run("bench", "all", "--smoke");
         assertThat(r.exitCode()).as(r.err()).isZero();
         List<JsonNode> lines = new ArrayList<>();
         for (String line : r.out().strip().split("\n")) {
@@ -88,7 +66,7 @@ class BenchCommandTest {
 
     @Test
     void unknownWorkloadIsNamedInTheError() {
-        Run r = run("bench", "trian-tiny", "--smoke");
+        CliRun r = CliRun.run("bench", "trian-tiny", "--smoke");
         assertThat(r.exitCode()).isNotZero();
         assertThat(r.err()).contains("unknown workload 'trian-tiny'").contains("sgemm");
     }
