@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 ScoreCommand.class,
                 BenchCommand.class,
+                GenerateCommand.class,
                 InfoCommand.class,
                 TokenizeCommand.class,
                 DetokenizeCommand.class,
