@@ -13,6 +13,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * <ul>
  *   <li>{@code attune.blas} / {@code ATTUNE_BLAS}: {@code mkl} (default) or {@code openblas}.</li>
  *   <li>{@code attune.threads} / {@code ATTUNE_THREADS}: BLAS and OpenMP threads (default: available processors).</li>
+ *   <li>{@code attune.reproducible} / {@code ATTUNE_REPRODUCIBLE}: {@code true} (default) makes MKL give the same
+ *       results run after run for the same thread count (its conditional numerical reproducibility, mode AUTO);
+ *       without it MKL's GEMM results depend on how the arrays happen to be aligned in memory, and a seeded
+ *       training run drifts in the last bits from one run to the next.</li>
  * </ul>
  */
 public final class Engine {
@@ -55,6 +59,9 @@ public final class Engine {
         // JavaCPP reads this when ND4J first loads its BLAS: mkl_rt comes from the org.bytedeco:mkl jars.
         if (wantMkl && System.getProperty("org.bytedeco.openblas.load") == null && mklLoads()) {
             System.setProperty("org.bytedeco.openblas.load", "mkl_rt");
+            if (Boolean.parseBoolean(setting("attune.reproducible", "ATTUNE_REPRODUCIBLE", "true"))) {
+                reproducibleMkl();
+            }
         }
         // ND4J prints its version banner and environment at INFO: keep them out unless the user asked for them.
         quietLogger("org.nd4j");
@@ -91,6 +98,17 @@ public final class Engine {
         } catch (Throwable e) {
             LoggerFactory.getLogger(Engine.class).warn("MKL did not load ({}); using OpenBLAS", e.toString());
             return false;
+        }
+    }
+
+    /** {@code MKL_CBWR_Set(MKL_CBWR_AUTO)}, before MKL's first computation; reflective so the CUDA build compiles. */
+    private static void reproducibleMkl() {
+        try {
+            Class<?> rt = Class.forName("org.bytedeco.mkl.global.mkl_rt");
+            int auto = rt.getField("MKL_CBWR_AUTO").getInt(null);
+            rt.getMethod("MKL_CBWR_Set", int.class).invoke(null, auto);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            // MKL stays in its default mode: results are correct, only not bit-reproducible
         }
     }
 

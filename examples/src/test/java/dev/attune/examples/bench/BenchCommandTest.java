@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.attune.examples.cli.CliRun;
+import dev.attune.examples.cli.Cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +24,7 @@ class BenchCommandTest {
 
     @Test
     void smokeRunsEveryWorkloadAndPrintsConsistentJsonLines() throws IOException {
-        CliRun r = CliRun.run("bench", "all", "--smoke");
+        Cli r = Cli.run("bench", "all", "--smoke");
         assertThat(r.exitCode()).as(r.err()).isZero();
         List<JsonNode> lines = new ArrayList<>();
         for (String line : r.out().strip().split("\n")) {
@@ -66,7 +66,7 @@ class BenchCommandTest {
 
     @Test
     void unknownWorkloadIsNamedInTheError() {
-        CliRun r = CliRun.run("bench", "trian-tiny", "--smoke");
+        Cli r = Cli.run("bench", "trian-tiny", "--smoke");
         assertThat(r.exitCode()).isNotZero();
         assertThat(r.err()).contains("unknown workload 'trian-tiny'").contains("sgemm");
     }

@@ -36,7 +36,7 @@ class InfoCommandTest {
 
     @Test
     void printsJsonWithConfigCountsTypesSizesAndEngine() throws IOException {
-        CliRun r = CliRun.run("info", "--model", checkpoint.toString(), "--output", "json", "--tensors");
+        Cli r = Cli.run("info", "--model", checkpoint.toString(), "--output", "json", "--tensors");
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode o = new ObjectMapper().readTree(r.out());
         assertThat(o.get("directory").asText()).isEqualTo(checkpoint.toString());
@@ -69,7 +69,7 @@ class InfoCommandTest {
         }
         w.write(half.resolve("model.safetensors"));
 
-        CliRun r = CliRun.run("info", "--model", half.toString());
+        Cli r = Cli.run("info", "--model", half.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(r.out()).contains("2 layers, 2 heads, n_embd 8, n_inner 32, vocab 20, context 16")
                 .contains(String.format("%,d", PARAMETERS))
@@ -80,13 +80,13 @@ class InfoCommandTest {
 
     @Test
     void reportsBadDirectoriesWithoutAStackTrace() throws IOException {
-        CliRun missing = CliRun.run("info", "--model", dir.resolve("nope").toString());
+        Cli missing = Cli.run("info", "--model", dir.resolve("nope").toString());
         assertThat(missing.exitCode()).isEqualTo(1);
         assertThat(missing.err()).startsWith("attune: ").contains("nope").contains("no such checkpoint directory")
                 .doesNotContain("\tat ");
 
         Path noConfig = Files.createDirectories(dir.resolve("noconfig"));
-        CliRun r = CliRun.run("info", "--model", noConfig.toString(), "--output", "json");
+        Cli r = Cli.run("info", "--model", noConfig.toString(), "--output", "json");
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.err()).contains("no config.json").doesNotContain("\tat ");
         assertThat(r.out()).isEmpty();

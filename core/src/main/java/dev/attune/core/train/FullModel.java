@@ -1,0 +1,82 @@
+package dev.attune.core.train;
+
+import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.model.GptModel;
+import dev.attune.core.model.TokenBatch;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Full training of a {@link GptModel}: every weight, saved as a Hugging Face checkpoint. */
+final class FullModel implements Trainable {
+
+    private final GptModel model;
+    private final List<TrainableTensor> tensors;
+
+    FullModel(GptModel model) {
+        this.model = model;
+        List<TrainableTensor> list = new ArrayList<>();
+        for (String name : model.parameterNames()) {
+            // each named tensor is a contiguous view into the flat buffer; its offset is where it starts
+            list.add(new TrainableTensor(name, model.parameterShape(name), model.parameter(name).offset()));
+        }
+        this.tensors = List.copyOf(list);
+    }
+
+    GptModel model() {
+        return model;
+    }
+
+    @Override
+    public List<TrainableTensor> tensors() {
+        return tensors;
+    }
+
+    @Override
+    public INDArray parameters() {
+        return model.parameters();
+    }
+
+    @Override
+    public INDArray gradients() {
+        return model.gradients();
+    }
+
+    @Override
+    public double forwardBackward(TokenBatch batch, double lossDivisor, boolean accumulate, long dropoutSeed) {
+        return model.forwardBackward(batch, lossDivisor, accumulate, dropoutSeed);
+    }
+
+    @Override
+    public double loss(TokenBatch batch) {
+        return model.loss(batch);
+    }
+
+    @Override
+    public int contextLength() {
+        return model.config().contextLength();
+    }
+
+    @Override
+    public void save(Path directory) throws IOException {
+        HfCheckpoint.save(model, directory);
+    }
+
+    @Override
+    public void load(Path directory) throws IOException {
+        GptModel saved = HfCheckpoint.load(directory);
+        // dropout settings may differ between runs; the shapes must not
+        if (!saved.config().withDropout(0).equals(model.config().withDropout(0))) {
+            throw new IOException(directory + " holds a model of shape " + saved.config() + ", but the model being "
+                    + "trained is " + model.config());
+        }
+        model.parameters().assign(saved.parameters());
+    }
+
+    @Override
+    public String toString() {
+        return "all " + model.parameterCount() + " weights of " + model;
+    }
+}
