@@ -18,6 +18,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * A byte-level BPE tokenizer in the GPT-2 family: GPT-2's pre-tokenization, a {@code vocab.json} and a ranked
  * {@code merges.txt}, and added special tokens.
  *
+ * <p>Pre-tokenization follows the original GPT-2 pattern with Python {@code regex} semantics (case-sensitive
+ * contractions, Unicode White_Space for {@code \s}). Letters and digits are judged by the JDK's Unicode tables
+ * (Unicode 13 on Java 17); a character assigned in a later Unicode version counts as punctuation, which can change
+ * how a word containing it is split (ids still decode to the same text).
+ *
  * <p>Get one from {@link Tokenizer#gpt2()}, {@link Tokenizer#load(Path)} or {@link BpeTrainer}; store it with
  * {@link #save(Path)}. Instances are immutable and thread-safe; {@link #withSpecialTokens} and
  * {@link #withPadToken} return new ones.
