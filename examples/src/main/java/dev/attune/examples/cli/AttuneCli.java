@@ -21,6 +21,8 @@ import picocli.CommandLine.Command;
                 InfoCommand.class,
                 TokenizeCommand.class,
                 DetokenizeCommand.class,
+                PretrainCommand.class,
+                FinetuneCommand.class,
         })
 public final class AttuneCli {
 

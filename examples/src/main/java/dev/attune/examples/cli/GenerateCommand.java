@@ -7,6 +7,7 @@ import dev.attune.core.generate.GenerationResult;
 import dev.attune.core.generate.Generator;
 import dev.attune.core.io.HfCheckpoint;
 import dev.attune.core.model.GptModel;
+import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -135,7 +136,7 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     /** The model directory's own tokenizer files when present, else GPT-2's. */
-    static Tokenizer tokenizer(Path directory) throws IOException {
+    static BpeTokenizer tokenizer(Path directory) throws IOException {
         boolean ownFiles = Files.isRegularFile(directory.resolve("tokenizer.json"))
                 || (Files.isRegularFile(directory.resolve("vocab.json"))
                 && Files.isRegularFile(directory.resolve("merges.txt")));

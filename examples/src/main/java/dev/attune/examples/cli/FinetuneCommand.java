@@ -1,0 +1,88 @@
+package dev.attune.examples.cli;
+
+import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.model.GptModel;
+import dev.attune.core.tokenizer.BpeTokenizer;
+import dev.attune.core.train.LmTraining;
+import dev.attune.core.train.PromptCompletionData;
+import dev.attune.core.train.TrainingResult;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code attune finetune}: full fine-tuning of a Hugging Face GPT-2 checkpoint on prompt/completion pairs (JSON
+ * Lines with the keys {@code prompt} and {@code completion}); the loss counts completion tokens only. The result
+ * is a Hugging Face checkpoint in {@code OUT/model}.
+ */
+@Command(name = "finetune",
+        mixinStandardHelpOptions = true,
+        description = {"Fine-tune every weight of a model on prompt/completion pairs (JSONL: prompt, completion).",
+                "Writes OUT/metrics.jsonl, OUT/checkpoint-N/ and OUT/model/ (HF checkpoint)."})
+public final class FinetuneCommand implements Callable<Integer> {
+
+    static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(5e-5, "linear", 0.0);
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "model directory (HF checkpoint)")
+    private Path model;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "training pairs, JSONL")
+    private Path data;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")
+    private Path out;
+
+    @Option(names = "--validation", paramLabel = "FILE", description = "validation pairs, JSONL")
+    private Path validation;
+
+    @Option(names = "--validation-fraction", paramLabel = "F",
+            description = "hold out this share of --data for validation instead")
+    private Double validationFraction;
+
+    @Option(names = "--steps", paramLabel = "N", description = "optimizer steps (default: --epochs over the data)")
+    private Long steps;
+
+    @Option(names = "--epochs", paramLabel = "E", defaultValue = "1", description = "passes over the data (default 1)")
+    private double epochs;
+
+    @Mixin
+    private TrainingOptions options;
+
+    @Override
+    public Integer call() throws IOException {
+        if (validation != null && validationFraction != null) {
+            throw new IllegalArgumentException("give --validation or --validation-fraction, not both");
+        }
+        BpeTokenizer tokenizer = GenerateCommand.tokenizer(model);
+        GptModel gpt = HfCheckpoint.load(model);
+        PromptCompletionData train = PromptCompletionData.readJsonl(data, tokenizer);
+        PromptCompletionData val = validation == null ? null : PromptCompletionData.readJsonl(validation, tokenizer);
+        if (validationFraction != null) {
+            PromptCompletionData.Split split = train.split(validationFraction, options.seed);
+            train = split.train();
+            val = split.validation();
+        }
+        long n = steps != null ? steps
+                : Math.max(1, (long) Math.ceil(train.size() * epochs / ((double) options.batch * options.accumulation)));
+        LmTraining.Builder b = options.builder(DEFAULTS, n, out).data(train).validation(val);
+        if (options.dropout != null) {
+            // the loaded model keeps its weights; only the dropout setting changes
+            GptModel withDropout = GptModel.zeros(gpt.config().withDropout(options.dropout));
+            withDropout.parameters().assign(gpt.parameters());
+            gpt = withDropout;
+        }
+        TrainingResult result = b.model(gpt).build().run();
+        Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
+        tokenizer.save(saved);
+        options.report(spec.commandLine().getOut(), result, saved);
+        return 0;
+    }
+}
