@@ -45,10 +45,12 @@ public final class BenchCommand implements Callable<Integer> {
             description = "what to run: ${COMPLETION-CANDIDATES}, or all")
     private List<String> workloads;
 
-    @Option(names = "--warmup", paramLabel = "N", description = "untimed iterations (default: per workload; 0 with --smoke)")
+    @Option(names = "--warmup", paramLabel = "N",
+            description = "untimed iterations (default: per workload; 0 with --smoke)")
     private Integer warmup;
 
-    @Option(names = "--iters", paramLabel = "N", description = "timed iterations (default: per workload; 1 with --smoke)")
+    @Option(names = "--iters", paramLabel = "N",
+            description = "timed iterations (default: per workload; 1 with --smoke)")
     private Integer iters;
 
     @Option(names = "--smoke", description = "tiny shapes and one iteration: checks that every workload runs")
@@ -95,7 +97,8 @@ public final class BenchCommand implements Callable<Integer> {
         return out;
     }
 
-    private static String line(Workload w, Settings s, Measurement m, Engine.Info engine) throws JsonProcessingException {
+    private static String line(Workload w, Settings s, Measurement m, Engine.Info engine)
+            throws JsonProcessingException {
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("impl", w.impl());
         o.put("blas", w.usesBlas() ? engine.blas().toLowerCase(Locale.ROOT) : "none");

@@ -36,7 +36,8 @@ final class BenchText {
             + "figure star box noun field rest correct able pound done beauty drive stood contain front teach week "
             + "final gave green oh quick develop ocean warm free minute strong special mind behind clear tail produce "
             + "fact street inch multiply nothing course stay wheel full force blue object decide surface deep moon "
-            + "island foot system busy test record boat common gold possible plane café naïve résumé tokenizer").split(" ");
+            + "island foot system busy test record boat common gold possible plane café naïve résumé tokenizer")
+            .split(" ");
 
     private BenchText() {
     }

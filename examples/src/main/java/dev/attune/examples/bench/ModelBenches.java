@@ -1,17 +1,26 @@
 package dev.attune.examples.bench;
 
 import dev.attune.core.config.GptConfig;
+import dev.attune.core.generate.CausalLm;
+import dev.attune.core.generate.GenerationConfig;
+import dev.attune.core.generate.GenerationResult;
+import dev.attune.core.generate.Generator;
 import dev.attune.core.model.GptModel;
-import dev.attune.core.model.KvCache;
 import dev.attune.core.model.TokenBatch;
+import dev.attune.core.tokenizer.BpeTokenizer;
+import dev.attune.core.train.AdamW;
+import dev.attune.core.train.LmTraining;
+import dev.attune.core.train.TokenWindows;
+import dev.attune.core.train.TrainingListener;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Model workloads at fixed shapes with random weights (GPT-2 initialisation, no dropout), the same shapes as
- * {@code bench/pytorch_peer.py}: a training step at the tiny and GPT-2 small shapes, log-likelihood scoring and
- * greedy generation with the KV cache at GPT-2 small.
+ * {@code bench/pytorch_peer.py}: a training step (and forward + backward alone) at the tiny and GPT-2 small shapes,
+ * log-likelihood scoring and greedy generation with the KV cache at GPT-2 small.
  */
 final class ModelBenches {
 
@@ -49,6 +58,53 @@ final class ModelBenches {
                 shape.fields("batch", b, "seq", t, "tokens_per_iter", b * t, "optimizer", "none"));
     }
 
+    /**
+     * Training steps through {@link LmTraining}, the loop users run: forward and backward, global-norm clipping to
+     * 1.0, AdamW (betas 0.9/0.95, weight decay 0.1, learning rate 6e-4), on random tokens. Each step is timed from
+     * the end of the previous one ({@link TrainingListener#onStep}); the first {@code warmup} steps are dropped.
+     */
+    static Measurement train(Settings s, boolean tiny) throws Exception {
+        Shape shape = s.smoke() ? SMOKE : tiny ? TINY : GPT2;
+        int b = s.smoke() ? 2 : tiny ? 8 : 4;
+        int t = s.smoke() ? 8 : tiny ? 64 : 128;
+        GptModel model = GptModel.create(shape.config(), 1);
+        int[] tokens = randomTokens(1, 64 * b * t, shape.vocab, 2)[0];
+        int steps = s.warmup() + s.iterations();
+        double[] seconds = new double[s.iterations()];
+        long[] last = new long[1];
+        TrainingListener timing = new TrainingListener() {
+            @Override
+            public void onStart(TrainingStart start) {
+                last[0] = System.nanoTime();
+            }
+
+            @Override
+            public void onStep(StepMetrics step) {
+                long now = System.nanoTime();
+                int timed = (int) step.step() - 1 - s.warmup();
+                if (timed >= 0) {
+                    seconds[timed] = (now - last[0]) * 1e-9;
+                }
+                last[0] = now;
+            }
+        };
+        LmTraining.builder()
+                .model(model)
+                .data(TokenWindows.of(tokens))
+                .batchSize(b)
+                .contextLength(t)
+                .optimizer(AdamW.builder().betas(0.9, 0.95).weightDecay(0.1).build())
+                .learningRate(6e-4)
+                .clipGradNorm(1.0)
+                .maxSteps(steps)
+                .progress(false)
+                .listener(timing)
+                .build()
+                .run();
+        return new Measurement(seconds, (double) b * t,
+                shape.fields("batch", b, "seq", t, "tokens_per_iter", b * t, "optimizer", "adamw"));
+    }
+
     /** Summed log-likelihood of every token of 8 sequences, no gradients. */
     static Measurement score(Settings s) throws Exception {
         Shape shape = s.smoke() ? SMOKE : GPT2;
@@ -61,55 +117,84 @@ final class ModelBenches {
     }
 
     /**
-     * Greedy generation from a 16-token prompt to 128 tokens per row with the KV cache. Timed as a plain loop over
-     * {@link GptModel#forward(KvCache, int[][], boolean[][], boolean)} so prefill and per-token decode time are
+     * Greedy generation through {@link Generator}, what users call: a 16-token prompt per row grows to 128 tokens
+     * with the KV cache (EOS ignored, so every row makes all 112 new tokens). The model is wrapped in a
+     * {@link CausalLm} that notes when the prompt's forward pass ends, so prefill and per-token decode time are
      * reported apart (decode time is what the bandwidth utilisation uses).
      */
     static Measurement generate(Settings s, int batchSize) throws Exception {
         Shape shape = s.smoke() ? SMOKE : GPT2;
         int prompt = s.smoke() ? 4 : 16;
         int total = s.smoke() ? 12 : 128;
+        int generated = total - prompt;
         GptModel model = GptModel.create(shape.config(), 1);
-        int[][] promptTokens = randomTokens(batchSize, prompt, shape.vocab, 2);
-        double[] prefill = new double[s.warmup() + s.iterations()];
-        double[] decode = new double[prefill.length];
+        List<int[]> prompts = List.of(randomTokens(batchSize, prompt, shape.vocab, 2));
+        TimedLm lm = new TimedLm(CausalLm.of(model));
+        Generator generator = Generator.of(lm, BpeTokenizer.gpt2());
+        GenerationConfig greedy = GenerationConfig.builder().maxNewTokens(generated).ignoreEos(true).build();
+        int runs = s.warmup() + s.iterations();
+        double[] prefill = new double[runs];
+        double[] decode = new double[runs];
         int[] run = {0};
         double[] seconds = Timer.time(s.warmup(), s.iterations(), () -> {
-            KvCache cache = model.newCache(batchSize, total);
             long t0 = System.nanoTime();
-            int[][] next = argmax(model.forward(cache, promptTokens, null, false));
-            long t1 = System.nanoTime();
-            for (int pos = prompt; pos < total - 1; pos++) {
-                next = argmax(model.forward(cache, next, null, false));
-            }
+            List<GenerationResult> out = generator.generateBatch(prompts, greedy);
             long t2 = System.nanoTime();
-            prefill[run[0]] = (t1 - t0) * 1e-9;
-            decode[run[0]] = (t2 - t1) * 1e-9;
+            if (out.get(0).ids().length != generated) {
+                throw new IllegalStateException("expected " + generated + " new tokens, got "
+                        + out.get(0).ids().length);
+            }
+            prefill[run[0]] = (lm.firstCallEnd - t0) * 1e-9;
+            decode[run[0]] = (t2 - lm.firstCallEnd) * 1e-9;
             run[0]++;
         });
-        int generated = total - prompt;
         int steps = generated - 1; // the first new token comes out of the prefill
-        double prefillMedian = timedMedian(prefill, s);
-        double decodeMedian = timedMedian(decode, s);
         return new Measurement(seconds, (double) batchSize * generated,
                 shape.fields("batch", batchSize, "prompt", prompt, "total", total,
-                        "tokens_per_iter", batchSize * generated, "prefill_s", prefillMedian,
-                        "decode_s_per_step", decodeMedian / steps));
+                        "tokens_per_iter", batchSize * generated, "prefill_s", timedMedian(prefill, s),
+                        "decode_s_per_step", timedMedian(decode, s) / steps));
+    }
+
+    /** Passes every call through and remembers when the first call of the latest session (the prompt) ended. */
+    private static final class TimedLm implements CausalLm {
+        private final CausalLm inner;
+        private volatile long firstCallEnd;
+
+        TimedLm(CausalLm inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public GptConfig config() {
+            return inner.config();
+        }
+
+        @Override
+        public Session start(int batchSize, int capacity) {
+            Session session = inner.start(batchSize, capacity);
+            boolean[] first = {true};
+            return new Session() {
+                @Override
+                public float[][] next(int[][] tokens, boolean[][] mask) {
+                    float[][] logits = session.next(tokens, mask);
+                    if (first[0]) {
+                        firstCallEnd = System.nanoTime();
+                        first[0] = false;
+                    }
+                    return logits;
+                }
+
+                @Override
+                public void reorder(int[] rows) {
+                    session.reorder(rows);
+                }
+            };
+        }
     }
 
     private static double timedMedian(double[] all, Settings s) {
-        double[] timed = java.util.Arrays.copyOfRange(all, s.warmup(), all.length);
+        double[] timed = Arrays.copyOfRange(all, s.warmup(), all.length);
         return new Measurement(timed, 1, Map.of()).median();
-    }
-
-    /** The greedy choice of each row of [B, V] logits, as [B][1] next tokens. */
-    private static int[][] argmax(INDArray logits) {
-        int[] best = logits.argMax(1).toIntVector();
-        int[][] next = new int[best.length][1];
-        for (int r = 0; r < best.length; r++) {
-            next[r][0] = best[r];
-        }
-        return next;
     }
 
     static int[][] randomTokens(int rows, int length, int vocab, long seed) {

@@ -13,6 +13,8 @@ final class Workloads {
         add(Workload.attune("sgemm", "GFLOP/s", 3, 30, KernelBenches::sgemm));
         add(Workload.attune("membw-read", "GB/s", 3, 10, KernelBenches::memoryRead));
         add(Workload.attune("membw-copy", "GB/s", 3, 10, KernelBenches::memoryCopy));
+        add(Workload.attune("train-tiny", "tokens/s", 3, 30, s -> ModelBenches.train(s, true)));
+        add(Workload.attune("train-gpt2", "tokens/s", 1, 4, s -> ModelBenches.train(s, false)));
         add(Workload.attune("fwdbwd-tiny", "tokens/s", 3, 30, s -> ModelBenches.forwardBackward(s, true)));
         add(Workload.attune("fwdbwd-gpt2", "tokens/s", 1, 4, s -> ModelBenches.forwardBackward(s, false)));
         add(Workload.attune("score-b8", "tokens/s", 1, 4, ModelBenches::score));
