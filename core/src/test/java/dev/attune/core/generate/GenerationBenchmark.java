@@ -12,10 +12,18 @@ import java.util.Locale;
  * and 8, greedy. Times every model call through a {@link CausalLm} wrapper, so the report separates prefill, the
  * model's decode steps (early and late positions) and the generator's own work.
  *
+ * <p>On a shared machine wall time mostly measures the neighbours; with one thread
+ * ({@code -Dattune.threads=1}, {@code OMP_NUM_THREADS=1}) the process CPU time per step is a steadier estimate of
+ * what a quiet core would take, so both are printed.
+ *
  * <p>Not a unit test (no timing assertions there); run it by hand:
  * {@code java -cp core/target/test-classes:core/target/classes:$(cat cp.txt) dev.attune.core.generate.GenerationBenchmark}
  */
 public final class GenerationBenchmark {
+
+    private static final com.sun.management.OperatingSystemMXBean CPU =
+            (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                    .getOperatingSystemMXBean();
 
     /** Wraps a model and records the wall time of every call. */
     private static final class Timed implements CausalLm {
@@ -71,9 +79,11 @@ public final class GenerationBenchmark {
             generator.generateBatch(prompts, config.toBuilder().maxNewTokens(8).build()); // warm-up
             for (int r = 0; r < repeats; r++) {
                 timed.nanos.clear();
+                long cpu0 = CPU.getProcessCpuTime();
                 long t0 = System.nanoTime();
                 generator.generateBatch(prompts, config);
                 long wall = System.nanoTime() - t0;
+                double cpuMs = (CPU.getProcessCpuTime() - cpu0) / 1e6;
                 List<Long> steps = timed.nanos.subList(1, timed.nanos.size());
                 double prefillMs = timed.nanos.get(0) / 1e6;
                 double modelMs = steps.stream().mapToLong(Long::longValue).sum() / 1e6;
@@ -84,9 +94,10 @@ public final class GenerationBenchmark {
                 double decodeMs = wall / 1e6 - prefillMs;
                 System.out.printf(Locale.ROOT, "batch %d: %.1f tokens/s overall (%.1f ms/step), prefill %.1f ms,"
                                 + " model step %.1f ms at positions 17-32, %.1f ms at 112-127, generator's own"
-                                + " work %.2f ms/step%n",
+                                + " work %.2f ms/step; process CPU %.1f ms/step (%.1f tokens/s per CPU-second)%n",
                         batch, generated / (wall / 1e9), decodeMs / (total - prompt), prefillMs, early, late,
-                        (decodeMs - modelMs) / (total - prompt));
+                        (decodeMs - modelMs) / (total - prompt), cpuMs / (total - prompt),
+                        generated / (cpuMs / 1e3));
             }
         }
     }

@@ -114,6 +114,14 @@ class GenerateCommandTest {
     }
 
     @Test
+    void theTokenizerComesFromTheModelDirectoryWhenItHasOne(@TempDir Path own) throws Exception {
+        assertThat(GenerateCommand.tokenizer(dir).vocabSize()).isEqualTo(50257); // no files: GPT-2's
+        Tokenizer.gpt2().withSpecialTokens("<|sep|>").save(own);
+        assertThat(GenerateCommand.tokenizer(own).vocabSize()).isEqualTo(50258);
+        assertThat(GenerateCommand.tokenizer(own).specialTokens()).containsKey("<|sep|>");
+    }
+
+    @Test
     void badInputGivesAClearErrorAndNonZeroExit() {
         Run both = run("generate", "--model", dir.toString(), "--prompt", "x", "--ids", "1", "--max-new-tokens", "3");
         assertThat(both.exitCode()).isNotZero();
