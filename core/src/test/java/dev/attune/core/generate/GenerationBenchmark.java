@@ -17,10 +17,12 @@ import java.util.Locale;
  * what a quiet core would take, so both are printed.
  *
  * <p>Not a unit test (no timing assertions there); run it by hand:
- * {@code java -cp core/target/test-classes:core/target/classes:$(cat cp.txt) dev.attune.core.generate.GenerationBenchmark}
+ * {@code java -cp core/target/test-classes:core/target/classes:$(cat cp.txt) dev.attune.core.generate.GenerationBenchmark [REPEATS [BATCHES]]}
  */
 public final class GenerationBenchmark {
 
+    private static final java.lang.management.ThreadMXBean THREAD =
+            java.lang.management.ManagementFactory.getThreadMXBean();
     private static final com.sun.management.OperatingSystemMXBean CPU =
             (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
                     .getOperatingSystemMXBean();
@@ -29,6 +31,7 @@ public final class GenerationBenchmark {
     private static final class Timed implements CausalLm {
         final CausalLm inner;
         final List<Long> nanos = new ArrayList<>();
+        final List<Long> cpuNanos = new ArrayList<>(); // the calling thread's CPU time: all of it with one thread
 
         Timed(CausalLm inner) {
             this.inner = inner;
@@ -45,9 +48,11 @@ public final class GenerationBenchmark {
             return new Session() {
                 @Override
                 public float[][] next(int[][] tokens, boolean[][] mask) {
+                    long c0 = THREAD.getCurrentThreadCpuTime();
                     long t0 = System.nanoTime();
                     float[][] out = s.next(tokens, mask);
                     nanos.add(System.nanoTime() - t0);
+                    cpuNanos.add(THREAD.getCurrentThreadCpuTime() - c0);
                     return out;
                 }
 
@@ -67,7 +72,9 @@ public final class GenerationBenchmark {
         Timed timed = new Timed(CausalLm.of(model));
         Generator generator = Generator.of(timed, Tokenizer.gpt2());
         GenerationConfig config = GenerationConfig.builder().maxNewTokens(total - prompt).ignoreEos(true).build();
-        for (int batch : new int[] {1, 8}) {
+        int[] batches = args.length > 1 ? java.util.Arrays.stream(args[1].split(",")).mapToInt(Integer::parseInt)
+                .toArray() : new int[] {1, 8};
+        for (int batch : batches) {
             List<int[]> prompts = new ArrayList<>();
             for (int b = 0; b < batch; b++) {
                 int[] p = new int[prompt];
@@ -79,6 +86,7 @@ public final class GenerationBenchmark {
             generator.generateBatch(prompts, config.toBuilder().maxNewTokens(8).build()); // warm-up
             for (int r = 0; r < repeats; r++) {
                 timed.nanos.clear();
+                timed.cpuNanos.clear();
                 long cpu0 = CPU.getProcessCpuTime();
                 long t0 = System.nanoTime();
                 generator.generateBatch(prompts, config);
@@ -90,14 +98,19 @@ public final class GenerationBenchmark {
                 double early = steps.subList(0, 16).stream().mapToLong(Long::longValue).average().orElse(0) / 1e6;
                 double late = steps.subList(steps.size() - 16, steps.size()).stream().mapToLong(Long::longValue)
                         .average().orElse(0) / 1e6;
+                List<Long> cpuSteps = timed.cpuNanos.subList(1, timed.cpuNanos.size());
+                double cpuEarly = cpuSteps.subList(0, 16).stream().mapToLong(Long::longValue).average().orElse(0) / 1e6;
+                double cpuLate = cpuSteps.subList(cpuSteps.size() - 16, cpuSteps.size()).stream()
+                        .mapToLong(Long::longValue).average().orElse(0) / 1e6;
                 int generated = batch * (total - prompt);
                 double decodeMs = wall / 1e6 - prefillMs;
                 System.out.printf(Locale.ROOT, "batch %d: %.1f tokens/s overall (%.1f ms/step), prefill %.1f ms,"
                                 + " model step %.1f ms at positions 17-32, %.1f ms at 112-127, generator's own"
-                                + " work %.2f ms/step; process CPU %.1f ms/step (%.1f tokens/s per CPU-second)%n",
+                                + " work %.2f ms/step; process CPU %.1f ms/step (%.1f tokens/s per CPU-second);"
+                                + " calling thread's CPU per model step %.1f ms at 17-32, %.1f ms at 112-127%n",
                         batch, generated / (wall / 1e9), decodeMs / (total - prompt), prefillMs, early, late,
                         (decodeMs - modelMs) / (total - prompt), cpuMs / (total - prompt),
-                        generated / (cpuMs / 1e3));
+                        generated / (cpuMs / 1e3), cpuEarly, cpuLate);
             }
         }
     }
