@@ -222,13 +222,26 @@ public record GptConfig(
         b.embeddingDropout = doubleKey(root, b.embeddingDropout, "embd_pdrop");
         b.attentionDropout = doubleKey(root, b.attentionDropout, "attn_pdrop");
         b.residualDropout = doubleKey(root, b.residualDropout, "resid_pdrop");
-        if (root.hasNonNull("bos_token_id")) {
-            b.bosTokenId = intKey(root, 0, "bos_token_id");
-        }
-        if (root.hasNonNull("eos_token_id")) {
-            b.eosTokenId = intKey(root, 0, "eos_token_id");
-        }
+        b.bosTokenId = specialTokenKey(root, "bos_token_id", b.vocabSize);
+        b.eosTokenId = specialTokenKey(root, "eos_token_id", b.vocabSize);
         return b.build();
+    }
+
+    /**
+     * Small test configs often keep GPT-2's 50256 with a smaller vocabulary; transformers only warns about that, so
+     * such an id falls back to the default (the last id) with a warning instead of failing the load.
+     */
+    private static Integer specialTokenKey(JsonNode root, String name, int vocabSize) {
+        if (!root.hasNonNull(name)) {
+            return null;
+        }
+        int id = intKey(root, 0, name);
+        if (id >= vocabSize && vocabSize > 0) {
+            org.slf4j.LoggerFactory.getLogger(GptConfig.class).warn(
+                    "{} {} is outside the vocabulary of {}; using {}", name, id, vocabSize, vocabSize - 1);
+            return null;
+        }
+        return id;
     }
 
     private static int intKey(JsonNode root, int fallback, String... names) {

@@ -2,6 +2,7 @@ package dev.attune.core.engine;
 
 import java.util.Locale;
 import org.nd4j.linalg.api.blas.Blas;
+import org.slf4j.LoggerFactory;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -27,6 +28,11 @@ public final class Engine {
 
     /** What the engine runs on, for {@code attune info} and benchmark reports. */
     public record Info(String backend, String blas, int threads, boolean mklRequested) {
+        /** True on ND4J's CPU backend. */
+        public boolean cpu() {
+            return backend.toLowerCase(Locale.ROOT).contains("cpu");
+        }
+
         @Override
         public String toString() {
             return backend + " / " + blas + " / " + threads + " thread" + (threads == 1 ? "" : "s");
@@ -51,7 +57,7 @@ public final class Engine {
         String blasChoice = setting("attune.blas", "ATTUNE_BLAS", "mkl").toLowerCase(Locale.ROOT);
         boolean wantMkl = blasChoice.equals("mkl");
         // JavaCPP reads this when ND4J first loads its BLAS: mkl_rt comes from the org.bytedeco:mkl jars.
-        if (wantMkl && System.getProperty("org.bytedeco.openblas.load") == null && mklOnClasspath()) {
+        if (wantMkl && System.getProperty("org.bytedeco.openblas.load") == null && mklLoads()) {
             System.setProperty("org.bytedeco.openblas.load", "mkl_rt");
             if (Boolean.parseBoolean(setting("attune.reproducible", "ATTUNE_REPRODUCIBLE", "true"))) {
                 reproducibleMkl();
@@ -78,7 +84,21 @@ public final class Engine {
 
     /** True when ND4J runs on the CPU backend, where Attune's fused kernels over host memory are used. */
     public static boolean isCpu() {
-        return init().backend().toLowerCase(Locale.ROOT).contains("cpu");
+        return init().cpu();
+    }
+
+    /** MKL is used only if its native library really loads here; otherwise ND4J keeps its bundled OpenBLAS. */
+    private static boolean mklLoads() {
+        try {
+            Class<?> mkl = Class.forName("org.bytedeco.mkl.global.mkl_rt");
+            org.bytedeco.javacpp.Loader.load(mkl);
+            return true;
+        } catch (ClassNotFoundException e) {
+            return false;
+        } catch (Throwable e) {
+            LoggerFactory.getLogger(Engine.class).warn("MKL did not load ({}); using OpenBLAS", e.toString());
+            return false;
+        }
     }
 
     /** {@code MKL_CBWR_Set(MKL_CBWR_AUTO)}, before MKL's first computation; reflective so the CUDA build compiles. */
@@ -90,10 +110,6 @@ public final class Engine {
         } catch (ReflectiveOperationException | LinkageError e) {
             // MKL stays in its default mode: results are correct, only not bit-reproducible
         }
-    }
-
-    private static boolean mklOnClasspath() {
-        return Engine.class.getClassLoader().getResource("org/bytedeco/mkl/global/mkl_rt.class") != null;
     }
 
     private static void quietLogger(String name) {

@@ -2,6 +2,7 @@ package dev.attune.core.engine;
 
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -25,8 +26,21 @@ public final class HostBuffers {
             throw new IllegalArgumentException("host kernels need a dense C-ordered array, got shape "
                     + Arrays.toString(array.shape()) + " strides " + Arrays.toString(array.stride()));
         }
-        FloatBuffer whole = array.data().asNioFloat();
-        return whole.slice(Math.toIntExact(array.offset()), Math.toIntExact(array.length()));
+        return window(array, 0, Math.toIntExact(array.length()));
+    }
+
+    /**
+     * A little-endian float view of elements {@code [from, from + count)} of a dense float32 array. Cut from the
+     * native pointer: {@code data().asNioFloat()} silently stops at 2^31 bytes, which GPT-2 large's weights exceed.
+     */
+    public static FloatBuffer window(INDArray array, long from, int count) {
+        if (from < 0 || count < 0 || from + count > array.length()) {
+            throw new IndexOutOfBoundsException("window [" + from + ", " + (from + count) + ") outside an array of "
+                    + array.length() + " elements");
+        }
+        FloatPointer at = new FloatPointer(array.data().pointer()).getPointer(array.offset() + from);
+        at.capacity(count);
+        return at.asBuffer();
     }
 
     /** True when the array's elements are contiguous in C order (a plain array or a contiguous view). */

@@ -85,7 +85,10 @@ public interface CausalLm {
     private static float[][] rows(INDArray logits) {
         int b = (int) logits.size(0);
         int v = (int) logits.size(1);
-        float[] flat = logits.castTo(DataType.FLOAT).dup('c').data().asFloat();
+        // The model returns a fresh dense [B, V] float array: read its buffer directly rather than copying it first.
+        boolean dense = logits.dataType() == DataType.FLOAT && !logits.isView() && logits.ordering() == 'c'
+                && logits.data().length() == (long) b * v;
+        float[] flat = (dense ? logits : logits.castTo(DataType.FLOAT).dup('c')).data().asFloat();
         float[][] out = new float[b][];
         for (int r = 0; r < b; r++) {
             out[r] = java.util.Arrays.copyOfRange(flat, r * v, (r + 1) * v);

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Writes files so that a reader never sees half of one: the bytes go to a temporary file in the same directory,
@@ -36,6 +37,17 @@ public final class AtomicFiles {
         void writeTo(Path directory) throws IOException;
     }
 
+    /**
+     * Temporary files are created owner-only; the finished file gets the usual rw-r--r-- so other users and tools
+     * (a Python process reading a checkpoint, say) can read it.
+     */
+    private static void shareable(Path file) throws IOException {
+        if (file.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Files.setPosixFilePermissions(file,
+                    PosixFilePermissions.fromString(Files.isDirectory(file) ? "rwxr-xr-x" : "rw-r--r--"));
+        }
+    }
+
     /** Writes {@code bytes} to {@code target} atomically. */
     public static void write(Path target, byte[] bytes) throws IOException {
         write(target, out -> out.write(bytes));
@@ -60,6 +72,7 @@ public final class AtomicFiles {
         Path dir = absolute.getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
+        shareable(tmp);
         boolean done = false;
         try {
             try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
@@ -89,6 +102,7 @@ public final class AtomicFiles {
         Path parent = absolute.getParent();
         Files.createDirectories(parent);
         Path tmp = Files.createTempDirectory(parent, "." + absolute.getFileName() + ".");
+        shareable(tmp);
         Path old = null;
         boolean done = false;
         try {

@@ -2,7 +2,6 @@ package dev.attune.core.model;
 
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.Engine;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,6 +45,9 @@ public final class GptModel {
     private final LmHead head;
 
     private Activations trainingActivations;
+    private Activations evaluationActivations;
+    private INDArray evaluationLogits;
+    private KvCache evaluationCache;
 
     private GptModel(GptConfig config, DataType dataType) {
         Engine.init();
@@ -227,24 +229,55 @@ public final class GptModel {
     /** Summed cross-entropy over the counted targets, without dropout and without touching the gradients. */
     public double loss(TokenBatch batch) {
         checkBatch(batch);
-        INDArray logits = evaluate(batch);
-        return LmHead.crossEntropy(logits, batch.targets(), Double.NaN);
+        return LmHead.crossEntropy(evaluate(batch, false), batch.targets(), Double.NaN);
     }
 
     /** Next-token logits for every position, [B, T, V], without dropout. */
     public INDArray logits(TokenBatch batch) {
         checkBatch(batch);
-        return evaluate(batch).reshape(batch.batchSize(), batch.length(), config.vocabSize());
+        return evaluate(batch, true).reshape(batch.batchSize(), batch.length(), config.vocabSize());
     }
 
-    private INDArray evaluate(TokenBatch batch) {
+    /**
+     * The forward pass of whole sequences without dropout, into buffers kept for the next batch of the same shape
+     * (scoring runs batch after batch: allocating a few hundred MB of activations and logits each time cost more
+     * than the pass). The logits are a fresh array when {@code fresh}, else the kept buffer, valid until the next
+     * call.
+     */
+    private INDArray evaluate(TokenBatch batch, boolean fresh) {
         int b = batch.batchSize();
         int t = batch.length();
-        int[][] rows = new int[b][];
-        for (int r = 0; r < b; r++) {
-            rows[r] = Arrays.copyOfRange(batch.inputs(), r * t, (r + 1) * t);
+        if (evaluationActivations == null || !evaluationActivations.fits(b, t, t)) {
+            evaluationActivations = null;
+            evaluationLogits = null;
+            evaluationCache = null;
+            evaluationActivations = new Activations(config, dataType, b, t, t, false);
+            evaluationCache = newCache(b, t);
         }
-        return forward(newCache(b, t), rows, null, true).reshape((long) b * t, config.vocabSize());
+        KvCache cache = evaluationCache;
+        cache.clear();
+        int[] pos = cache.advance(null, t);
+        Pass p = new Pass(b, t, 0, null, dataType, false, 0);
+        forwardLayers(p, batch.inputs(), pos, evaluationActivations, layers(cache));
+        INDArray logits;
+        if (fresh) {
+            logits = Nd4j.create(dataType, (long) b * t, config.vocabSize());
+        } else {
+            if (evaluationLogits == null) {
+                evaluationLogits = Nd4j.create(dataType, (long) b * t, config.vocabSize());
+            }
+            logits = evaluationLogits;
+        }
+        head.forward(evaluationActivations.lnfOut, logits);
+        return logits;
+    }
+
+    private KvCache.Layer[] layers(KvCache cache) {
+        KvCache.Layer[] kv = new KvCache.Layer[config.layers()];
+        for (int l = 0; l < kv.length; l++) {
+            kv[l] = cache.layer(l);
+        }
+        return kv;
     }
 
     private static int[] trainingPositions(int b, int t) {
@@ -336,11 +369,7 @@ public final class GptModel {
         int[] pos = cache.advance(mask, n);
         Pass p = new Pass(b, n, start, cache.keyValid(start + n), dataType, false, 0);
         Activations a = new Activations(config, dataType, b, n, start + n, false);
-        KvCache.Layer[] kv = new KvCache.Layer[config.layers()];
-        for (int l = 0; l < kv.length; l++) {
-            kv[l] = cache.layer(l);
-        }
-        forwardLayers(p, ids, pos, a, kv);
+        forwardLayers(p, ids, pos, a, layers(cache));
         if (allPositions) {
             INDArray logits = Nd4j.create(dataType, (long) b * n, config.vocabSize());
             head.forward(a.lnfOut, logits);
@@ -399,6 +428,9 @@ public final class GptModel {
     /** Frees the activation buffers kept between training steps. */
     public void releaseTrainingBuffers() {
         trainingActivations = null;
+        evaluationActivations = null;
+        evaluationLogits = null;
+        evaluationCache = null;
     }
 
     @Override

@@ -80,6 +80,13 @@ public final class KvCache {
         realTokens = real;
     }
 
+    /** Forgets every stored position; the buffers are kept for reuse. */
+    void clear() {
+        java.util.Arrays.fill(keyValid, false);
+        java.util.Arrays.fill(realTokens, 0);
+        length = 0;
+    }
+
     Layer layer(int i) {
         return layers[i];
     }

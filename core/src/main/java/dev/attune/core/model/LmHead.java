@@ -1,5 +1,8 @@
 package dev.attune.core.model;
 
+import dev.attune.core.engine.HostBuffers;
+import dev.attune.core.engine.Parallel;
+import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -32,6 +35,9 @@ final class LmHead {
      * softmax probabilities there.
      */
     static double crossEntropy(INDArray logits, int[] targets, double gradScale) {
+        if (Ops.hostKernels(logits.dataType())) {
+            return crossEntropyHost(logits, targets, gradScale);
+        }
         int rows = (int) logits.rows();
         INDArray max = logits.max(1);
         logits.subiColumnVector(max);
@@ -60,6 +66,55 @@ final class LmHead {
                 }
             }
             logits.muliColumnVector(Nd4j.createFromArray(rowScale).castTo(logits.dataType()).reshape(rows, 1));
+        }
+        return loss;
+    }
+
+    /**
+     * One pass per row over host memory: max, log-sum-exp, the target's loss and, for training, the gradient
+     * {@code (softmax - onehot) * gradScale} written over the logits. ND4J's row reductions over a [R, 50257] matrix
+     * cost more than the whole computation here.
+     */
+    private static double crossEntropyHost(INDArray logits, int[] targets, double gradScale) {
+        int rows = (int) logits.rows();
+        int v = (int) logits.columns();
+        boolean gradient = !Double.isNaN(gradScale);
+        double[] rowLoss = new double[rows];
+        Parallel.rows(rows, 8, (from, to) -> {
+            float[] row = new float[v];
+            for (int r = from; r < to; r++) {
+                FloatBuffer buffer = HostBuffers.window(logits, (long) r * v, v);
+                buffer.get(0, row);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < v; j++) {
+                    max = Math.max(max, row[j]);
+                }
+                int t = targets[r];
+                float shiftedTarget = t >= 0 ? row[t] - max : 0f;
+                double sum = 0;
+                for (int j = 0; j < v; j++) {
+                    float e = (float) Math.exp(row[j] - max);
+                    row[j] = e;
+                    sum += e;
+                }
+                if (t >= 0) {
+                    rowLoss[r] = Math.log(sum) - shiftedTarget;
+                }
+                if (gradient) {
+                    float scale = t >= 0 ? (float) (gradScale / sum) : 0f;
+                    for (int j = 0; j < v; j++) {
+                        row[j] *= scale;
+                    }
+                    if (t >= 0) {
+                        row[t] -= (float) gradScale;
+                    }
+                    buffer.put(0, row);
+                }
+            }
+        });
+        double loss = 0;
+        for (double l : rowLoss) {
+            loss += l;
         }
         return loss;
     }

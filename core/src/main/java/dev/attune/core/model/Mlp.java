@@ -1,5 +1,8 @@
 package dev.attune.core.model;
 
+import dev.attune.core.engine.HostBuffers;
+import dev.attune.core.engine.Parallel;
+import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -64,6 +67,10 @@ final class Mlp {
 
     /** g = 0.5 h (1 + tanh(K (h + A h^3))). */
     static void gelu(INDArray h, INDArray tanh, INDArray g) {
+        if (Ops.hostKernels(h.dataType())) {
+            geluHost(h, tanh, g, false);
+            return;
+        }
         INDArray inner = h.mul(h).muli(h).muli(A).addi(h).muli(K);
         tanh.assign(Transforms.tanh(inner, false));
         g.assign(tanh).addi(1.0).muli(h).muli(0.5);
@@ -73,9 +80,61 @@ final class Mlp {
      * dg -> dh in place: d/dh = 0.5 (1 + t) + 0.5 h (1 - t^2) K (1 + 3A h^2), with t the forward pass's tanh.
      */
     static void geluBackward(INDArray h, INDArray tanh, INDArray dg) {
+        if (Ops.hostKernels(h.dataType())) {
+            geluHost(h, tanh, dg, true);
+            return;
+        }
         INDArray sech2 = tanh.mul(tanh).rsubi(1.0);                        // 1 - t^2
         INDArray inner = h.mul(h).muli(3 * A).addi(1.0).muli(K);          // K (1 + 3A h^2)
         INDArray local = sech2.muli(inner).muli(h).addi(tanh).addi(1.0).muli(0.5);
         dg.muli(local);
+    }
+
+    /**
+     * Both GELU passes in one sweep over host memory (nine ND4J calls each otherwise, a third of a small model's
+     * step). Forward: fills tanh and out = g. Backward: out holds dg and becomes dh.
+     */
+    private static void geluHost(INDArray h, INDArray tanh, INDArray out, boolean backward) {
+        int rows = (int) h.rows();
+        int cols = (int) h.columns();
+        FloatBuffer hb = HostBuffers.floats(h);
+        FloatBuffer tb = HostBuffers.floats(tanh);
+        FloatBuffer ob = HostBuffers.floats(out);
+        float k = (float) K;
+        float a = (float) A;
+        Parallel.rows(rows, 4, (from, to) -> {
+            float[] x = new float[cols];
+            float[] t = new float[cols];
+            float[] o = new float[cols];
+            for (int r = from; r < to; r++) {
+                hb.get(r * cols, x);
+                if (backward) {
+                    tb.get(r * cols, t);
+                    ob.get(r * cols, o);
+                    for (int i = 0; i < cols; i++) {
+                        float v = x[i];
+                        float th = t[i];
+                        float local = 0.5f * (1 + th) + 0.5f * v * (1 - th * th) * k * (1 + 3 * a * v * v);
+                        o[i] *= local;
+                    }
+                } else {
+                    for (int i = 0; i < cols; i++) {
+                        float v = x[i];
+                        float th = tanh(k * (v + a * v * v * v));
+                        t[i] = th;
+                        o[i] = 0.5f * v * (1 + th);
+                    }
+                    tb.put(r * cols, t);
+                }
+                ob.put(r * cols, o);
+            }
+        });
+    }
+
+    /** tanh through the exp intrinsic; java.lang.Math.tanh is a slow library call on JDK 17. */
+    private static float tanh(float u) {
+        float e = (float) Math.exp(-2.0 * Math.abs(u));
+        float t = (1 - e) / (1 + e);
+        return u < 0 ? -t : t;
     }
 }

@@ -39,7 +39,14 @@ final class Ops {
 
     /** {@code out[j] (+)= sum_i x[i, j]}: bias gradients. */
     static void sumRows(INDArray x, INDArray out, boolean accumulate) {
-        INDArray ones = Nd4j.ones(x.dataType(), 1, x.rows());
+        INDArray ones = ones(x.dataType(), x.rows());
         gemm(ones, false, x, false, out.reshape(1, out.length()), 1.0, accumulate ? 1.0 : 0.0);
+    }
+
+    private static final java.util.Map<String, INDArray> ONES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A cached row of ones, [1, n]: multiplying by it sums rows in one GEMM on every backend. */
+    private static INDArray ones(DataType type, long n) {
+        return ONES.computeIfAbsent(type + ":" + n, key -> Nd4j.ones(type, 1, n));
     }
 }

@@ -56,11 +56,11 @@ final class BpeModel {
                         + e.getKey() + "\"");
             }
             tokenStrings[id] = e.getKey();
-            tokenBytes[id] = ByteLevel.decode(e.getKey());
-            byte[] single = ByteLevel.decodeOrNull(e.getKey());
-            if (single != null && single.length == 1) {
-                byteToId[single[0] & 0xFF] = id;
+            byte[] bytes = ByteLevel.decodeOrNull(e.getKey());
+            if (bytes != null && bytes.length == 1) {
+                byteToId[bytes[0] & 0xFF] = id;
             }
+            tokenBytes[id] = bytes != null ? bytes : e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         }
         this.vocab = Collections.unmodifiableMap(new HashMap<>(vocab));
         int m = merges.size();

@@ -50,9 +50,7 @@ public final class BpeTokenizer implements Tokenizer {
     record AddedToken(String content, int id, boolean special) {
     }
 
-    /**
-     * @param bos, eos, pad  spellings of the role tokens (must be added tokens or vocabulary entries), or null
-     */
+    /** {@code bos}, {@code eos} and {@code pad} spell the role tokens (added tokens or vocabulary entries), or null. */
     BpeTokenizer(BpeModel model, List<AddedToken> addedTokens, String bos, String eos, String pad) {
         this.model = model;
         List<AddedToken> sorted = new ArrayList<>(addedTokens);

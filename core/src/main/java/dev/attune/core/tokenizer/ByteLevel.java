@@ -1,7 +1,5 @@
 package dev.attune.core.tokenizer;
 
-import java.nio.charset.StandardCharsets;
-
 /**
  * GPT-2's reversible byte-to-character table. Byte-level BPE vocabularies ({@code vocab.json}, {@code merges.txt})
  * spell tokens with one printable character per byte: bytes 33-126, 161-172 and 174-255 stand for themselves, the
@@ -44,7 +42,7 @@ final class ByteLevel {
 
     /**
      * The bytes a byte-level token string stands for, or {@code null} when the string holds a character outside the
-     * byte alphabet (such entries are not byte-level tokens; callers fall back to the string's UTF-8).
+     * byte alphabet (such entries are not byte-level tokens; the vocabulary takes the string's UTF-8 instead).
      */
     static byte[] decodeOrNull(String token) {
         byte[] out = new byte[token.length()];
@@ -57,11 +55,5 @@ final class ByteLevel {
             out[i] = (byte) b;
         }
         return out;
-    }
-
-    /** Like {@link #decodeOrNull} but falls back to the UTF-8 of the string. */
-    static byte[] decode(String token) {
-        byte[] bytes = decodeOrNull(token);
-        return bytes != null ? bytes : token.getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -73,9 +73,14 @@ final class TokenizerFiles {
         Map<String, BpeTokenizer.AddedToken> added = new LinkedHashMap<>();
         Path addedFile = dir.resolve(ADDED_TOKENS);
         if (Files.isRegularFile(addedFile)) {
-            JsonNode root = readJson(addedFile);
-            root.fields().forEachRemaining(e -> added.put(e.getKey(),
-                    new BpeTokenizer.AddedToken(e.getKey(), e.getValue().asInt(), true)));
+            for (Iterator<Map.Entry<String, JsonNode>> it = readJson(addedFile).fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!e.getValue().canConvertToInt() || !e.getValue().isIntegralNumber()) {
+                    throw new IOException(addedFile + ": id of \"" + e.getKey() + "\" must be an integer, got "
+                            + e.getValue());
+                }
+                added.put(e.getKey(), new BpeTokenizer.AddedToken(e.getKey(), e.getValue().asInt(), true));
+            }
         }
         for (BpeTokenizer.AddedToken t : roles.addedDecoder) {
             added.put(t.content(), t);

@@ -169,11 +169,22 @@ final class AdamWOptimizer {
             for (int i = split[k]; i < split[k + 1]; i++) {
                 int n = tileLength[i];
                 HostFloats.window(gradients, tileStart[i], n).get(0, g, 0, n);
-                double s = 0;
-                for (int j = 0; j < n; j++) {
-                    s += (double) g[j] * g[j];
+                // four independent sums: one serial chain of double additions would be latency-bound
+                double s0 = 0;
+                double s1 = 0;
+                double s2 = 0;
+                double s3 = 0;
+                int j = 0;
+                for (; j + 3 < n; j += 4) {
+                    s0 += (double) g[j] * g[j];
+                    s1 += (double) g[j + 1] * g[j + 1];
+                    s2 += (double) g[j + 2] * g[j + 2];
+                    s3 += (double) g[j + 3] * g[j + 3];
                 }
-                partial[i] = s;
+                for (; j < n; j++) {
+                    s0 += (double) g[j] * g[j];
+                }
+                partial[i] = (s0 + s1) + (s2 + s3);
             }
         });
         double sum = 0;
@@ -241,22 +252,32 @@ final class AdamWOptimizer {
         });
     }
 
+    /** Elements per ND4J operation: bounds the temporaries each operation allocates. */
+    private static final long ND_CHUNK = 1L << 22;
+
     private void ndUpdate(float stepSize, double bias2Sqrt, float decay, double scale) {
-        for (Range r : ranges) {
-            var span = NDArrayIndex.interval(r.from, r.to);
-            INDArray p = parameters.get(span);
-            INDArray g = gradients.get(span);
-            INDArray m = firstMoment.get(span);
-            INDArray v = secondMoment.get(span);
-            INDArray gs = scale == 1 ? g : g.mul(scale);
-            m.addi(gs.sub(m).muli(1 - config.beta1()));
-            v.muli(config.beta2()).addi(gs.mul(gs).muli(1 - config.beta2()));
-            if (r.decays) {
-                p.muli(decay);
+        for (Range whole : ranges) {
+            for (long from = whole.from; from < whole.to; from += ND_CHUNK) {
+                ndUpdate(new Range(from, Math.min(whole.to, from + ND_CHUNK), whole.decays), stepSize, bias2Sqrt,
+                        decay, scale);
             }
-            INDArray denom = Transforms.sqrt(v, true).divi(bias2Sqrt).addi(config.epsilon());
-            p.subi(m.div(denom).muli(stepSize));
         }
+    }
+
+    private void ndUpdate(Range r, float stepSize, double bias2Sqrt, float decay, double scale) {
+        var span = NDArrayIndex.interval(r.from, r.to);
+        INDArray p = parameters.get(span);
+        INDArray g = gradients.get(span);
+        INDArray m = firstMoment.get(span);
+        INDArray v = secondMoment.get(span);
+        INDArray gs = scale == 1 ? g : g.mul(scale);
+        m.addi(gs.sub(m).muli(1 - config.beta1()));
+        v.muli(config.beta2()).addi(gs.mul(gs).muli(1 - config.beta2()));
+        if (r.decays) {
+            p.muli(decay);
+        }
+        INDArray denom = Transforms.sqrt(v, true).divi(bias2Sqrt).addi(config.epsilon());
+        p.subi(m.div(denom).muli(stepSize));
     }
 
     private void parallel(java.util.function.IntConsumer part) {

@@ -1,7 +1,7 @@
 package dev.attune.core.train;
 
+import dev.attune.core.engine.HostBuffers;
 import java.nio.FloatBuffer;
-import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -30,9 +30,6 @@ final class HostFloats {
 
     /** A buffer over elements {@code [from, from + count)} of the contiguous vector {@code flat}. */
     static FloatBuffer window(INDArray flat, long from, int count) {
-        FloatPointer base = new FloatPointer(flat.data().pointer());
-        FloatPointer at = base.getPointer(flat.offset() + from);
-        at.capacity(count);
-        return at.asBuffer();
+        return HostBuffers.window(flat, from, count);
     }
 }

@@ -12,8 +12,8 @@ import java.util.Optional;
  * @param bestStep            step of the best validation loss (0 without validation)
  * @param stoppedEarly        whether early stopping ended the run before its last step
  * @param restoredBest        whether the weights were reset to those of {@code bestStep} at the end
- * @param outputDirectory     where the final model was saved, if an output directory was set
+ * @param modelDirectory      where the final model was saved ({@code <output>/model}), if it was
  */
 public record TrainingResult(long steps, double lastLoss, double bestValidationLoss, long bestStep,
-                             boolean stoppedEarly, boolean restoredBest, Optional<Path> outputDirectory) {
+                             boolean stoppedEarly, boolean restoredBest, Optional<Path> modelDirectory) {
 }

@@ -55,6 +55,11 @@ class GptConfigTest {
                 + "\"bos_token_id\":0,\"eos_token_id\":0}");
         assertThat(aliased).extracting(GptConfig::embeddingSize, GptConfig::layers, GptConfig::heads,
                 GptConfig::contextLength, GptConfig::innerSize).containsExactly(64, 3, 4, 128, 256);
+        // transformers only warns when a small test vocabulary keeps GPT-2's 50256: so do we, and use the last id
+        GptConfig tinyVocab = GptConfig.parseJson("{\"vocab_size\":500,\"n_embd\":8,\"n_head\":2,\"n_layer\":1,"
+                + "\"bos_token_id\":50256,\"eos_token_id\":7}");
+        assertThat(tinyVocab.bosTokenId()).isEqualTo(499);
+        assertThat(tinyVocab.eosTokenId()).isEqualTo(7);
     }
 
     @Test

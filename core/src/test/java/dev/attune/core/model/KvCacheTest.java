@@ -77,4 +77,18 @@ class KvCacheTest {
                 .hasMessageContaining("context length 16");
         assertThatThrownBy(() -> model.parameter("h.9.ln_1.weight")).hasMessageContaining("no parameter named");
     }
+
+    @Test
+    void reusedEvaluationBuffersDoNotLeakBetweenCalls() {
+        TokenBatch a = TokenBatch.shifted(new int[][] {{1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}});
+        TokenBatch b = TokenBatch.shifted(new int[][] {{11, 12, 13, 14, 15}, {16, 17, 18, 19, 20}});
+        INDArray logitsA = model.logits(a);
+        INDArray keep = logitsA.dup();
+        double lossA = model.loss(a);
+        double lossB = model.loss(b);
+        model.logits(b);
+        assertThat(logitsA.equalsWithEps(keep, 0)).as("returned logits are not overwritten later").isTrue();
+        assertThat(lossB).isNotCloseTo(lossA, org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(model.loss(a)).isEqualTo(lossA);
+    }
 }

@@ -45,6 +45,24 @@ class TokenizerFilesTest {
     }
 
     @Test
+    void readsAddedTokensAndRolesBesideVocabAndMerges(@TempDir Path dir) throws IOException {
+        writeTinyVocab(dir);
+        Files.writeString(dir.resolve("added_tokens.json"), "{\"<pad>\": 260}");
+        Files.writeString(dir.resolve("special_tokens_map.json"),
+                "{\"pad_token\": {\"content\": \"<pad>\"}, \"eos_token\": \"<|endoftext|>\", \"bos_token\": null}");
+        BpeTokenizer t = Tokenizer.load(dir);
+        assertThat(t.vocabSize()).isEqualTo(261);
+        assertThat(t.padId()).hasValue(260);
+        assertThat(t.eosId()).hasValue(259);
+        assertThat(t.bosId()).isEmpty();
+        assertThat(t.encode("ab<pad>", Set.of("<pad>"))).containsExactly(256, 260);
+
+        Files.writeString(dir.resolve("added_tokens.json"), "{\"<pad>\": \"x\"}");
+        assertThatThrownBy(() -> Tokenizer.load(dir)).hasMessageContaining("added_tokens.json")
+                .hasMessageContaining("<pad>");
+    }
+
+    @Test
     void saveThenLoadGivesTheSameTokenizer(@TempDir Path dir) throws IOException {
         BpeTokenizer chat = GPT2.withSpecialTokens("<|user|>").withPadToken("<|pad|>");
         chat.save(dir);

@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         description = "Build, load, fine-tune, prompt and evaluate GPT-2-family models on the JVM.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                QuickstartCommand.class,
                 ScoreCommand.class,
                 BenchCommand.class,
                 GenerateCommand.class,

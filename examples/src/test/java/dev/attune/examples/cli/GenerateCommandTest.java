@@ -11,9 +11,6 @@ import dev.attune.core.generate.Generator;
 import dev.attune.core.io.HfCheckpoint;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.Tokenizer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -30,24 +27,6 @@ class GenerateCommandTest {
     static Path dir;
     private static Generator library;
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = AttuneCli.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     @BeforeAll
     static void writeCheckpoint() throws Exception {
@@ -76,7 +55,7 @@ class GenerateCommandTest {
 
     @Test
     void jsonOutputHasExactlyIdsTextAndFinishReason() throws Exception {
-        Run r = run("generate", "--model", dir.toString(), "--ids", "464,3290,318", "--max-new-tokens", "6",
+        Cli r = Cli.run("generate", "--model", dir.toString(), "--ids", "464,3290,318", "--max-new-tokens", "6",
                 "--output", "json");
         assertThat(r.exitCode()).as(r.err()).isZero();
         JsonNode o = JSON.readTree(r.out());
@@ -91,10 +70,10 @@ class GenerateCommandTest {
 
     @Test
     void textOutputStreamsTheSameTextAsJson() throws Exception {
-        Run text = run("generate", "--model", dir.toString(), "--prompt", "The dog is", "--max-new-tokens", "8",
+        Cli text = Cli.run("generate", "--model", dir.toString(), "--prompt", "The dog is", "--max-new-tokens", "8",
                 "--temperature", "0.9", "--top-k", "50", "--top-p", "0.95", "--seed", "3");
         assertThat(text.exitCode()).as(text.err()).isZero();
-        Run json = run("generate", "--model", dir.toString(), "--prompt", "The dog is", "--max-new-tokens", "8",
+        Cli json = Cli.run("generate", "--model", dir.toString(), "--prompt", "The dog is", "--max-new-tokens", "8",
                 "--temperature", "0.9", "--top-k", "50", "--top-p", "0.95", "--seed", "3", "--output", "json");
         JsonNode o = JSON.readTree(json.out());
         assertThat(text.out()).isEqualTo(o.get("text").asText() + System.lineSeparator());
@@ -105,7 +84,7 @@ class GenerateCommandTest {
 
     @Test
     void beamsMatchTheLibrary() throws Exception {
-        Run r = run("generate", "--model", dir.toString(), "--ids", "1,2,3", "--max-new-tokens", "5", "--beams", "3",
+        Cli r = Cli.run("generate", "--model", dir.toString(), "--ids", "1,2,3", "--max-new-tokens", "5", "--beams", "3",
                 "--output", "json");
         assertThat(r.exitCode()).as(r.err()).isZero();
         GenerationResult expected = library.generate(new int[] {1, 2, 3},
@@ -114,22 +93,30 @@ class GenerateCommandTest {
     }
 
     @Test
+    void theTokenizerComesFromTheModelDirectoryWhenItHasOne(@TempDir Path own) throws Exception {
+        assertThat(GenerateCommand.tokenizer(dir).vocabSize()).isEqualTo(50257); // no files: GPT-2's
+        Tokenizer.gpt2().withSpecialTokens("<|sep|>").save(own);
+        assertThat(GenerateCommand.tokenizer(own).vocabSize()).isEqualTo(50258);
+        assertThat(GenerateCommand.tokenizer(own).specialTokens()).containsKey("<|sep|>");
+    }
+
+    @Test
     void badInputGivesAClearErrorAndNonZeroExit() {
-        Run both = run("generate", "--model", dir.toString(), "--prompt", "x", "--ids", "1", "--max-new-tokens", "3");
+        Cli both = Cli.run("generate", "--model", dir.toString(), "--prompt", "x", "--ids", "1", "--max-new-tokens", "3");
         assertThat(both.exitCode()).isNotZero();
         assertThat(both.err()).contains("mutually exclusive");
 
-        Run badTopP = run("generate", "--model", dir.toString(), "--ids", "1", "--max-new-tokens", "3",
+        Cli badTopP = Cli.run("generate", "--model", dir.toString(), "--ids", "1", "--max-new-tokens", "3",
                 "--top-p", "1.5");
         assertThat(badTopP.exitCode()).isNotZero();
         assertThat(badTopP.err()).contains("topP must be in (0, 1], got 1.5");
 
-        Run tooLong = run("generate", "--model", dir.toString(), "--ids", "1,".repeat(40) + "1",
+        Cli tooLong = Cli.run("generate", "--model", dir.toString(), "--ids", "1,".repeat(40) + "1",
                 "--max-new-tokens", "3");
         assertThat(tooLong.exitCode()).isNotZero();
         assertThat(tooLong.err()).contains("prompt has 41 tokens but the model's context holds 32");
 
-        Run noModel = run("generate", "--model", dir.resolve("missing").toString(), "--ids", "1",
+        Cli noModel = Cli.run("generate", "--model", dir.resolve("missing").toString(), "--ids", "1",
                 "--max-new-tokens", "3");
         assertThat(noModel.exitCode()).isNotZero();
         assertThat(noModel.err()).contains("missing");

@@ -9,10 +9,7 @@ import dev.attune.core.io.HfCheckpoint;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.core.train.TokenFile;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,24 +25,6 @@ class TrainCommandsTest {
     @TempDir
     Path dir;
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = AttuneCli.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     /** GPT-2's vocabulary (the tokenizer needs it) on a one-layer, 32-wide body. */
     private static GptConfig small() {
@@ -73,7 +52,7 @@ class TrainCommandsTest {
         small().writeJson(config);
         Path out = dir.resolve("run");
 
-        Run first = run("pretrain", "--corpus", corpus.toString(), "--config", config.toString(), "--steps", "4",
+        Cli first = Cli.run("pretrain", "--corpus", corpus.toString(), "--config", config.toString(), "--steps", "4",
                 "--out", out.toString(), "--batch", "2", "--context", "16", "--lr", "1e-3", "--checkpoint-every", "2",
                 "--output", "json", "--no-progress");
         assertThat(first.exitCode()).as(first.err()).isZero();
@@ -93,7 +72,7 @@ class TrainCommandsTest {
         assertThat(out.resolve("checkpoint-000004/optimizer.safetensors")).exists();
 
         // continue the same run to step 6
-        Run second = run("pretrain", "--corpus", corpus.toString(), "--config", config.toString(), "--steps", "6",
+        Cli second = Cli.run("pretrain", "--corpus", corpus.toString(), "--config", config.toString(), "--steps", "6",
                 "--out", out.toString(), "--batch", "2", "--context", "16", "--lr", "1e-3", "--resume",
                 "--no-progress");
         assertThat(second.exitCode()).as(second.err()).isZero();
@@ -104,12 +83,12 @@ class TrainCommandsTest {
 
     @Test
     void pretrainNamesBadInput() {
-        Run missing = run("pretrain", "--corpus", dir.resolve("none.txt").toString(), "--config", "tiny",
+        Cli missing = Cli.run("pretrain", "--corpus", dir.resolve("none.txt").toString(), "--config", "tiny",
                 "--steps", "1", "--out", dir.resolve("x").toString());
         assertThat(missing.exitCode()).isNotZero();
         assertThat(missing.err()).contains("none.txt");
 
-        Run badConfig = run("pretrain", "--corpus", dir.resolve("none.txt").toString(), "--config",
+        Cli badConfig = Cli.run("pretrain", "--corpus", dir.resolve("none.txt").toString(), "--config",
                 dir.resolve("nope.json").toString(), "--steps", "1", "--out", dir.resolve("x").toString());
         assertThat(badConfig.exitCode()).isNotZero();
         assertThat(badConfig.err()).contains("nope.json");
@@ -128,7 +107,7 @@ class TrainCommandsTest {
         Path data = Files.writeString(dir.resolve("train.jsonl"), jsonl.toString());
         Path out = dir.resolve("tuned");
 
-        Run r = run("finetune", "--model", base.toString(), "--data", data.toString(), "--out", out.toString(),
+        Cli r = Cli.run("finetune", "--model", base.toString(), "--data", data.toString(), "--out", out.toString(),
                 "--steps", "12", "--batch", "3", "--lr", "1e-2", "--schedule", "constant", "--validation", data.toString(), "--eval-every", "6",
                 "--output", "json", "--no-progress");
         assertThat(r.exitCode()).as(r.err()).isZero();
@@ -148,7 +127,7 @@ class TrainCommandsTest {
         assertThat(out.resolve("model/merges.txt")).exists();
 
         Path broken = Files.writeString(dir.resolve("broken.jsonl"), "{\"prompt\": \"a\"}\n");
-        Run bad = run("finetune", "--model", base.toString(), "--data", broken.toString(), "--out",
+        Cli bad = Cli.run("finetune", "--model", base.toString(), "--data", broken.toString(), "--out",
                 dir.resolve("x").toString(), "--no-progress");
         assertThat(bad.exitCode()).isNotZero();
         assertThat(bad.err()).contains("broken.jsonl, line 1: missing \"completion\"");
