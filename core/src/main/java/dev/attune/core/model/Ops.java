@@ -33,6 +33,9 @@ final class Ops {
      * are fine for all three.
      */
     static void gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c, double alpha, double beta) {
+        if (hostKernels(c.dataType()) && HostGemm.gemm(a, transA, b, transB, c, alpha, beta)) {
+            return;
+        }
         MMulTranspose t = TRANSPOSES[(transA ? 2 : 0) + (transB ? 1 : 0)];
         Nd4j.exec(new Mmul(a, b, c, alpha, beta, t));
     }
