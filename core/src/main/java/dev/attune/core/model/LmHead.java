@@ -71,15 +71,16 @@ final class LmHead {
     }
 
     /**
-     * One pass per row over host memory: max, log-sum-exp, the target's loss and, for training, the gradient
-     * {@code (softmax - onehot) * gradScale} written over the logits. ND4J's row reductions over a [R, 50257] matrix
-     * cost more than the whole computation here.
+     * Cross-entropy over host memory in three sweeps: per row, subtract the max (Java); exponentiate the whole matrix
+     * in one native, vectorised call (Java's Math.exp on 50M logits cost more than the LM head's GEMM); then per row
+     * sum, the target's loss and, for training, {@code (softmax - onehot) * gradScale} in place (Java).
      */
     private static double crossEntropyHost(INDArray logits, int[] targets, double gradScale) {
         int rows = (int) logits.rows();
         int v = (int) logits.columns();
         boolean gradient = !Double.isNaN(gradScale);
         double[] rowLoss = new double[rows];
+        float[] shiftedTarget = new float[rows];
         Parallel.rows(rows, 8, (from, to) -> {
             float[] row = new float[v];
             for (int r = from; r < to; r++) {
@@ -89,16 +90,28 @@ final class LmHead {
                 for (int j = 0; j < v; j++) {
                     max = Math.max(max, row[j]);
                 }
-                int t = targets[r];
-                float shiftedTarget = t >= 0 ? row[t] - max : 0f;
+                for (int j = 0; j < v; j++) {
+                    row[j] -= max;
+                }
+                if (targets[r] >= 0) {
+                    shiftedTarget[r] = row[targets[r]];
+                }
+                buffer.put(0, row);
+            }
+        });
+        Transforms.exp(logits, false);
+        Parallel.rows(rows, 8, (from, to) -> {
+            float[] row = new float[v];
+            for (int r = from; r < to; r++) {
+                FloatBuffer buffer = HostBuffers.window(logits, (long) r * v, v);
+                buffer.get(0, row);
                 double sum = 0;
                 for (int j = 0; j < v; j++) {
-                    float e = (float) Math.exp(row[j] - max);
-                    row[j] = e;
-                    sum += e;
+                    sum += row[j];
                 }
+                int t = targets[r];
                 if (t >= 0) {
-                    rowLoss[r] = Math.log(sum) - shiftedTarget;
+                    rowLoss[r] = Math.log(sum) - shiftedTarget[r];
                 }
                 if (gradient) {
                     float scale = t >= 0 ? (float) (gradScale / sum) : 0f;
