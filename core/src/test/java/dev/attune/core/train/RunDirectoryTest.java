@@ -3,6 +3,7 @@ package dev.attune.core.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.attune.core.data.TokenWindows;
 import dev.attune.core.io.AtomicFiles;
 import dev.attune.core.model.GptModel;
 import java.io.BufferedReader;
