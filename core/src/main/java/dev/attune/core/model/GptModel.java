@@ -702,14 +702,6 @@ public final class GptModel {
         lnF.forward(a.resid(config.layers()), a.lnfOut, a.lnfMean, a.lnfRstd);      // [R, C]
     }
 
-    /** Frees the activation buffers kept between training steps and scoring calls. */
-    public void releaseTrainingBuffers() {
-        trainingActivations = null;
-        lastTraining = null;
-        evaluationActivations = null;
-        evaluationCache = null;
-    }
-
     @Override
     public String toString() {
         return "GptModel[" + config + ", " + parameterCount() + " parameters, " + dataType
