@@ -6,6 +6,7 @@ import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.train.LmTraining;
 import dev.attune.core.train.PromptCompletionData;
 import dev.attune.core.train.TrainingResult;
+import dev.attune.examples.report.ReportOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -56,6 +57,9 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Mixin
     private TrainingOptions options;
 
+    @Mixin
+    private ReportOptions report;
+
     @Override
     public Integer call() throws IOException {
         if (validation != null && validationFraction != null) {
@@ -72,7 +76,8 @@ public final class FinetuneCommand implements Callable<Integer> {
         }
         long n = steps != null ? steps
                 : Math.max(1, (long) Math.ceil(train.size() * epochs / ((double) options.batch * options.accumulation)));
-        LmTraining.Builder b = options.builder(DEFAULTS, n, out).data(train).validation(val);
+        LmTraining.Builder b = report.attach(options.builder(DEFAULTS, n, out), spec, out, "full fine-tuning",
+                model.toString()).data(train).validation(val);
         if (options.dropout != null) {
             // the loaded model keeps its weights; only the dropout setting changes
             GptModel withDropout = GptModel.zeros(gpt.config().withDropout(options.dropout));

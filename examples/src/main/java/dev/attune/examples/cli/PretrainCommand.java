@@ -8,6 +8,7 @@ import dev.attune.core.train.LmTraining;
 import dev.attune.core.train.TokenFile;
 import dev.attune.core.train.TokenWindows;
 import dev.attune.core.train.TrainingResult;
+import dev.attune.examples.report.ReportOptions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -65,6 +66,9 @@ public final class PretrainCommand implements Callable<Integer> {
     @Mixin
     private TrainingOptions options;
 
+    @Mixin
+    private ReportOptions report;
+
     @Override
     public Integer call() throws IOException {
         BpeTokenizer tokenizer = tokenizerDir == null ? Tokenizer.gpt2() : Tokenizer.load(tokenizerDir);
@@ -79,7 +83,8 @@ public final class PretrainCommand implements Callable<Integer> {
         TokenFile tokens = TokenFile.open(tokenFile(tokenizer));
         TokenWindows.Split split = TokenWindows.of(tokens).split(validationFraction);
         GptModel model = GptModel.create(modelConfig, options.seed);
-        TrainingResult result = options.builder(DEFAULTS, steps, out)
+        TrainingResult result = report.attach(options.builder(DEFAULTS, steps, out), spec, out,
+                        "pretraining from scratch", config)
                 .model(model).data(split.train()).validation(split.validation())
                 .build().run();
         Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
