@@ -11,7 +11,6 @@ import java.awt.geom.Line2D;
 import java.awt.geom.Rectangle2D;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.text.DecimalFormat;
 import java.text.FieldPosition;
 import java.text.NumberFormat;
 import java.text.ParsePosition;
@@ -66,8 +65,8 @@ final class Charts {
     /** Most points drawn per series; longer series are averaged in buckets (a chart is not wider than this). */
     static final int MAX_POINTS = 1000;
 
-    static final int WIDTH = 720;
-    static final int HEIGHT = 380;
+    static final int WIDTH = 640;
+    static final int HEIGHT = 360;
 
     private static final String FONT = "SansSerif";
     private static final Color GRID = new Color(0xe3e3e3);
@@ -145,7 +144,7 @@ final class Charts {
         NumberAxis yAxis = axis(curve.yLabel);
         yAxis.setAutoRangeIncludesZero(curve == Curve.LEARNING_RATE || curve == Curve.THROUGHPUT);
         if (curve == Curve.LEARNING_RATE) {
-            yAxis.setNumberFormatOverride(new DecimalFormat("0.0#E0"));
+            yAxis.setNumberFormatOverride(new Compact(RunData::number)); // 2e-4, as in the configuration table
         } else if (curve == Curve.THROUGHPUT) {
             yAxis.setStandardTickUnits(new NumberTickUnitSource(false, new Compact()));
         }
@@ -342,10 +341,24 @@ final class Charts {
         ChartUtils.writeBufferedImageAsPNG(out, image);
     }
 
-    /** 1.2M, 350k, 12: tick labels for token counts and rates. */
+    /** 1.2M, 350k, 12: tick labels for token counts and rates (or any other text for a number). */
     static final class Compact extends NumberFormat {
+        private final java.util.function.DoubleFunction<String> text;
+
+        Compact() {
+            this(Compact::compact);
+        }
+
+        Compact(java.util.function.DoubleFunction<String> text) {
+            this.text = text;
+        }
+
         @Override
         public StringBuffer format(double v, StringBuffer to, FieldPosition pos) {
+            return to.append(text.apply(v));
+        }
+
+        private static String compact(double v) {
             double a = Math.abs(v);
             String s;
             if (a >= 1e9) {
@@ -357,7 +370,7 @@ final class Charts {
             } else {
                 s = trim(v);
             }
-            return to.append(s);
+            return s;
         }
 
         @Override

@@ -80,6 +80,13 @@ final class LiveReport implements TrainingListener {
         draw(0);
     }
 
+    /** Waits until the pages requested so far are written (for tests). */
+    void awaitPages() throws InterruptedException, java.util.concurrent.ExecutionException {
+        if (drawer != null && !drawer.isShutdown()) {
+            drawer.submit(() -> { }).get();
+        }
+    }
+
     private void requestPage() {
         if (drawer != null && queued.compareAndSet(false, true)) {
             drawer.execute(() -> {

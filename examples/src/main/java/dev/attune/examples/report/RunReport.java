@@ -218,7 +218,8 @@ public final class RunReport {
         for (String key : keys) {
             Set<String> values = new HashSet<>();
             columns.forEach(c -> values.add(Objects.requireNonNullElse(c.get(key), "")));
-            boolean differs = runs.size() > 1 && values.size() > 1;
+            // start times always differ; marking them would hide the differences that matter
+            boolean differs = runs.size() > 1 && values.size() > 1 && !key.equals("started");
             h.append(differs ? "<tr class=\"differs\">" : "<tr>").append("<th>").append(esc(key)).append("</th>");
             for (Map<String, String> c : columns) {
                 String v = c.get(key);
@@ -343,7 +344,7 @@ public final class RunReport {
             tr.differs td { background: #fff8e1; }
             .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 7px;
                       vertical-align: -1px; }
-            .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 12px; }
+            .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 12px; }
             figure { margin: 0; }
             figure svg { width: 100%; height: auto; display: block; }
             figcaption { text-align: center; color: #6a6f78; font-size: 12px; }

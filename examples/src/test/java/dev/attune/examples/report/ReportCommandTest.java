@@ -141,7 +141,7 @@ class ReportCommandTest {
         for (Element chart : charts) {
             Element svg = chart.selectFirst("svg");
             assertThat(svg).as(chart.id()).isNotNull();
-            assertThat(svg.attr("viewBox")).isEqualTo("0 0 720 380");
+            assertThat(svg.attr("viewBox")).isEqualTo("0 0 " + Charts.WIDTH + " " + Charts.HEIGHT);
             List<String> texts = svg.select("text").eachText();
             assertThat(texts).as(chart.id()).contains("pretrained", "tuned");
             String strokes = svg.select("[style*=stroke]").eachAttr("style").toString();
@@ -194,8 +194,8 @@ class ReportCommandTest {
             BufferedImage image = ImageIO.read(Path.of(p.asText()).toFile());
             assertThat(image).as(p.asText()).isNotNull();
             if (!p.asText().contains("confusion")) {
-                assertThat(image.getWidth()).isEqualTo(1440);
-                assertThat(image.getHeight()).isEqualTo(760);
+                assertThat(image.getWidth()).isEqualTo(2 * Charts.WIDTH);
+                assertThat(image.getHeight()).isEqualTo(2 * Charts.HEIGHT);
             }
         }
         assertThat(pngs.resolve("loss-by-step.png")).exists();
