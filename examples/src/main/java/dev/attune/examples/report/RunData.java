@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.train.LmTraining;
 import dev.attune.core.train.MetricsHistory;
+import dev.attune.core.train.RunDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -87,13 +88,56 @@ record RunData(Path directory, String label, MetricsHistory metrics, Optional<Js
     String status() {
         Optional<MetricsHistory.End> end = metrics.end();
         long lastStep = metrics.lastStep().map(MetricsHistory.Step::step).orElse(0L);
-        if (end.isPresent()) {
-            // a resumed run appends a start after an end: only an end after the last step counts
-            if (end.get().step() >= lastStep) {
-                return end.get().stoppedEarly() ? "stopped early at step " + end.get().step() : "finished";
+        // a resumed run appends a start after an end: only an end after the last step counts
+        if (end.isPresent() && end.get().step() >= lastStep) {
+            return end.get().stoppedEarly() ? "stopped early at step " + end.get().step() : "finished";
+        }
+        // the run directory's lock names its owner while a run holds it and is emptied when the run lets go
+        Map<String, String> owner = lockOwner();
+        if (owner.isEmpty()) {
+            return Files.exists(directory.resolve(RunDirectory.LOCK_FILE)) ? "stopped without finishing"
+                    : "running or interrupted";
+        }
+        String pid = owner.getOrDefault("pid", "?");
+        if (!THIS_HOST.equals(owner.get("host"))) {
+            return "running on " + owner.getOrDefault("host", "another host") + " (pid " + pid + "), or killed";
+        }
+        boolean alive = false;
+        try {
+            alive = ProcessHandle.of(Long.parseLong(pid)).map(ProcessHandle::isAlive).orElse(false);
+        } catch (NumberFormatException e) {
+            // not a pid: say what is known
+        }
+        return alive ? "running (pid " + pid + ")" : "interrupted (pid " + pid + " is gone)";
+    }
+
+    private Map<String, String> lockOwner() {
+        Map<String, String> owner = new LinkedHashMap<>();
+        try {
+            for (String line : Files.readAllLines(directory.resolve(RunDirectory.LOCK_FILE))) {
+                int eq = line.indexOf('=');
+                if (eq > 0) {
+                    owner.put(line.substring(0, eq).strip(), line.substring(eq + 1).strip());
+                }
+            }
+        } catch (IOException e) {
+            // no lock file (a run of an older version, or not made by a run): nothing known
+        }
+        return owner;
+    }
+
+    private static final String THIS_HOST = host();
+
+    private static String host() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        } catch (IOException | RuntimeException e) {
+            try {
+                return java.net.InetAddress.getLocalHost().getHostName();
+            } catch (IOException e2) {
+                return "";
             }
         }
-        return "running or interrupted";
     }
 
     long plannedSteps() {
@@ -119,6 +163,15 @@ record RunData(Path directory, String label, MetricsHistory metrics, Optional<Js
         }
         if (rows.get("training data") == null && !metrics.starts().isEmpty()) {
             put(rows, "training data", metrics.starts().get(0).data());
+        }
+        if (state != null && state.path("inputs").path("data_files").isArray()) {
+            List<String> files = new ArrayList<>();
+            for (JsonNode f : state.path("inputs").path("data_files")) {
+                String sha = f.path("sha256").asText("");
+                files.add(String.format(Locale.ROOT, "%s (%,d bytes, SHA-256 %s)", f.path("name").asText(),
+                        f.path("bytes").asLong(), sha.length() > 16 ? sha.substring(0, 16) + "\u2026" : sha));
+            }
+            put(rows, "data files", String.join("; ", files));
         }
         if (config != null) {
             put(rows, "model shape", String.format(Locale.ROOT, "%d layers, %d heads, width %d, context %d, vocabulary %,d",

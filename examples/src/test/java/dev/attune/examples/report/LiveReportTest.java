@@ -91,4 +91,27 @@ class LiveReportTest {
         assertThat(text).contains("cannot write the report").contains("training goes on");
         assertThat(text.lines().count()).isEqualTo(1);
     }
+
+    /** Without an end record, the run directory's lock tells a running run from a killed one. */
+    @Test
+    void theStatusOfAnUnfinishedRunComesFromItsLock() throws Exception {
+        Path metrics = dir.resolve("metrics.jsonl");
+        steps(metrics, 1, 2);
+        String host = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        Path lock = dir.resolve(dev.attune.core.train.RunDirectory.LOCK_FILE);
+        long me = ProcessHandle.current().pid();
+        Files.writeString(lock, "pid=" + me + "\nhost=" + host + "\nstarted=2026-01-01T00:00:00Z\n");
+        assertThat(RunData.load(dir, "r").status()).isEqualTo("running (pid " + me + ")");
+
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        Files.writeString(lock, "pid=" + gone.pid() + "\nhost=" + host + "\n");
+        assertThat(RunData.load(dir, "r").status()).isEqualTo("interrupted (pid " + gone.pid() + " is gone)");
+
+        Files.writeString(lock, "pid=12\nhost=elsewhere\n");
+        assertThat(RunData.load(dir, "r").status()).isEqualTo("running on elsewhere (pid 12), or killed");
+
+        Files.writeString(lock, ""); // released: the run ended without writing its end record (it failed)
+        assertThat(RunData.load(dir, "r").status()).isEqualTo("stopped without finishing");
+    }
 }
