@@ -54,6 +54,7 @@ final class EvalBenches {
             }
         });
         return new Measurement(seconds, items, shape.fields("items", items, "choices", CHOICES, "batch", BATCH,
-                "requests_per_iter", items * CHOICES));
+                "requests_per_iter", items * CHOICES,
+                "items_per_iter", items));
     }
 }

@@ -176,8 +176,9 @@ public final class EvalReport {
     private static String line(String[] cells, int[] width) {
         StringBuilder s = new StringBuilder("|");
         for (int c = 0; c < cells.length; c++) {
-            s.append(String.format(Locale.ROOT, c >= 5 && c != 6 ? "%" + width[c] + "s|" : "%-" + width[c] + "s|",
-                    cells[c]));
+            boolean number = c == 2 || c == 3 || c == 5 || c == 7;
+            s.append(' ').append(String.format(Locale.ROOT, number ? "%" + width[c] + "s" : "%-" + width[c] + "s",
+                    cells[c])).append(" |");
         }
         return s.append('\n').toString();
     }

@@ -380,7 +380,7 @@ public final class Evaluator {
         public Builder bootstrapSeed(long seed) { this.bootstrapSeed = seed; return this; }
         /** Language-model tasks: window length in tokens (0: the model's context length). */
         public Builder window(int tokens) { this.window = tokens; return this; }
-        /** Language-model tasks: tokens between window starts (0: half the window). */
+        /** Language-model tasks: tokens between window starts, below the window (0: half the window). */
         public Builder stride(int tokens) { this.stride = tokens; return this; }
         public Builder progress(Progress p) { this.progress = Objects.requireNonNull(p, "progress"); return this; }
 
@@ -401,8 +401,8 @@ public final class Evaluator {
             if (window < 0 || stride < 0) {
                 problems.add("window and stride must be >= 0 (0 = default), got " + window + " and " + stride);
             }
-            if (window > 0 && stride > window) {
-                problems.add("stride " + stride + " must not exceed the window " + window);
+            if (window > 0 && stride >= window) {
+                problems.add("stride " + stride + " must be below the window " + window);
             }
             if (!problems.isEmpty()) {
                 throw new IllegalArgumentException("evaluator: " + String.join("; ", problems));

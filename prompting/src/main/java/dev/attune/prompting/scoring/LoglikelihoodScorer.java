@@ -278,9 +278,10 @@ public final class LoglikelihoodScorer {
     /**
      * Log-likelihood of whole texts with a strided sliding window, as Hugging Face's perplexity guide: windows of
      * at most {@code contextLength} tokens start every {@code stride} tokens, and each window scores only the
-     * tokens the previous one did not, so every token after the first is scored exactly once, with up to
-     * {@code contextLength - stride} tokens of context before it. The first token has no context and is not
-     * scored.
+     * tokens the previous one did not, so every token after the first is scored exactly once, with at least
+     * {@code contextLength - stride} tokens of context before it (fewer at the start of the text). The first token
+     * has no context and is not scored. The stride must be below the window length (at equal lengths Hugging
+     * Face's loop leaves the first token of every window unscored).
      *
      * @return per text: summed log-likelihood, tokens scored, UTF-8 bytes of the text
      */
@@ -289,9 +290,10 @@ public final class LoglikelihoodScorer {
             throw new IllegalArgumentException("window length must be in [2, " + (maxLength + 1) + "], got "
                     + contextLength);
         }
-        if (stride < 1 || stride > contextLength) {
-            throw new IllegalArgumentException("stride must be in [1, window length " + contextLength + "], got "
-                    + stride);
+        if (stride < 1 || stride >= contextLength) {
+            // at stride == window the windows are disjoint and each window's first token goes unscored
+            throw new IllegalArgumentException("stride must be in [1, window length - 1 = " + (contextLength - 1)
+                    + "], got " + stride);
         }
         List<Row> rows = new ArrayList<>();
         List<Integer> owner = new ArrayList<>();

@@ -136,8 +136,10 @@ class LoglikelihoodScorerTest {
                 new LoglikelihoodScorer.Window(0, 4, 1), new LoglikelihoodScorer.Window(2, 6, 4),
                 new LoglikelihoodScorer.Window(4, 8, 6), new LoglikelihoodScorer.Window(6, 10, 8));
         assertThat(LoglikelihoodScorer.windows(5, 8, 4)).containsExactly(new LoglikelihoodScorer.Window(0, 5, 1));
+        assertThatThrownBy(() -> scorer(1, false).rolling(List.of("a b c"), 8, 8))
+                .hasMessageContaining("stride must be in [1, window length - 1 = 7], got 8");
         // every token after the first is a target exactly once, whatever the stride
-        for (int stride = 1; stride <= 6; stride++) {
+        for (int stride = 1; stride <= 5; stride++) {
             int[] seen = new int[23];
             for (LoglikelihoodScorer.Window w : LoglikelihoodScorer.windows(23, 6, stride)) {
                 for (int t = w.firstTarget(); t < w.end(); t++) {
