@@ -46,6 +46,7 @@ public final class LoglikelihoodScorer {
     private final boolean shareContexts;
     private final Progress progress;
     private final int prefixToken;
+    private final int padToken;
 
     private LoglikelihoodScorer(Builder b) {
         this.model = b.model;
@@ -55,6 +56,7 @@ public final class LoglikelihoodScorer {
         this.shareContexts = b.shareContexts;
         this.progress = b.progress;
         this.prefixToken = tokenizer.eosId().orElse(model.config().eosTokenId());
+        this.padToken = model.config().eosTokenId(); // in the model's vocabulary whatever the tokenizer
     }
 
     public static Builder builder(GptModel model, Tokenizer tokenizer) {
@@ -200,7 +202,7 @@ public final class LoglikelihoodScorer {
             int[] inputs = new int[batch.size() * length];
             int[] targets = new int[batch.size() * length];
             Arrays.fill(targets, TokenBatch.IGNORE);
-            Arrays.fill(inputs, prefixToken); // padding: any valid id, never attended by real tokens
+            Arrays.fill(inputs, padToken); // padding: any valid id, never attended by real tokens
             for (int b = 0; b < batch.size(); b++) {
                 Row r = batch.get(b);
                 System.arraycopy(r.inputs, 0, inputs, b * length, r.inputs.length);
@@ -244,7 +246,7 @@ public final class LoglikelihoodScorer {
             for (int b = 0; b < batch.size(); b++) {
                 int[] ids = batch.get(b).getKey().ids;
                 int pad = length - ids.length;
-                Arrays.fill(tokens[b], prefixToken);
+                Arrays.fill(tokens[b], padToken);
                 System.arraycopy(ids, 0, tokens[b], pad, ids.length);
                 Arrays.fill(mask[b], pad, length, true);
             }
@@ -286,6 +288,24 @@ public final class LoglikelihoodScorer {
      * @return per text: summed log-likelihood, tokens scored, UTF-8 bytes of the text
      */
     public List<Rolling> rolling(List<String> texts, int contextLength, int stride) {
+        List<int[]> ids = new ArrayList<>(texts.size());
+        for (String t : texts) {
+            ids.add(tokenizer.encode(t));
+        }
+        List<Loglikelihood> scores = rollingTokens(ids, contextLength, stride);
+        List<Rolling> out = new ArrayList<>();
+        for (int d = 0; d < texts.size(); d++) {
+            out.add(new Rolling(scores.get(d).logLikelihood(), scores.get(d).tokens(),
+                    texts.get(d).getBytes(StandardCharsets.UTF_8).length));
+        }
+        return out;
+    }
+
+    /**
+     * {@link #rolling} on token ids: per sequence the summed log-likelihood of every token after the first, the
+     * number of tokens scored, and whether every one of them was the model's arg-max.
+     */
+    public List<Loglikelihood> rollingTokens(List<int[]> sequences, int contextLength, int stride) {
         if (contextLength < 2 || contextLength > maxLength + 1) {
             throw new IllegalArgumentException("window length must be in [2, " + (maxLength + 1) + "], got "
                     + contextLength);
@@ -297,15 +317,14 @@ public final class LoglikelihoodScorer {
         }
         List<Row> rows = new ArrayList<>();
         List<Integer> owner = new ArrayList<>();
-        int[][] ids = new int[texts.size()][];
-        for (int d = 0; d < texts.size(); d++) {
-            ids[d] = tokenizer.encode(texts.get(d));
-            for (Window w : windows(ids[d].length, contextLength, stride)) {
-                int[] inputs = Arrays.copyOfRange(ids[d], w.begin(), w.end() - 1);
+        for (int d = 0; d < sequences.size(); d++) {
+            int[] ids = sequences.get(d);
+            for (Window w : windows(ids.length, contextLength, stride)) {
+                int[] inputs = Arrays.copyOfRange(ids, w.begin(), w.end() - 1);
                 int[] targets = new int[inputs.length];
                 Arrays.fill(targets, TokenBatch.IGNORE);
                 for (int t = w.firstTarget(); t < w.end(); t++) {
-                    targets[t - w.begin() - 1] = ids[d][t];
+                    targets[t - w.begin() - 1] = ids[t];
                 }
                 rows.add(new Row(inputs, targets));
                 owner.add(d);
@@ -313,15 +332,18 @@ public final class LoglikelihoodScorer {
         }
         progress.start("scoring windows", rows.size(), "windows");
         RowScore[] scores = scoreRows(rows, true);
-        double[] sums = new double[texts.size()];
-        int[] counts = new int[texts.size()];
+        double[] sums = new double[sequences.size()];
+        int[] counts = new int[sequences.size()];
+        boolean[] greedy = new boolean[sequences.size()];
+        Arrays.fill(greedy, true);
         for (int r = 0; r < rows.size(); r++) {
             sums[owner.get(r)] += scores[r].sum;
             counts[owner.get(r)] += scores[r].count;
+            greedy[owner.get(r)] &= scores[r].greedy;
         }
-        List<Rolling> out = new ArrayList<>();
-        for (int d = 0; d < texts.size(); d++) {
-            out.add(new Rolling(sums[d], counts[d], texts.get(d).getBytes(StandardCharsets.UTF_8).length));
+        List<Loglikelihood> out = new ArrayList<>();
+        for (int d = 0; d < sequences.size(); d++) {
+            out.add(new Loglikelihood(sums[d], greedy[d] && counts[d] > 0, counts[d]));
         }
         return out;
     }
@@ -428,10 +450,6 @@ public final class LoglikelihoodScorer {
             int context = model.config().contextLength();
             if (maxLength < 0 || maxLength > context) {
                 problems.add("maxLength must be in [0, " + context + "] (0 = the model's), got " + maxLength);
-            }
-            if (tokenizer.vocabSize() > model.config().vocabSize()) {
-                problems.add("the tokenizer has " + tokenizer.vocabSize() + " tokens but the model only "
-                        + model.config().vocabSize());
             }
             if (!problems.isEmpty()) {
                 throw new IllegalArgumentException("scorer: " + String.join("; ", problems));
