@@ -24,7 +24,7 @@ import java.nio.file.Path;
  * Reads JSON and JSON Lines input so that nothing is read wrongly without a word: a key given twice, text after the
  * value, or bytes that are not UTF-8 are errors naming the file, the line and (where it helps) the column, instead
  * of keeping the last key, ignoring the rest of the line, or failing "somewhere after line 0". A byte-order mark at
- * the start of a file is skipped.
+ * the start of a file (or, in JSON Lines, of a line: files joined with {@code cat}) is skipped.
  */
 public final class StrictJson {
 
@@ -118,7 +118,7 @@ public final class StrictJson {
                 int length = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
                 String where = file + ", line " + lineNumber;
                 String text = decode(where, ByteBuffer.wrap(bytes, 0, length));
-                if (lineNumber == 1 && text.startsWith(BOM)) {
+                if (text.startsWith(BOM)) { // a file's start, or a file joined on with cat
                     text = text.substring(1);
                 }
                 if (text.isBlank()) {

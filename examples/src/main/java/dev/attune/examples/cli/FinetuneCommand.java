@@ -68,7 +68,7 @@ public final class FinetuneCommand implements Callable<Integer> {
             throw new IllegalArgumentException("give --validation or --validation-fraction, not both");
         }
         RunDirectory.Mode mode = options.runMode();
-        options.builder(DEFAULTS, steps != null ? steps : 1).validate(); // settings first, before slow work
+        options.builder(DEFAULTS, steps != null ? steps : 1).outputDirectory(out).validate(); // settings first, before slow work
         if (!(epochs > 0) || Double.isInfinite(epochs)) {
             throw new IllegalArgumentException("--epochs must be positive, got " + epochs);
         }

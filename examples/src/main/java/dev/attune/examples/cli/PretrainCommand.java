@@ -89,7 +89,8 @@ public final class PretrainCommand implements Callable<Integer> {
         RunDirectory.Mode mode = options.runMode();
         // every setting is checked before the corpus is tokenized
         GptModel model = GptModel.create(modelConfig, options.seed);
-        LmTraining.Builder training = options.builder(DEFAULTS, steps).model(model).validate();
+        LmTraining.Builder training = options.builder(DEFAULTS, steps).model(model).outputDirectory(out)
+                .validate();
         try (RunDirectory run = RunDirectory.open(out, mode)) {
             TokenFile tokens = TokenFile.open(tokenFile(tokenizer, run));
             TokenWindows.Split split = TokenWindows.of(tokens).split(validationFraction);
