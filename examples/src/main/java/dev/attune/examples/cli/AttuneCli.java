@@ -1,6 +1,7 @@
 package dev.attune.examples.cli;
 
 import dev.attune.examples.bench.BenchCommand;
+import dev.attune.examples.report.ReportCommand;
 import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -24,6 +25,8 @@ import picocli.CommandLine.Command;
                 DetokenizeCommand.class,
                 PretrainCommand.class,
                 FinetuneCommand.class,
+                EvaluateCommand.class,
+                ReportCommand.class,
                 ClassifyCommand.class,
         })
 public final class AttuneCli {
