@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
                 FinetuneCommand.class,
                 EvaluateCommand.class,
                 ReportCommand.class,
+                ClassifyCommand.class,
         })
 public final class AttuneCli {
 
