@@ -167,6 +167,14 @@ class RunDirectoryTest {
     }
 
     @Test
+    void aTrainerStateMissingASectionNamesIt() throws IOException {
+        Path checkpoint = Files.createDirectories(dir.resolve("checkpoint-000001"));
+        Files.writeString(checkpoint.resolve(TrainerState.FILE), "{\"format\": \"attune-trainer-state\", \"step\": 1}");
+        assertThatThrownBy(() -> TrainerState.read(checkpoint)).isInstanceOf(IOException.class)
+                .hasMessageContaining("trainer_state.json: missing \"schedule\"");
+    }
+
+    @Test
     void twoTrainingsIntoOneDirectoryAtOnceRefuseTheSecond() throws IOException {
         Path out = dir.resolve("run");
         TokenWindows.Split data = TokenWindows.of(LmTrainingTest.SHORT_TEXT).split(0.3);
