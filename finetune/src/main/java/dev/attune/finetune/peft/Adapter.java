@@ -1,0 +1,53 @@
+package dev.attune.finetune.peft;
+
+import dev.attune.core.io.SafeTensors;
+import dev.attune.core.model.GptModel;
+import java.io.IOException;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * One trained adapter: its weights in one flat buffer ({@link #tensors()}) and the layers that plug them into a
+ * model's adapter slots. Methods implement it beside their layer classes (PEFT's {@code tuners/<method>/model.py});
+ * users reach adapters through {@link PeftModel}.
+ */
+public interface Adapter {
+
+    AdapterConfig config();
+
+    /** The trained weights and their gradients. */
+    AdapterTensors tensors();
+
+    /** Plugs the adapter's layers into {@code model.adapters()}. */
+    void attach(GptModel model);
+
+    /** Takes them out again. */
+    void detach(GptModel model);
+
+    /**
+     * The tensors of {@code adapter_model.safetensors}, under the file's key names and shapes, in a fixed order.
+     * {@code base} is the model the adapter sits on (PEFT stores trained biases whole, not as differences).
+     */
+    Map<String, INDArray> stateDict(GptModel base);
+
+    /**
+     * Reads what {@link #stateDict} wrote (or PEFT saved) into {@link #tensors()}. Every missing, unexpected or
+     * misshapen tensor is reported at once, naming the file and the expected and actual shapes.
+     */
+    void load(SafeTensors file, GptModel base) throws IOException;
+
+    /** Whether {@link #merge} folds this adapter into the base weights. */
+    default boolean mergeable() {
+        return false;
+    }
+
+    /** The base tensors {@link #merge} changes (kept aside by {@link PeftModel#merge()} for an exact unmerge). */
+    default java.util.List<String> mergedWeights() {
+        return java.util.List.of();
+    }
+
+    /** Adds the adapter's effect to {@code base}'s weights. */
+    default void merge(GptModel base) {
+        throw new UnsupportedOperationException(config().peftType() + " adapters cannot be merged into the weights");
+    }
+}

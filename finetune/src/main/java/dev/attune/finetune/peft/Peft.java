@@ -1,0 +1,38 @@
+package dev.attune.finetune.peft;
+
+import dev.attune.core.model.GptModel;
+import dev.attune.finetune.peft.lora.LoraConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Parameter-efficient fine-tuning, the entry point:
+ *
+ * <pre>{@code
+ * PeftModel peft = Peft.lora().rank(8).alpha(16).dropout(0.05).targets("c_attn", "c_proj").build().apply(model);
+ * PeftModel again = Peft.load(model, Path.of("adapter"));      // an adapter Attune or Python's PEFT saved
+ * }</pre>
+ *
+ * Each method has a config record with a fluent builder ({@code build()} validates) and a layer that plugs into
+ * the model's adapter slots; adapters are saved in PEFT's directory layout.
+ */
+public final class Peft {
+
+    private Peft() {
+    }
+
+    /** LoRA: low-rank updates {@code scaling * B A} beside the chosen projections. */
+    public static LoraConfig.Builder lora() {
+        return LoraConfig.builder();
+    }
+
+    /** Freezes {@code base} and loads the adapter saved in {@code directory} onto it. */
+    public static PeftModel load(GptModel base, Path directory) throws IOException {
+        return PeftModel.load(base, directory);
+    }
+
+    /** The config in {@code directory/adapter_config.json}. */
+    public static AdapterConfig readConfig(Path directory) throws IOException {
+        return AdapterFiles.readConfig(directory);
+    }
+}
