@@ -24,6 +24,14 @@ public interface AdapterConfig {
      */
     Adapter create(GptConfig model, long seed);
 
+    /**
+     * A new adapter for {@code base}; methods that initialise from the base's weights (prompt tuning from the
+     * embeddings of a text) override this.
+     */
+    default Adapter create(GptModel base, long seed) {
+        return create(base.config(), seed);
+    }
+
     /** Freezes {@code model}'s weights and attaches a new adapter named {@code default} (seed 0). */
     default PeftModel apply(GptModel model) {
         return apply(model, 0);

@@ -9,6 +9,7 @@ import dev.attune.core.io.SafeTensors;
 import dev.attune.core.io.SafeTensorsWriter;
 import dev.attune.core.io.TensorInfo;
 import dev.attune.core.model.GptModel;
+import dev.attune.finetune.peft.ia3.IA3Config;
 import dev.attune.finetune.peft.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,6 +39,7 @@ public final class AdapterFiles {
 
     static {
         READERS.put(LoraConfig.PEFT_TYPE, LoraConfig::fromJson);
+        READERS.put(IA3Config.PEFT_TYPE, IA3Config::fromJson);
     }
 
     private AdapterFiles() {

@@ -26,6 +26,11 @@ public final class Peft {
         return LoraConfig.builder();
     }
 
+    /** IA3: learned vectors rescaling the attention projection's output and the MLP's second input. */
+    public static dev.attune.finetune.peft.ia3.IA3Config.Builder ia3() {
+        return dev.attune.finetune.peft.ia3.IA3Config.builder();
+    }
+
     /** Freezes {@code base} and loads the adapter saved in {@code directory} onto it. */
     public static PeftModel load(GptModel base, Path directory) throws IOException {
         return PeftModel.load(base, directory);

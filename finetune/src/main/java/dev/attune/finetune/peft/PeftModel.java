@@ -109,14 +109,14 @@ public final class PeftModel implements Trainable {
     /** Adds a freshly initialised adapter; the active one stays active. */
     public PeftModel addAdapter(String name, AdapterConfig config, long seed) {
         checkNewName(name);
-        adapters.put(name, config.create(base.config(), seed));
+        adapters.put(name, config.create(base, seed));
         return this;
     }
 
     /** Adds the adapter saved in {@code directory}; the active one stays active. */
     public PeftModel loadAdapter(String name, Path directory) throws IOException {
         checkNewName(name);
-        Adapter adapter = AdapterFiles.readConfig(directory).create(base.config(), 0);
+        Adapter adapter = AdapterFiles.readConfig(directory).create(base, 0);
         readWeights(adapter, directory);
         adapters.put(name, adapter);
         return this;

@@ -6,6 +6,7 @@ import dev.attune.core.model.GptModel;
 import dev.attune.finetune.peft.Adapter;
 import dev.attune.finetune.peft.AdapterFiles;
 import dev.attune.finetune.peft.AdapterTensors;
+import dev.attune.finetune.peft.Target;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,7 +28,7 @@ public final class Lora implements Adapter {
 
     private final LoraConfig config;
     private final GptConfig model;
-    private final List<LoraConfig.Target> targets;
+    private final List<Target> targets;
     private final AdapterTensors tensors;
     private final List<LoraLayer> layers = new ArrayList<>();
 
@@ -40,7 +41,7 @@ public final class Lora implements Adapter {
         this.model = model;
         this.targets = config.targets(model);
         AdapterTensors.Builder b = AdapterTensors.builder().dataType(dataType);
-        for (LoraConfig.Target t : targets) {
+        for (Target t : targets) {
             String p = PREFIX + t.modulePath();
             b.add(p + ".lora_A.weight", config.rank(), t.projection().inputSize(model));
             b.add(p + ".lora_B.weight", t.projection().outputSize(model), config.rank());
@@ -93,7 +94,7 @@ public final class Lora implements Adapter {
     }
 
     /** The adapted projections, in layer order. */
-    public List<LoraConfig.Target> targets() {
+    public List<Target> targets() {
         return targets;
     }
 
@@ -107,7 +108,7 @@ public final class Lora implements Adapter {
 
     @Override
     public void detach(GptModel base) {
-        for (LoraConfig.Target t : targets) {
+        for (Target t : targets) {
             base.adapters().unwrap(t.layer(), t.projection());
         }
     }
@@ -122,31 +123,23 @@ public final class Lora implements Adapter {
     @Override
     public Map<String, INDArray> stateDict(GptModel base) {
         Map<String, INDArray> out = new LinkedHashMap<>();
-        for (LoraConfig.Target t : targets) {
+        for (Target t : targets) {
             String p = PREFIX + t.modulePath();
             out.put(p + ".lora_A.weight", tensors.parameter(p + ".lora_A.weight"));
             out.put(p + ".lora_B.weight", tensors.parameter(p + ".lora_B.weight"));
             if (trainsBias()) {
                 // PEFT trains and saves the base layer's bias itself
-                INDArray baseBias = base.parameter(biasName(t)).castTo(tensors.parameters().dataType());
+                INDArray baseBias = base.parameter(t.biasName()).castTo(tensors.parameters().dataType());
                 out.put(p + ".base_layer.bias", baseBias.add(tensors.parameter(p + ".bias_delta")));
             }
         }
         return out;
     }
 
-    private static String biasName(LoraConfig.Target t) {
-        return "h." + t.layer() + "." + t.projection().moduleName() + ".bias";
-    }
-
-    private static String weightName(LoraConfig.Target t) {
-        return "h." + t.layer() + "." + t.projection().moduleName() + ".weight";
-    }
-
     /** File key -> shape, for this config on this model. */
     Map<String, long[]> expectedShapes() {
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        for (LoraConfig.Target t : targets) {
+        for (Target t : targets) {
             String p = PREFIX + t.modulePath();
             shapes.put(p + ".lora_A.weight", new long[] {config.rank(), t.projection().inputSize(model)});
             shapes.put(p + ".lora_B.weight", new long[] {t.projection().outputSize(model), config.rank()});
@@ -161,14 +154,14 @@ public final class Lora implements Adapter {
     public void load(SafeTensors file, GptModel base) throws IOException {
         checkShape(base);
         AdapterFiles.checkTensors(file, expectedShapes());
-        for (LoraConfig.Target t : targets) {
+        for (Target t : targets) {
             String p = PREFIX + t.modulePath();
             file.readInto(p + ".lora_A.weight", tensors.parameter(p + ".lora_A.weight"));
             file.readInto(p + ".lora_B.weight", tensors.parameter(p + ".lora_B.weight"));
             if (trainsBias()) {
                 INDArray delta = tensors.parameter(p + ".bias_delta");
                 file.readInto(p + ".base_layer.bias", delta);
-                delta.subi(base.parameter(biasName(t)).castTo(delta.dataType()));
+                delta.subi(base.parameter(t.biasName()).castTo(delta.dataType()));
             }
         }
     }
@@ -181,10 +174,10 @@ public final class Lora implements Adapter {
     @Override
     public List<String> mergedWeights() {
         List<String> names = new ArrayList<>();
-        for (LoraConfig.Target t : targets) {
-            names.add(weightName(t));
+        for (Target t : targets) {
+            names.add(t.weightName());
             if (trainsBias()) {
-                names.add(biasName(t));
+                names.add(t.biasName());
             }
         }
         return names;
@@ -194,8 +187,8 @@ public final class Lora implements Adapter {
     public void merge(GptModel base) {
         checkShape(base);
         for (int i = 0; i < targets.size(); i++) {
-            LoraConfig.Target t = targets.get(i);
-            layers.get(i).merge(base.parameter(weightName(t)), base.parameter(biasName(t)));
+            Target t = targets.get(i);
+            layers.get(i).merge(base.parameter(t.weightName()), base.parameter(t.biasName()));
         }
     }
 

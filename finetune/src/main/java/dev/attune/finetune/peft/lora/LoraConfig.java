@@ -5,13 +5,12 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.config.GptConfig;
-import dev.attune.core.model.Projection;
 import dev.attune.finetune.peft.AdapterConfig;
+import dev.attune.finetune.peft.Target;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -90,63 +89,13 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
         return rsLora ? alpha / Math.sqrt(rank) : alpha / rank;
     }
 
-    /** One adapted projection: layer {@code layer}'s {@code projection}. */
-    public record Target(int layer, Projection projection) {
-        /** The module's path in Hugging Face's GPT2LMHeadModel, e.g. {@code transformer.h.0.attn.c_attn}. */
-        public String modulePath() {
-            return "transformer.h." + layer + "." + projection.moduleName();
-        }
-    }
-
     /**
      * The projections this config adapts in a model of shape {@code model}, layer by layer. A target name that
      * matches nothing, a layer index beyond the model, or a rank larger than a projection's smaller side is an
      * error naming the valid choices.
      */
     public List<Target> targets(GptConfig model) {
-        for (int l : layers) {
-            if (l >= model.layers()) {
-                throw new IllegalArgumentException("layers_to_transform has layer " + l + ", but the model has "
-                        + model.layers() + " layers (0.." + (model.layers() - 1) + ")");
-            }
-        }
-        List<Target> found = new ArrayList<>();
-        Set<String> matched = new LinkedHashSet<>();
-        Pattern regex = targetRegex == null ? null : Pattern.compile(targetRegex);
-        for (int l = 0; l < model.layers(); l++) {
-            for (Projection p : Projection.values()) {
-                Target t = new Target(l, p);
-                String path = t.modulePath();
-                boolean hit = false;
-                if (regex != null) {
-                    hit = regex.matcher(path).matches();
-                } else {
-                    for (String name : targetModules) {
-                        if (path.equals(name) || path.endsWith("." + name)) {
-                            matched.add(name);
-                            hit = true;
-                        }
-                    }
-                }
-                if (hit && (layers.isEmpty() || layers.contains(l))) {
-                    found.add(t);
-                }
-            }
-        }
-        List<String> unmatched = new ArrayList<>(targetModules);
-        unmatched.removeAll(matched);
-        if (!unmatched.isEmpty()) {
-            throw new IllegalArgumentException("target module" + (unmatched.size() > 1 ? "s " : " ") + unmatched
-                    + " match" + (unmatched.size() > 1 ? "" : "es") + " no projection of this GPT-2; valid names: "
-                    + "c_attn, c_proj (both attn.c_proj and mlp.c_proj), c_fc, attn.c_attn, attn.c_proj, mlp.c_fc, "
-                    + "mlp.c_proj, or a longer suffix such as h.0.attn.c_attn (LoRA adapts the four projections of "
-                    + "each layer, not the embeddings or LayerNorms)");
-        }
-        if (found.isEmpty()) {
-            throw new IllegalArgumentException("LoRA targets " + (regex != null ? "regex \"" + targetRegex + "\""
-                    : targetModules) + (layers.isEmpty() ? "" : " in layers " + layers)
-                    + " select no module; module paths look like transformer.h.0.attn.c_attn");
-        }
+        List<Target> found = Target.resolve(targetModules, targetRegex, layers, model);
         for (Target t : found) {
             int in = t.projection().inputSize(model);
             int out = t.projection().outputSize(model);

@@ -11,6 +11,7 @@ import dev.attune.finetune.peft.AdapterFiles;
 import dev.attune.finetune.peft.Fixtures;
 import dev.attune.finetune.peft.Peft;
 import dev.attune.finetune.peft.PeftModel;
+import dev.attune.finetune.peft.Target;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -46,14 +47,14 @@ class LoraConfigTest {
     @Test
     void targetsMatchByNameSuffixAndLayer() {
         assertThat(Peft.lora().targets("c_proj").build().targets(TINY)).containsExactly(
-                new LoraConfig.Target(0, Projection.ATTN_C_PROJ), new LoraConfig.Target(0, Projection.MLP_C_PROJ),
-                new LoraConfig.Target(1, Projection.ATTN_C_PROJ), new LoraConfig.Target(1, Projection.MLP_C_PROJ));
+                new Target(0, Projection.ATTN_C_PROJ), new Target(0, Projection.MLP_C_PROJ),
+                new Target(1, Projection.ATTN_C_PROJ), new Target(1, Projection.MLP_C_PROJ));
         assertThat(Peft.lora().targets("mlp.c_proj", "c_attn").layers(1).build().targets(TINY)).containsExactly(
-                new LoraConfig.Target(1, Projection.C_ATTN), new LoraConfig.Target(1, Projection.MLP_C_PROJ));
+                new Target(1, Projection.C_ATTN), new Target(1, Projection.MLP_C_PROJ));
         assertThat(Peft.lora().targets("h.0.mlp.c_fc").build().targets(TINY))
-                .containsExactly(new LoraConfig.Target(0, Projection.C_FC));
+                .containsExactly(new Target(0, Projection.C_FC));
         assertThat(Peft.lora().rank(2).targetRegex(".*\\.1\\.attn\\..*").build().targets(TINY)).containsExactly(
-                new LoraConfig.Target(1, Projection.C_ATTN), new LoraConfig.Target(1, Projection.ATTN_C_PROJ));
+                new Target(1, Projection.C_ATTN), new Target(1, Projection.ATTN_C_PROJ));
     }
 
     @Test
