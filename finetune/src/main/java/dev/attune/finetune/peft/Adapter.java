@@ -15,6 +15,14 @@ public interface Adapter {
 
     AdapterConfig config();
 
+    /**
+     * The {@code adapter_config.json} written beside the weights: the config's, plus what the adapter knows of the
+     * model (prompt methods record its dimensions, as PEFT does).
+     */
+    default com.fasterxml.jackson.databind.node.ObjectNode configJson() {
+        return config().toJson();
+    }
+
     /** The trained weights and their gradients. */
     AdapterTensors tensors();
 

@@ -9,8 +9,11 @@ import dev.attune.core.io.SafeTensors;
 import dev.attune.core.io.SafeTensorsWriter;
 import dev.attune.core.io.TensorInfo;
 import dev.attune.core.model.GptModel;
+import dev.attune.finetune.peft.bottleneck.BottleneckConfig;
 import dev.attune.finetune.peft.ia3.IA3Config;
 import dev.attune.finetune.peft.lora.LoraConfig;
+import dev.attune.finetune.peft.prefix.PrefixTuningConfig;
+import dev.attune.finetune.peft.prompt.PromptTuningConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +43,9 @@ public final class AdapterFiles {
     static {
         READERS.put(LoraConfig.PEFT_TYPE, LoraConfig::fromJson);
         READERS.put(IA3Config.PEFT_TYPE, IA3Config::fromJson);
+        READERS.put(PromptTuningConfig.PEFT_TYPE, PromptTuningConfig::fromJson);
+        READERS.put(PrefixTuningConfig.PEFT_TYPE, PrefixTuningConfig::fromJson);
+        READERS.put(BottleneckConfig.PEFT_TYPE, BottleneckConfig::fromJson);
     }
 
     private AdapterFiles() {
@@ -107,7 +113,7 @@ public final class AdapterFiles {
             writer.add(e.getKey(), t.dataType() == DataType.FLOAT ? t : t.castTo(DataType.FLOAT));
         }
         writer.write(directory.resolve(WEIGHTS_FILE));
-        AtomicFiles.write(directory.resolve(CONFIG_FILE), JSON.writeValueAsBytes(adapter.config().toJson()));
+        AtomicFiles.write(directory.resolve(CONFIG_FILE), JSON.writeValueAsBytes(adapter.configJson()));
     }
 
     /**

@@ -31,6 +31,21 @@ public final class Peft {
         return dev.attune.finetune.peft.ia3.IA3Config.builder();
     }
 
+    /** Prompt tuning: learned embeddings in front of every row's tokens. */
+    public static dev.attune.finetune.peft.prompt.PromptTuningConfig.Builder promptTuning() {
+        return dev.attune.finetune.peft.prompt.PromptTuningConfig.builder();
+    }
+
+    /** Prefix tuning: learned key/value positions in front of every row, in every layer. */
+    public static dev.attune.finetune.peft.prefix.PrefixTuningConfig.Builder prefixTuning() {
+        return dev.attune.finetune.peft.prefix.PrefixTuningConfig.builder();
+    }
+
+    /** Bottleneck adapters (Houlsby, Pfeiffer) on the blocks' branch outputs; not a PEFT method. */
+    public static dev.attune.finetune.peft.bottleneck.BottleneckConfig.Builder bottleneck() {
+        return dev.attune.finetune.peft.bottleneck.BottleneckConfig.builder();
+    }
+
     /** Freezes {@code base} and loads the adapter saved in {@code directory} onto it. */
     public static PeftModel load(GptModel base, Path directory) throws IOException {
         return PeftModel.load(base, directory);
