@@ -1,4 +1,7 @@
 package dev.attune.core.train;
+import dev.attune.core.data.TokenWindows;
+import dev.attune.core.data.PromptCompletionData;
+import dev.attune.core.data.TrainingData;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,7 +10,7 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.config.GptConfig;
-import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.checkpoint.HfCheckpoint;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import java.io.IOException;
@@ -279,8 +282,10 @@ class LmTrainingTest {
         assertThat(state.at("/optimizer/updates").asLong()).isEqualTo(7);
         assertThat(state.at("/schedule/kind").asText()).isEqualTo("constant");
         try (var stray = Files.list(out)) {
-            assertThat(stray.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("."));
+            assertThat(stray.map(p -> p.getFileName().toString()))
+                    .noneMatch(n -> n.startsWith(".") && !n.equals(RunDirectory.LOCK_FILE));
         }
+        assertThat(out.resolve(RunDirectory.LOCK_FILE)).isEmptyFile(); // released
 
         List<String> lines = Files.readAllLines(out.resolve(LmTraining.METRICS_FILE));
         ObjectMapper json = new ObjectMapper();

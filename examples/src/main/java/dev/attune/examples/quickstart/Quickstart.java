@@ -5,13 +5,13 @@ import dev.attune.core.config.GptConfig;
 import dev.attune.core.generate.GenerationConfig;
 import dev.attune.core.generate.GenerationResult;
 import dev.attune.core.generate.Generator;
-import dev.attune.core.io.Pretrained;
+import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.core.train.LearningRateSchedule;
 import dev.attune.core.train.LmTraining;
-import dev.attune.core.train.TokenWindows;
+import dev.attune.core.data.TokenWindows;
 import dev.attune.core.train.TrainingResult;
 import java.io.IOException;
 import java.io.InputStream;
@@ -77,6 +77,7 @@ public final class Quickstart {
                 .maxSteps(steps)
                 .evaluateEvery(Math.max(1, steps / 4))
                 .outputDirectory(out.resolve("training"))
+                .overwrite(true) // each quickstart is a new run; an earlier one's files are replaced
                 .checkpointEvery(Math.max(1, steps / 2))
                 .seed(42)
                 .progress(progress)
