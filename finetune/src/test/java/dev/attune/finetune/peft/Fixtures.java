@@ -2,7 +2,7 @@ package dev.attune.finetune.peft;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.checkpoint.HfCheckpoint;
 import dev.attune.core.io.SafeTensors;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
