@@ -44,6 +44,24 @@ public interface Adapter {
      */
     void load(SafeTensors file, GptModel base) throws IOException;
 
+    /**
+     * Called by {@link PeftModel} when a training step begins (a forward-backward that does not accumulate), with
+     * the number of optimizer steps done so far: the weights are updated, and the previous step's gradients are
+     * still in {@link #tensors()}. AdaLoRA reallocates its rank budget here, so the training loop drives it
+     * without a callback the user must remember.
+     */
+    default void onStepStart(long stepsDone) {
+    }
+
+    /**
+     * Adds {@code fraction} times the gradient of the method's regulariser to the gradients and returns
+     * {@code fraction} times its value (0 for methods without one). {@link PeftModel} passes each micro-batch's
+     * share of the step's targets, so a step adds the regulariser once.
+     */
+    default double regularise(double fraction) {
+        return 0;
+    }
+
     /** Whether {@link #merge} folds this adapter into the base weights. */
     default boolean mergeable() {
         return false;

@@ -9,6 +9,7 @@ import dev.attune.core.io.SafeTensors;
 import dev.attune.core.io.SafeTensorsWriter;
 import dev.attune.core.io.TensorInfo;
 import dev.attune.core.model.GptModel;
+import dev.attune.finetune.peft.adalora.AdaLoraConfig;
 import dev.attune.finetune.peft.bottleneck.BottleneckConfig;
 import dev.attune.finetune.peft.ia3.IA3Config;
 import dev.attune.finetune.peft.lora.LoraConfig;
@@ -42,6 +43,7 @@ public final class AdapterFiles {
 
     static {
         READERS.put(LoraConfig.PEFT_TYPE, LoraConfig::fromJson);
+        READERS.put(AdaLoraConfig.PEFT_TYPE, AdaLoraConfig::fromJson);
         READERS.put(IA3Config.PEFT_TYPE, IA3Config::fromJson);
         READERS.put(PromptTuningConfig.PEFT_TYPE, PromptTuningConfig::fromJson);
         READERS.put(PrefixTuningConfig.PEFT_TYPE, PrefixTuningConfig::fromJson);

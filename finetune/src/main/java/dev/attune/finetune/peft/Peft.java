@@ -26,6 +26,11 @@ public final class Peft {
         return LoraConfig.builder();
     }
 
+    /** AdaLoRA: LoRA in SVD form whose rank budget the training reallocates to the most important modules. */
+    public static dev.attune.finetune.peft.adalora.AdaLoraConfig.Builder adaLora() {
+        return dev.attune.finetune.peft.adalora.AdaLoraConfig.builder();
+    }
+
     /** IA3: learned vectors rescaling the attention projection's output and the MLP's second input. */
     public static dev.attune.finetune.peft.ia3.IA3Config.Builder ia3() {
         return dev.attune.finetune.peft.ia3.IA3Config.builder();

@@ -76,6 +76,8 @@ public final class PeftModel implements Trainable {
     private boolean enabled = true;
     /** Base tensors as they were before {@link #merge()}, for an exact {@link #unmerge()}; null when not merged. */
     private Map<String, INDArray> beforeMerge;
+    private long stepsStarted;
+    private double lastRegularisation;
 
     private PeftModel(GptModel base) {
         this.base = base;
@@ -280,10 +282,25 @@ public final class PeftModel implements Trainable {
         return adapters.get(active).tensors().gradients();
     }
 
+    /**
+     * The summed cross-entropy, as for a full model; the gradients also hold the method's regulariser (AdaLoRA's
+     * orthogonality term), whose value {@link #lastRegularisation()} reports.
+     */
     @Override
     public double forwardBackward(TokenBatch batch, double lossDivisor, boolean accumulate, long dropoutSeed) {
-        trained();
-        return base.forwardBackward(batch, lossDivisor, accumulate, dropoutSeed);
+        Adapter a = trained();
+        if (!accumulate) {
+            a.onStepStart(stepsStarted++);
+        }
+        double loss = base.forwardBackward(batch, lossDivisor, accumulate, dropoutSeed);
+        double reg = a.regularise(batch.validTargets() / lossDivisor);
+        lastRegularisation = accumulate ? lastRegularisation + reg : reg;
+        return loss;
+    }
+
+    /** The regulariser's contribution to the last step's objective (0 for methods without one). */
+    public double lastRegularisation() {
+        return lastRegularisation;
     }
 
     @Override
