@@ -10,7 +10,7 @@ import dev.attune.core.model.TokenBatch;
 import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.core.train.AdamW;
 import dev.attune.core.train.LmTraining;
-import dev.attune.core.train.TokenWindows;
+import dev.attune.core.data.TokenWindows;
 import dev.attune.core.train.TrainingListener;
 import dev.attune.core.train.TrainingResult;
 import dev.attune.finetune.peft.Fixtures;
@@ -77,7 +77,7 @@ class LoraModelTest {
         INDArray weights = base.parameters().dup();
         peft.saveMerged(dir.resolve("merged"));
         assertThat(base.parameters()).isEqualTo(weights);
-        GptModel merged = dev.attune.core.io.HfCheckpoint.load(dir.resolve("merged"));
+        GptModel merged = dev.attune.core.checkpoint.HfCheckpoint.load(dir.resolve("merged"));
         assertThat(Fixtures.maxAbsDiff(merged.logits(Fixtures.batch()), Fixtures.logits("lora.merged")))
                 .isLessThan(1e-4);
     }
