@@ -54,6 +54,13 @@ public interface Adapter {
     }
 
     /**
+     * Called by {@link PeftModel} after each forward-backward, for methods whose trained weights reach the model
+     * through a computation of their own (prefix tuning's reparameterisation MLP): they finish their backward here.
+     */
+    default void afterBackward(boolean accumulate) {
+    }
+
+    /**
      * Adds {@code fraction} times the gradient of the method's regulariser to the gradients and returns
      * {@code fraction} times its value (0 for methods without one). {@link PeftModel} passes each micro-batch's
      * share of the step's targets, so a step adds the regulariser once.

@@ -293,6 +293,7 @@ public final class PeftModel implements Trainable {
             a.onStepStart(stepsStarted++);
         }
         double loss = base.forwardBackward(batch, lossDivisor, accumulate, dropoutSeed);
+        a.afterBackward(accumulate);
         double reg = a.regularise(batch.validTargets() / lossDivisor);
         lastRegularisation = accumulate ? lastRegularisation + reg : reg;
         return loss;

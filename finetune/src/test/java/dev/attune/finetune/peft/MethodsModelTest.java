@@ -79,6 +79,7 @@ class MethodsModelTest {
                 Peft.ia3().build(),
                 Peft.promptTuning().numVirtualTokens(3).initText("!#$", Tokenizer.gpt2()).build(),
                 Peft.prefixTuning().numVirtualTokens(3).build(),
+                Peft.prefixTuning().numVirtualTokens(3).projection(true, 16).build(),
                 Peft.bottleneck().reductionFactor(4).nonLinearity(BottleneckConfig.NonLinearity.GELU_NEW).build(),
                 Peft.bottleneck().variant(BottleneckConfig.Variant.PFEIFFER).reductionFactor(4).build(),
                 Peft.adaLora().initR(4).targetR(2).alpha(8).targets("c_attn", "mlp.c_fc").totalStep(30)

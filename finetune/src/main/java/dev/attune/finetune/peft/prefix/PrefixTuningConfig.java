@@ -12,11 +12,16 @@ import java.util.List;
  * Prefix tuning's options, as PEFT's {@code PrefixTuningConfig}: {@code numVirtualTokens} learned key/value
  * positions in front of every row, in every layer.
  *
- * @param numVirtualTokens {@code num_virtual_tokens}
+ * @param numVirtualTokens   {@code num_virtual_tokens}
+ * @param projection         {@code prefix_projection}: train the prefix through PEFT's reparameterisation MLP
+ *                           ({@code embedding [P, C] -> Linear(C, H) -> tanh -> Linear(H, 2 L C)}), folded into a plain
+ *                           prefix when saved, as PEFT does
+ * @param encoderHiddenSize  {@code encoder_hidden_size}: the MLP's width H (0: n_embd)
  * @param taskType         {@code task_type}
  * @param baseModel        {@code base_model_name_or_path}, or null
  */
-public record PrefixTuningConfig(int numVirtualTokens, String taskType, String baseModel) implements AdapterConfig {
+public record PrefixTuningConfig(int numVirtualTokens, boolean projection, int encoderHiddenSize, String taskType,
+                                 String baseModel) implements AdapterConfig {
 
     public static final String PEFT_TYPE = "PREFIX_TUNING";
 
@@ -47,7 +52,7 @@ public record PrefixTuningConfig(int numVirtualTokens, String taskType, String b
         }
         o.put("num_virtual_tokens", numVirtualTokens);
         o.put("num_transformer_submodules", 1);
-        o.put("prefix_projection", false);
+        o.put("prefix_projection", projection);
         o.putNull("modules_to_save");
         o.put("inference_mode", true);
         return o;
@@ -55,7 +60,7 @@ public record PrefixTuningConfig(int numVirtualTokens, String taskType, String b
 
     /**
      * Reads PEFT's prefix-tuning {@code adapter_config.json}. A file saved with {@code prefix_projection} holds the
-     * projected prefix already (PEFT folds the MLP away on save), so it loads like any other.
+     * projected prefix already (PEFT folds the MLP away on save), so it loads as a plain prefix.
      */
     public static PrefixTuningConfig fromJson(JsonNode json) {
         int submodules = json.path("num_transformer_submodules").asInt(1);
@@ -73,6 +78,8 @@ public record PrefixTuningConfig(int numVirtualTokens, String taskType, String b
     /** Fluent builder. */
     public static final class Builder {
         private int numVirtualTokens = 20;
+        private boolean projection;
+        private int encoderHiddenSize;
         private String taskType = "CAUSAL_LM";
         private String baseModel;
 
@@ -80,6 +87,12 @@ public record PrefixTuningConfig(int numVirtualTokens, String taskType, String b
         }
 
         public Builder numVirtualTokens(int n) { this.numVirtualTokens = n; return this; }
+        /** Trains through PEFT's reparameterisation MLP of width {@code hidden} (0: n_embd). */
+        public Builder projection(boolean on, int hidden) {
+            this.projection = on;
+            this.encoderHiddenSize = hidden;
+            return this;
+        }
         public Builder taskType(String t) { this.taskType = t; return this; }
         public Builder baseModel(String nameOrPath) { this.baseModel = nameOrPath; return this; }
 
@@ -88,13 +101,16 @@ public record PrefixTuningConfig(int numVirtualTokens, String taskType, String b
             if (numVirtualTokens < 1) {
                 problems.add("num_virtual_tokens must be at least 1, got " + numVirtualTokens);
             }
+            if (encoderHiddenSize < 0) {
+                problems.add("encoder hidden size must be positive (0: n_embd), got " + encoderHiddenSize);
+            }
             if (taskType == null || taskType.isBlank()) {
                 problems.add("task type is blank");
             }
             if (!problems.isEmpty()) {
                 throw new IllegalArgumentException("Invalid prefix tuning config: " + String.join("; ", problems));
             }
-            return new PrefixTuningConfig(numVirtualTokens, taskType, baseModel);
+            return new PrefixTuningConfig(numVirtualTokens, projection, encoderHiddenSize, taskType, baseModel);
         }
     }
 }
