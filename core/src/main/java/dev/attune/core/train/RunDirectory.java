@@ -60,7 +60,7 @@ public final class RunDirectory implements AutoCloseable {
 
     /** Names a training run writes at the top of its directory; OVERWRITE deletes nothing else. */
     private static final Pattern RUN_FILES = Pattern.compile(
-            "metrics\\.jsonl|checkpoint-\\d+|best|model|corpus\\.bin|\\..+\\.(tmp|new|old)-\\d+|\\..+\\.\\d+\\.tmp");
+            "metrics\\.jsonl|checkpoint-\\d+|best|model|adapter|corpus\\.bin|\\..+\\.(tmp|new|old)-\\d+|\\..+\\.\\d+\\.tmp");
 
     private final Path path;
     private final Mode mode;
