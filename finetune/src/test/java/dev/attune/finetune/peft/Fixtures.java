@@ -18,7 +18,18 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class Fixtures {
 
+    /** Training text for the tiny base: a short cycle it has not learned, which every method fits in a few dozen steps. */
+    public static final int[] CYCLE = {3, 41, 17, 8, 29, 41, 60};
+
     private Fixtures() {
+    }
+
+    /**
+     * A base for training tests: the fixture's shape and initialiser (std 0.3, wide enough that rescaling methods such
+     * as IA3 have something to rescale), other weights than the PEFT fixture's. Same weights every call.
+     */
+    public static GptModel trainingBase() {
+        return GptModel.create(base().config(), 7);
     }
 
     public static Path root() {

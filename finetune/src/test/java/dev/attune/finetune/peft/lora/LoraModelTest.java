@@ -138,13 +138,13 @@ class LoraModelTest {
 
     @Test
     void trainingLowersTheLossLeavesTheBaseBitIdenticalAndReloadsExactly() throws IOException {
-        GptModel base = Fixtures.base();
+        GptModel base = Fixtures.trainingBase();
         INDArray baseWeights = base.parameters().dup();
         PeftModel peft = Peft.lora().rank(4).alpha(8).dropout(0.05).targets("c_attn", "mlp.c_fc")
                 .bias(LoraConfig.Bias.LORA_ONLY).build().apply(base, 1);
         int[] text = new int[200];
         for (int i = 0; i < text.length; i++) {
-            text[i] = (i * 7 + i / 5) % 50;  // a repeating pattern the base has not seen
+            text[i] = Fixtures.CYCLE[i % Fixtures.CYCLE.length];  // a cycle the base has not learned
         }
         List<Double> losses = new ArrayList<>();
         TrainingResult result = LmTraining.builder().trainable(peft).data(TokenWindows.of(text)).batchSize(4)
@@ -163,7 +163,7 @@ class LoraModelTest {
         TokenBatch batch = Fixtures.batch();
         INDArray trained = base.logits(batch);
         peft.save(dir.resolve("adapter"));
-        PeftModel again = Peft.load(Fixtures.base(), dir.resolve("adapter"));
+        PeftModel again = Peft.load(Fixtures.trainingBase(), dir.resolve("adapter"));
         assertThat(Fixtures.maxAbsDiff(again.model().logits(batch), trained)).isLessThan(1e-5);
         assertThat(result.steps()).isEqualTo(40);
     }
