@@ -8,6 +8,7 @@ import dev.attune.core.train.LmTraining;
 import dev.attune.core.train.RunDirectory;
 import dev.attune.core.data.PromptCompletionData;
 import dev.attune.core.train.TrainingResult;
+import dev.attune.examples.report.ReportOptions;
 import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -65,6 +66,9 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Mixin
     private AdapterOptions.MethodOptions method;
 
+    @Mixin
+    private ReportOptions report;
+
     /** Where a parameter-efficient run writes its adapter. */
     static final String ADAPTER_DIRECTORY = "adapter";
 
@@ -92,16 +96,19 @@ public final class FinetuneCommand implements Callable<Integer> {
         }
         List<Path> files = validation == null ? List.of(data) : List.of(data, validation);
         try (RunDirectory run = RunDirectory.open(out, options.runMode())) {
-            LmTraining.Builder builder = options.builder(DEFAULTS, n, run).data(train).validation(val).dataFiles(files);
             if (method.full()) {
-                TrainingResult result = builder.model(gpt).build().run();
+                TrainingResult result = report.attach(options.builder(DEFAULTS, n, run), spec, out, "full fine-tuning",
+                                model.toString())
+                        .data(train).validation(val).dataFiles(files).model(gpt).build().run();
                 Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
                 tokenizer.save(saved);
                 options.report(spec.commandLine().getOut(), result, saved);
             } else {
                 // the base stays frozen; only the adapter trains, and only the adapter is written
                 PeftModel peft = method.config(n, tokenizer).apply(gpt, options.seed);
-                TrainingResult result = builder.trainable(peft).saveModel(false).build().run();
+                TrainingResult result = report.attach(options.builder(DEFAULTS, n, run), spec, out,
+                                method.method + " (" + peft.trainableParameters() + ")", model.toString())
+                        .data(train).validation(val).dataFiles(files).trainable(peft).saveModel(false).build().run();
                 Path saved = out.resolve(ADAPTER_DIRECTORY);
                 AtomicFiles.writeDirectory(saved, peft::save);
                 options.report(spec.commandLine().getOut(), result, saved);
