@@ -11,7 +11,10 @@ import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.train.AdamW;
 import dev.attune.core.train.LmTraining;
 import dev.attune.core.data.TokenWindows;
+import dev.attune.core.train.Trainable;
 import dev.attune.core.train.TrainingListener;
+import dev.attune.finetune.peft.Peft;
+import dev.attune.finetune.peft.PeftModel;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -65,9 +68,25 @@ final class ModelBenches {
      */
     static Measurement train(Settings s, boolean tiny) throws Exception {
         Shape shape = s.smoke() ? SMOKE : tiny ? TINY : GPT2;
+        GptModel model = GptModel.create(shape.config(), 1);
+        return train(s, tiny, shape, Trainable.of(model), 0.1);
+    }
+
+    /**
+     * The LoRA step beside {@code train-gpt2}: LoRA r=8, alpha 16 on {@code c_attn} (no dropout), the base frozen,
+     * AdamW on the adapter only (no weight decay, as the PEFT peer).
+     */
+    static Measurement trainLora(Settings s) throws Exception {
+        Shape shape = s.smoke() ? SMOKE : GPT2;
+        GptModel model = GptModel.create(shape.config(), 1);
+        PeftModel peft = Peft.lora().rank(s.smoke() ? 2 : 8).alpha(16).targets("c_attn").build().apply(model, 1);
+        return train(s, false, shape, peft, 0.0);
+    }
+
+    private static Measurement train(Settings s, boolean tiny, Shape shape, Trainable trainable, double weightDecay)
+            throws Exception {
         int b = s.smoke() ? 2 : tiny ? 8 : 4;
         int t = s.smoke() ? 8 : tiny ? 64 : 128;
-        GptModel model = GptModel.create(shape.config(), 1);
         int[] tokens = randomTokens(1, 64 * b * t, shape.vocab, 2)[0];
         int steps = s.warmup() + s.iterations();
         double[] seconds = new double[s.iterations()];
@@ -89,11 +108,11 @@ final class ModelBenches {
             }
         };
         LmTraining.builder()
-                .model(model)
+                .trainable(trainable)
                 .data(TokenWindows.of(tokens))
                 .batchSize(b)
                 .contextLength(t)
-                .optimizer(AdamW.builder().betas(0.9, 0.95).weightDecay(0.1).build())
+                .optimizer(AdamW.builder().betas(0.9, 0.95).weightDecay(weightDecay).build())
                 .learningRate(6e-4)
                 .clipGradNorm(1.0)
                 .maxSteps(steps)

@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
                 DetokenizeCommand.class,
                 PretrainCommand.class,
                 FinetuneCommand.class,
+                MergeCommand.class,
                 EvaluateCommand.class,
                 ReportCommand.class,
                 ClassifyCommand.class,
