@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.generate.GenerationConfig;
 import dev.attune.core.generate.GenerationResult;
 import dev.attune.core.generate.Generator;
-import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.checkpoint.HfCheckpoint;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.tokenizer.Tokenizer;

@@ -3,7 +3,7 @@ package dev.attune.examples.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.checkpoint.HfCheckpoint;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import java.io.PrintWriter;
