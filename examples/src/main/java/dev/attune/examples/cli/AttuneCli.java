@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
                 DetokenizeCommand.class,
                 PretrainCommand.class,
                 FinetuneCommand.class,
+                ServeCommand.class,
         })
 public final class AttuneCli {
 

@@ -69,6 +69,11 @@ final class BatchEngine implements AutoCloseable {
         boolean cancelled() {
             return cancelled;
         }
+
+        /** Cancelled, or already failed: its rows are wasted work. */
+        private boolean abandoned() {
+            return cancelled || done.isCompletedExceptionally();
+        }
     }
 
     private record Waiting(Job job, int choice) {
@@ -109,6 +114,7 @@ final class BatchEngine implements AutoCloseable {
     private final Thread thread;
     private boolean accepting = true;                                   // guarded by lock
     private boolean stopped;                                            // guarded by lock
+    private boolean paused;                                             // guarded by lock
 
     BatchEngine(GptModel model, int maxBatch, int maxQueue, ServerMetrics metrics) {
         this.model = model;
@@ -185,6 +191,14 @@ final class BatchEngine implements AutoCloseable {
         return result;
     }
 
+    /** Holds the engine between steps (requests are still admitted and queued); for tests of queues and shutdown. */
+    void pause(boolean hold) {
+        synchronized (lock) {
+            paused = hold;
+            lock.notifyAll();
+        }
+    }
+
     void wake() {
         synchronized (lock) {
             lock.notifyAll();
@@ -228,7 +242,7 @@ final class BatchEngine implements AutoCloseable {
         while (true) {
             Task task;
             synchronized (lock) {
-                while (!stopped && tasks.isEmpty() && waiting.isEmpty() && activeRows.get() == 0) {
+                while (!stopped && (paused || tasks.isEmpty() && waiting.isEmpty() && activeRows.get() == 0)) {
                     try {
                         lock.wait();
                     } catch (InterruptedException e) {
@@ -287,7 +301,7 @@ final class BatchEngine implements AutoCloseable {
                 return;
             }
             queuedRows.decrementAndGet();
-            if (w.job.cancelled || w.job.done.isDone()) {
+            if (w.job.abandoned()) {
                 w.job.done.completeExceptionally(new CancellationException("client disconnected"));
                 continue;
             }
@@ -350,7 +364,7 @@ final class BatchEngine implements AutoCloseable {
             if (s == null) {
                 continue;
             }
-            if (s.job.cancelled) {
+            if (s.job.abandoned()) {
                 release(r);
                 continue;
             }
@@ -378,7 +392,7 @@ final class BatchEngine implements AutoCloseable {
 
     private void freeCancelled() {
         for (int r = 0; r < maxBatch; r++) {
-            if (slots[r] != null && slots[r].job.cancelled) {
+            if (slots[r] != null && slots[r].job.abandoned()) {
                 release(r);
             }
         }
