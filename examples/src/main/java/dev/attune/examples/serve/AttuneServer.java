@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.eclipse.jetty.server.AbstractConnector;
+import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,6 +82,11 @@ public final class AttuneServer implements AutoCloseable {
             c.http.compressionStrategy = CompressionStrategy.NONE; // streamed events must leave at once
             c.jetty.host = config.host();
             c.jetty.port = config.port();
+            c.jetty.modifyServer(server -> {
+                // Jetty's graceful stop: responses being written when stop() comes are completed first.
+                server.setHandler(new GracefulHandler());
+                server.setStopTimeout(Math.max(1000, config.shutdownGrace().toMillis()));
+            });
             c.requestLogger.http(this::logRequest);
             c.routes.before(ctx -> ctx.attribute("attune.start", System.nanoTime()));
             c.routes.before(this::refuseWhileDraining);
@@ -162,8 +168,8 @@ public final class AttuneServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        engine.close();
         app.stop();
+        engine.close();
         metrics.close();
         stopped = true;
     }

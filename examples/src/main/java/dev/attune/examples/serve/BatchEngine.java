@@ -300,9 +300,11 @@ final class BatchEngine implements AutoCloseable {
             if (w == null) {
                 return;
             }
-            queuedRows.decrementAndGet();
+            // Each path below leaves the queue only once the sequence is running or done: drain() must never see
+            // it in neither count.
             if (w.job.abandoned()) {
                 w.job.done.completeExceptionally(new CancellationException("client disconnected"));
+                queuedRows.decrementAndGet();
                 continue;
             }
             Generator.Sequence seq = w.job.sequences.get(w.choice);
@@ -316,6 +318,7 @@ final class BatchEngine implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.error("prefill failed; failing that request", e);
                 w.job.done.completeExceptionally(e);
+                queuedRows.decrementAndGet();
                 row--;
                 continue;
             }
@@ -327,12 +330,14 @@ final class BatchEngine implements AutoCloseable {
             }
             if (seq.finished()) {
                 finish(w.job, w.choice);
+                queuedRows.decrementAndGet();
                 row--; // the row is still free
                 continue;
             }
             cache.copyRow(alone, 0, row);
             slots[row] = new Slot(w.job, w.choice, token);
             activeRows.incrementAndGet();
+            queuedRows.decrementAndGet();
         }
     }
 
