@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.train.AdamW;
 import dev.attune.core.train.LearningRateSchedule;
 import dev.attune.core.train.LmTraining;
+import dev.attune.core.train.RunDirectory;
 import dev.attune.core.train.TrainingResult;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -71,8 +72,11 @@ final class TrainingOptions {
             description = "write a checkpoint every N steps (default: only at the end)")
     int checkpointEvery;
 
-    @Option(names = "--resume", description = "continue from the newest checkpoint in the output directory")
+    @Option(names = "--resume", description = "continue the run in the output directory from its newest checkpoint")
     boolean resume;
+
+    @Option(names = "--overwrite", description = "delete the earlier run in the output directory and start anew")
+    boolean overwrite;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1337", description = "seed (default 1337)")
     long seed;
@@ -83,8 +87,16 @@ final class TrainingOptions {
     @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json")
     OutputFormat output;
 
+    /** How the output directory is opened: --resume, --overwrite, or a new run into an empty directory. */
+    RunDirectory.Mode runMode() {
+        if (resume && overwrite) {
+            throw new IllegalArgumentException("--overwrite deletes the run that --resume would continue: give one");
+        }
+        return resume ? RunDirectory.Mode.RESUME : overwrite ? RunDirectory.Mode.OVERWRITE : RunDirectory.Mode.NEW;
+    }
+
     /** A builder with everything but the model and data set. */
-    LmTraining.Builder builder(Defaults defaults, long steps, Path out) {
+    LmTraining.Builder builder(Defaults defaults, long steps, RunDirectory out) {
         double peak = lr != null ? lr : defaults.lr();
         String kind = (schedule != null ? schedule : defaults.schedule()).toLowerCase(Locale.ROOT);
         LearningRateSchedule s = switch (kind) {
@@ -101,7 +113,7 @@ final class TrainingOptions {
                         .build())
                 .clipGradNorm(clip).maxSteps(steps).seed(seed)
                 .evaluateEvery(evalEvery).evaluationBatches(evalBatches).earlyStopping(patience)
-                .outputDirectory(out).checkpointEvery(checkpointEvery).resume(resume);
+                .runDirectory(out).checkpointEvery(checkpointEvery);
         if (context != null) {
             b.contextLength(context);
         }
