@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.attune.core.model.ForwardResult;
 import dev.attune.core.model.GptModel;
-import dev.attune.core.model.KvCache;
+import dev.attune.core.model.Output;
+import dev.attune.core.model.TokenBatch;
 import dev.attune.core.tokenizer.Tokenizer;
 import io.javalin.http.Context;
 import java.util.ArrayList;
@@ -13,8 +15,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * {@code POST /v1/score}: the log-likelihood of continuations after a prompt, as lm-evaluation-harness's
@@ -100,37 +100,29 @@ final class ScoreEndpoint {
         ctx.contentType("application/json").result(root.toString());
     }
 
-    /** Runs on the engine thread: one forward pass per continuation, all positions' logits. */
+    /**
+     * Runs on the engine thread: one forward pass over all continuations, right-padded, that asks the model only for
+     * the log-probabilities of the continuation tokens (prompt tokens and padding are not counted).
+     */
     List<Score> compute(int[] prompt, List<int[]> continuations) {
-        List<Score> out = new ArrayList<>();
-        for (int[] cont : continuations) {
+        int rows = continuations.size();
+        int length = prompt.length + continuations.stream().mapToInt(c -> c.length).max().orElse(0) - 1;
+        int[][] inputs = new int[rows][length];
+        int[][] targets = new int[rows][length];
+        for (int r = 0; r < rows; r++) {
+            int[] cont = continuations.get(r);
+            Arrays.fill(inputs[r], model.config().eosTokenId());
+            Arrays.fill(targets[r], TokenBatch.IGNORE);
+            // input i predicts token i + 1 of prompt + continuation
             int[] seq = Arrays.copyOf(prompt, prompt.length + cont.length);
             System.arraycopy(cont, 0, seq, prompt.length, cont.length);
-            KvCache cache = model.newCache(1, seq.length);
-            INDArray logits = model.forward(cache, new int[][] {seq}, null, true);           // [1, T, V]
-            // the logits that predict the continuation: positions prompt-1 .. T-2
-            float[][] rows = logits.get(NDArrayIndex.point(0), NDArrayIndex.interval(prompt.length - 1,
-                    seq.length - 1), NDArrayIndex.all()).toFloatMatrix();                      // [c, V]
-            double sum = 0;
-            boolean greedy = true;
-            for (int j = 0; j < cont.length; j++) {
-                float[] row = rows[j];
-                float max = Float.NEGATIVE_INFINITY;
-                int argmax = 0;
-                for (int v = 0; v < row.length; v++) {
-                    if (row[v] > max) {
-                        max = row[v];
-                        argmax = v;
-                    }
-                }
-                double z = 0;
-                for (float x : row) {
-                    z += Math.exp(x - max);
-                }
-                sum += row[cont[j]] - max - Math.log(z);
-                greedy &= argmax == cont[j];
-            }
-            out.add(new Score(sum, cont.length, greedy));
+            System.arraycopy(seq, 0, inputs[r], 0, seq.length - 1);
+            System.arraycopy(cont, 0, targets[r], prompt.length - 1, cont.length);
+        }
+        ForwardResult result = model.forward(TokenBatch.of(inputs, targets), Output.TARGET_LOGPROBS);
+        List<Score> out = new ArrayList<>();
+        for (int r = 0; r < rows; r++) {
+            out.add(new Score(result.targetLogProbs()[r], result.targetCounts()[r], result.greedy()[r]));
         }
         return out;
     }
