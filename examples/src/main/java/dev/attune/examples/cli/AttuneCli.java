@@ -1,6 +1,7 @@
 package dev.attune.examples.cli;
 
 import dev.attune.examples.bench.BenchCommand;
+import dev.attune.examples.report.ReportCommand;
 import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Command;
                 PretrainCommand.class,
                 FinetuneCommand.class,
                 ServeCommand.class,
+                ReportCommand.class,
         })
 public final class AttuneCli {
 
