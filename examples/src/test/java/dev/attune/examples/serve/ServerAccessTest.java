@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** API keys, the loopback rule, the queue limits and graceful shutdown, each on its own server. */
-@Timeout(120)
+@Timeout(600) // generous: a shared, loaded build machine can be ten times slower than a quiet one
 class ServerAccessTest {
     @TempDir
     static Path dir;
