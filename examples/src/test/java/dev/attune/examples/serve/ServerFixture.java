@@ -44,7 +44,7 @@ final class ServerFixture {
     }
 
     static Reply get(AttuneServer server, String path) throws IOException, InterruptedException {
-        HttpRequest r = HttpRequest.newBuilder(URI.create(server.baseUrl() + path)).timeout(Duration.ofSeconds(60))
+        HttpRequest r = HttpRequest.newBuilder(URI.create(server.baseUrl() + path)).timeout(Duration.ofSeconds(300))
                 .GET().build();
         HttpResponse<String> res = CLIENT.send(r, HttpResponse.BodyHandlers.ofString());
         return new Reply(res.statusCode(), res.body());
@@ -52,7 +52,7 @@ final class ServerFixture {
 
     static HttpRequest post(AttuneServer server, String path, String body, String key) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(server.baseUrl() + path))
-                .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
+                .timeout(Duration.ofSeconds(300)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         if (key != null) {
             b.header("Authorization", "Bearer " + key);
