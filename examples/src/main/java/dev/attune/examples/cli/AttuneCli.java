@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
                 PretrainCommand.class,
                 FinetuneCommand.class,
                 ServeCommand.class,
+                EvaluateCommand.class,
                 ReportCommand.class,
         })
 public final class AttuneCli {
