@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
                 PretrainCommand.class,
                 FinetuneCommand.class,
                 MergeCommand.class,
+                ServeCommand.class,
                 EvaluateCommand.class,
                 ReportCommand.class,
                 ClassifyCommand.class,
