@@ -25,6 +25,9 @@ import picocli.CommandLine.Command;
                 DetokenizeCommand.class,
                 PretrainCommand.class,
                 FinetuneCommand.class,
+                TrainTokenizerCommand.class,
+                TaggingCommand.class,
+                ShellCommand.class,
                 EvaluateCommand.class,
                 ReportCommand.class,
         })
