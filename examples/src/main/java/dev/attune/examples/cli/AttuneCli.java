@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
                 ShellCommand.class,
                 EvaluateCommand.class,
                 ReportCommand.class,
+                ClassifyCommand.class,
         })
 public final class AttuneCli {
 
