@@ -235,6 +235,35 @@ def score(args):
     return times, dict(s, batch=B, seq=T, tokens_per_iter=B * T)
 
 
+def classify(args):
+    """Sequence classification as GPT2ForSequenceClassification: the texts of Attune's classify-gpt2 (lengths
+    32 + (37 i mod 97), i < 64), sorted by length, 16 per batch right-padded, final hidden states after ln_f read at
+    each row's last real token, a bias-free linear layer to 3 labels, softmax."""
+    s = dict(layers=1, heads=2, embd=32, vocab=50257) if args.smoke else GPT2
+    n, B = (4, 2) if args.smoke else (64, 16)
+    lengths = sorted((3 + i) if args.smoke else 32 + (i * 37) % 97 for i in range(n))
+    torch.manual_seed(1)
+    model = GPT(Config(context=1024 if not args.smoke else 64, **s)).eval()
+    score = nn.Linear(s["embd"], 3, bias=False)
+
+    def run():
+        with torch.inference_mode():
+            out = []
+            for start in range(0, n, B):
+                rows = lengths[start:start + B]
+                x = torch.full((len(rows), max(rows)), 262, dtype=torch.long)
+                h = model.wte(x) + model.wpe(torch.arange(0, x.shape[1], dtype=torch.long))
+                for block in model.h:
+                    h = block(h, None, 0)
+                h = model.ln_f(h)
+                last = h[torch.arange(len(rows)), torch.tensor(rows) - 1]
+                out.append(torch.softmax(score(last), dim=-1))
+            return out
+
+    times = timed(run, args.warmup, args.iters)
+    return times, dict(s, batch=B, items_per_iter=n, tokens=sum(lengths))
+
+
 def mc(args):
     """Multiple-choice scoring as lm-evaluation-harness's HFLM loop does it: one row per (context, choice), rows
     sorted by length (longest first), batches of 8 right-padded, log-softmax of the logits, the choice tokens'
@@ -298,6 +327,7 @@ WORKLOADS = {
     "generate-b1": (lambda a: generate(a, 1), "tokens/s"),
     "generate-b8": (lambda a: generate(a, 8), "tokens/s"),
     "score-b8": (score, "tokens/s"),
+    "classify-gpt2": (classify, "items/s"),
     "mc-gpt2": (mc, "items/s"),
     "sgemm": (sgemm, "GFLOP/s"),
     "membw-read": (lambda a: membw(a, False), "GB/s"),

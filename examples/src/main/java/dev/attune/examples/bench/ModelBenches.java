@@ -136,6 +136,31 @@ final class ModelBenches {
     }
 
     /**
+     * Sequence classification through the public API ({@code SequenceClassifier.probabilities}): 64 texts of 32 to
+     * 128 tokens ({@code 32 + (37 i mod 97)}; " the" repeated, one GPT-2 token each, so the lengths are exact), 16 per forward pass, padded, the
+     * head read at each row's last real token. Reports texts/s; {@code tokens} in the fields gives the tokens per
+     * iteration. Unit: items/s (texts). The PyTorch peer runs the same lengths through the same computation.
+     */
+    static Measurement classify(Settings s) throws Exception {
+        Shape shape = s.smoke() ? new Shape(1, 2, 32, GPT2.vocab, 64) : GPT2; // GPT-2's vocabulary: " the" is id 262
+        int texts = s.smoke() ? 4 : 64;
+        int batch = s.smoke() ? 2 : 16;
+        GptModel model = GptModel.create(shape.config(), 1);
+        dev.attune.core.tokenizer.Tokenizer tokenizer = dev.attune.core.tokenizer.Tokenizer.gpt2();
+        List<String> input = new java.util.ArrayList<>();
+        int tokens = 0;
+        for (int i = 0; i < texts; i++) {
+            int n = s.smoke() ? 3 + i : 32 + (i * 37) % 97;
+            input.add("the" + " the".repeat(n - 1));
+            tokens += n;
+        }
+        dev.attune.finetune.heads.SequenceClassifier clf = dev.attune.finetune.heads.SequenceClassifier.create(model,
+                tokenizer, List.of("a", "b", "c"), 1);
+        double[] seconds = Timer.time(s.warmup(), s.iterations(), () -> clf.probabilities(input, batch));
+        return new Measurement(seconds, texts, shape.fields("items_per_iter", texts, "batch", batch, "tokens", tokens));
+    }
+
+    /**
      * Greedy generation through {@link Generator}, what users call: a 16-token prompt per row grows to 128 tokens
      * with the KV cache (EOS ignored, so every row makes all 112 new tokens). The model is wrapped in a
      * {@link CausalLm} that notes when the prompt's forward pass ends, so prefill and per-token decode time are
