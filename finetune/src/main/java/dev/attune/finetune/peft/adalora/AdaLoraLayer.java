@@ -1,6 +1,6 @@
 package dev.attune.finetune.peft.adalora;
 
-import static dev.attune.finetune.peft.Gemm.gemm;
+import static dev.attune.core.model.Gemm.gemm;
 
 import dev.attune.core.model.ProjectionAdapter;
 import dev.attune.core.model.Step;

@@ -17,7 +17,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
-import dev.attune.finetune.peft.Gemm;
+import dev.attune.core.model.Gemm;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
