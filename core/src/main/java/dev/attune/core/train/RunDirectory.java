@@ -63,7 +63,7 @@ public final class RunDirectory implements AutoCloseable {
      * commands add the run record, the report page and evaluation results ({@code dev.attune.examples.report}).
      */
     private static final Pattern RUN_FILES = Pattern.compile(
-            "metrics\\.jsonl|checkpoint-\\d+|best|model|corpus\\.bin|run\\.json|report\\.html|evaluations"
+            "metrics\\.jsonl|checkpoint-\\d+|best|model|adapter|corpus\\.bin|run\\.json|report\\.html|evaluations"
                     + "|\\..+\\.(tmp|new|old)-\\d+|\\..+\\.\\d+\\.tmp");
 
     private final Path path;
