@@ -1,6 +1,6 @@
 package dev.attune.examples.cli;
 
-import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.io.Pretrained;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.train.LmTraining;
@@ -40,17 +40,17 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")
     private Path out;
 
-    @Option(names = "--validation", paramLabel = "FILE", description = "validation pairs, JSONL")
+    @Option(names = "--validation", paramLabel = "FILE", description = "validation pairs, JSONL (default: none)")
     private Path validation;
 
     @Option(names = "--validation-fraction", paramLabel = "F",
-            description = "hold out this share of --data for validation instead")
+            description = "hold out this share of --data for validation instead (default: none)")
     private Double validationFraction;
 
     @Option(names = "--steps", paramLabel = "N", description = "optimizer steps (default: --epochs over the data)")
     private Long steps;
 
-    @Option(names = "--epochs", paramLabel = "E", defaultValue = "1", description = "passes over the data (default 1)")
+    @Option(names = "--epochs", paramLabel = "E", defaultValue = "1", description = "passes over the data")
     private double epochs;
 
     @Mixin
@@ -61,8 +61,9 @@ public final class FinetuneCommand implements Callable<Integer> {
         if (validation != null && validationFraction != null) {
             throw new IllegalArgumentException("give --validation or --validation-fraction, not both");
         }
-        BpeTokenizer tokenizer = GenerateCommand.tokenizer(model);
-        GptModel gpt = HfCheckpoint.load(model);
+        Pretrained loaded = ModelDirectory.load(model);
+        BpeTokenizer tokenizer = loaded.tokenizer();
+        GptModel gpt = loaded.model();
         PromptCompletionData train = PromptCompletionData.readJsonl(data, tokenizer);
         PromptCompletionData val = validation == null ? null : PromptCompletionData.readJsonl(validation, tokenizer);
         if (validationFraction != null) {
