@@ -1,6 +1,6 @@
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.io.DType;
-import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.checkpoint.HfCheckpoint;
 import dev.attune.core.io.SafeTensors;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;

@@ -42,7 +42,7 @@ public record TensorInfo(String name, DType dtype, long[] shape, long begin, lon
         return Arrays.toString(shape);
     }
 
-    static long elementCount(long[] shape) {
+    public static long elementCount(long[] shape) {
         long n = 1;
         for (long d : shape) {
             n = Math.multiplyExact(n, d);

@@ -1,6 +1,6 @@
 package dev.attune.core.train;
 
-import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.checkpoint.HfCheckpoint;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import java.io.IOException;

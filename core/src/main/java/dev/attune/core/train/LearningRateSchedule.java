@@ -1,5 +1,6 @@
 package dev.attune.core.train;
 
+
 /**
  * The learning rate at each optimizer step: a linear warm-up, then constant, linear decay or cosine decay down to
  * a floor.

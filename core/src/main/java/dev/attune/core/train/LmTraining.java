@@ -1,4 +1,8 @@
 package dev.attune.core.train;
+import dev.attune.core.data.TokenFile;
+import dev.attune.core.data.TokenWindows;
+import dev.attune.core.data.TrainingData;
+import dev.attune.core.data.Seeds;
 
 import dev.attune.core.io.AtomicFiles;
 import dev.attune.core.model.GptModel;

@@ -1,4 +1,5 @@
 package dev.attune.core.train;
+import dev.attune.core.data.Seeds;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,5 +1,6 @@
 package dev.attune.core.train;
 
+
 /**
  * Thrown when the loss or the gradient becomes NaN or infinite. The step's update is not applied, and no checkpoint
  * is written after it: the last checkpoint on disk is the last good state.

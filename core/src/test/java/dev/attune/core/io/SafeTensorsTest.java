@@ -31,7 +31,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * The reader is checked on files assembled byte by byte here; the writer's output is parsed here with plain
  * ByteBuffer and Jackson code, independently of the reader.
  */
-class SafeTensorsTest {
+public class SafeTensorsTest {
 
     @TempDir
     Path dir;
@@ -43,7 +43,7 @@ class SafeTensorsTest {
 
     // ---------------------------------------------------------------------------------------- byte helpers
 
-    static byte[] file(String header, byte[] data) {
+    public static byte[] file(String header, byte[] data) {
         byte[] json = header.getBytes(StandardCharsets.UTF_8);
         return ByteBuffer.allocate(8 + json.length + data.length).order(ByteOrder.LITTLE_ENDIAN)
                 .putLong(json.length).put(json).put(data).array();
@@ -77,7 +77,7 @@ class SafeTensorsTest {
         return b.array();
     }
 
-    static byte[] concat(byte[]... parts) {
+    public static byte[] concat(byte[]... parts) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (byte[] p : parts) {
             out.writeBytes(p);

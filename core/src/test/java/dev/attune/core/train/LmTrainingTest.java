@@ -1,4 +1,7 @@
 package dev.attune.core.train;
+import dev.attune.core.data.TokenWindows;
+import dev.attune.core.data.PromptCompletionData;
+import dev.attune.core.data.TrainingData;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,7 +10,7 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.config.GptConfig;
-import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.checkpoint.HfCheckpoint;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import java.io.IOException;

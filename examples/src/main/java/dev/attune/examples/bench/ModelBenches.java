@@ -10,7 +10,7 @@ import dev.attune.core.model.TokenBatch;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.train.AdamW;
 import dev.attune.core.train.LmTraining;
-import dev.attune.core.train.TokenWindows;
+import dev.attune.core.data.TokenWindows;
 import dev.attune.core.train.TrainingListener;
 import java.util.Arrays;
 import java.util.List;

@@ -1,10 +1,10 @@
 package dev.attune.examples.cli;
 
-import dev.attune.core.io.Pretrained;
+import dev.attune.core.checkpoint.Pretrained;
+import dev.attune.core.data.PromptCompletionData;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.train.LmTraining;
-import dev.attune.core.train.PromptCompletionData;
 import dev.attune.core.train.TrainingResult;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,10 +1,10 @@
 package dev.attune.examples.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.generate.GenerationConfig;
 import dev.attune.core.generate.GenerationResult;
 import dev.attune.core.generate.Generator;
-import dev.attune.core.io.Pretrained;
 import dev.attune.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.Engine;
 import dev.attune.core.io.DType;
-import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.checkpoint.HfCheckpoint;
 import dev.attune.core.io.TensorInfo;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -1,9 +1,9 @@
 package dev.attune.examples.cli;
 
+import dev.attune.core.checkpoint.HfCheckpoint;
+import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.config.GptConfig;
-import dev.attune.core.io.HfCheckpoint;
 import dev.attune.core.io.ModelFileException;
-import dev.attune.core.io.Pretrained;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.tokenizer.Tokenizer;

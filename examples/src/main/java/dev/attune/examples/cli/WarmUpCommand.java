@@ -1,10 +1,10 @@
 package dev.attune.examples.cli;
 
+import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.generate.GenerationConfig;
 import dev.attune.core.generate.Generator;
 import dev.attune.core.io.AtomicFiles;
-import dev.attune.core.io.Pretrained;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import dev.attune.core.tokenizer.Tokenizer;
@@ -12,10 +12,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /**
  * {@code attune warm-up} (hidden): runs, on a tiny model in a temporary directory, the code paths the everyday

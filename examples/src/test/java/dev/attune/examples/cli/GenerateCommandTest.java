@@ -8,7 +8,7 @@ import dev.attune.core.config.GptConfig;
 import dev.attune.core.generate.GenerationConfig;
 import dev.attune.core.generate.GenerationResult;
 import dev.attune.core.generate.Generator;
-import dev.attune.core.io.HfCheckpoint;
+import dev.attune.core.checkpoint.HfCheckpoint;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.Tokenizer;
 import java.nio.file.Path;

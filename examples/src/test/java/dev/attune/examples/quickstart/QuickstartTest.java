@@ -2,7 +2,7 @@ package dev.attune.examples.quickstart;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.attune.core.io.Pretrained;
+import dev.attune.core.checkpoint.Pretrained;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;

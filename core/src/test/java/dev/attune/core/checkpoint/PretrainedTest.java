@@ -1,4 +1,5 @@
-package dev.attune.core.io;
+package dev.attune.core.checkpoint;
+import dev.attune.core.io.ModelFileException;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

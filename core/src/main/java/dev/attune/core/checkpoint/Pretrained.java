@@ -1,4 +1,5 @@
-package dev.attune.core.io;
+package dev.attune.core.checkpoint;
+import dev.attune.core.io.ModelFileException;
 
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;

@@ -1,4 +1,4 @@
-package dev.attune.core.train;
+package dev.attune.core.data;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.attune.core.train;
+package dev.attune.core.data;
 
 import dev.attune.core.io.AtomicFiles;
 import dev.attune.core.tokenizer.Tokenizer;

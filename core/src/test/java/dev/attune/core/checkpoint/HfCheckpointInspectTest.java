@@ -1,4 +1,10 @@
-package dev.attune.core.io;
+package dev.attune.core.checkpoint;
+import dev.attune.core.io.DType;
+import dev.attune.core.io.ModelFileException;
+import dev.attune.core.io.SafeTensors;
+import dev.attune.core.io.SafeTensorsTest;
+import dev.attune.core.io.SafeTensorsWriter;
+import dev.attune.core.io.TensorInfo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

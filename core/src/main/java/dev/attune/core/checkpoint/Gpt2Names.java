@@ -1,4 +1,4 @@
-package dev.attune.core.io;
+package dev.attune.core.checkpoint;
 
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;

@@ -1,4 +1,4 @@
-package dev.attune.core.train;
+package dev.attune.core.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,4 +1,9 @@
-package dev.attune.core.io;
+package dev.attune.core.checkpoint;
+import dev.attune.core.io.DType;
+import dev.attune.core.io.ModelFileException;
+import dev.attune.core.io.SafeTensors;
+import dev.attune.core.io.SafeTensorsWriter;
+import dev.attune.core.io.TensorInfo;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,4 +1,4 @@
-package dev.attune.core.train;
+package dev.attune.core.data;
 
 import dev.attune.core.model.TokenBatch;
 import java.util.ArrayList;
