@@ -57,6 +57,12 @@ import org.slf4j.LoggerFactory;
  * Resuming from a checkpoint ({@link Builder#resumeFrom}, or {@link Builder#resume} for the newest one) continues
  * with the same data, dropout and schedule as if the run had never stopped.
  *
+ * <p>The run owns its output directory while it runs ({@link RunDirectory}): a second run on the same directory is
+ * refused; a directory that holds an earlier run's files is refused unless the run resumes it or
+ * {@link Builder#overwrite overwrites} it; and a resumed run must match what the checkpoint recorded (the trained
+ * tensors, the data and its files by SHA-256, the batch shape, seed, optimizer and schedule), else it is refused
+ * with the differences listed. Changing the number of steps is allowed, with a warning.
+ *
  * <p>Named {@code LmTraining} rather than {@code Trainer} to stay clear of Tribuo's {@code Trainer} interface.
  */
 public final class LmTraining {
@@ -90,11 +96,15 @@ public final class LmTraining {
     private final int keepCheckpoints;
     private final Path resumeFrom;
     private final boolean resumeLatest;
+    private final boolean overwrite;
+    private final RunDirectory givenRunDirectory;
+    private final List<Path> dataFiles;
     private final boolean saveModel;
     private final PrintStream progress;
     private final boolean progressInteractive;
     private final List<TrainingListener> listeners;
     private boolean used;
+    private TrainerState.Inputs inputs;
 
     private LmTraining(Builder b) {
         this.trainable = b.trainable;
@@ -118,6 +128,9 @@ public final class LmTraining {
         this.keepCheckpoints = b.keepCheckpoints;
         this.resumeFrom = b.resumeFrom;
         this.resumeLatest = b.resumeLatest;
+        this.overwrite = b.overwrite;
+        this.givenRunDirectory = b.runDirectory;
+        this.dataFiles = List.copyOf(b.dataFiles);
         this.saveModel = b.saveModel;
         this.progress = b.progress;
         this.progressInteractive = b.progressInteractive;
@@ -165,12 +178,41 @@ public final class LmTraining {
             throw new IllegalStateException("this LmTraining has already run; build a new one");
         }
         used = true;
+        RunDirectory owned = null;
+        if (givenRunDirectory == null && outputDirectory != null) {
+            owned = RunDirectory.open(outputDirectory, overwrite ? RunDirectory.Mode.OVERWRITE
+                    : resumeLatest || resumesInside() ? RunDirectory.Mode.RESUME : RunDirectory.Mode.NEW);
+        }
+        try {
+            return runIn();
+        } finally {
+            if (owned != null) {
+                owned.close();
+            }
+        }
+    }
+
+    /** Whether {@code resumeFrom} is a checkpoint of the output directory itself (rather than of another run). */
+    private boolean resumesInside() {
+        return resumeFrom != null && outputDirectory != null && resumeFrom.toAbsolutePath().normalize().getParent()
+                .equals(outputDirectory.toAbsolutePath().normalize());
+    }
+
+    private TrainingResult runIn() throws IOException {
+        List<TrainerState.DataFile> hashes = new ArrayList<>();
+        for (Path f : dataFiles) {
+            hashes.add(TrainerState.DataFile.of(f));
+        }
+        inputs = new TrainerState.Inputs(trainable.tensors().stream()
+                .map(t -> t.name() + " " + java.util.Arrays.toString(t.shape())).toList(), data.description(), hashes);
         AdamWOptimizer optimizer = new AdamWOptimizer(adamW, trainable.parameters(), trainable.gradients(),
                 trainable.tensors());
         Progress p = new Progress();
         Path resumeDir = resumeDirectory();
         if (resumeDir != null) {
             restore(resumeDir, optimizer, p);
+        } else if (resumeLatest && outputDirectory != null) {
+            LOG.warn("{} holds no checkpoint to resume from: the run starts at step 0", outputDirectory);
         }
         List<TrainingListener> all = new ArrayList<>();
         MetricsLog metrics = outputDirectory == null ? null
@@ -360,7 +402,7 @@ public final class LmTraining {
         Path dir = outputDirectory.resolve(checkpointName(p.step));
         TrainerState state = new TrainerState(p.step, maxSteps, seed, p.microBatches, batchSize, accumulation,
                 maxLength, schedule, adamW, optimizer.step(), clipGradNorm, p.bestLoss, p.bestStep, p.badEvaluations,
-                p.tokens, p.elapsedBefore + runSeconds, p.lastLoss);
+                p.tokens, p.elapsedBefore + runSeconds, p.lastLoss, inputs);
         AtomicFiles.writeDirectory(dir, d -> {
             trainable.save(d);
             OptimizerStates.write(d.resolve(OPTIMIZER_FILE), optimizer, trainable.tensors());
@@ -410,16 +452,15 @@ public final class LmTraining {
             throw new IllegalArgumentException("checkpoint " + dir + " is at step " + s.step()
                     + ", past this run's maxSteps " + maxSteps);
         }
-        if (!s.schedule().equals(schedule)) {
-            LOG.warn("resuming {} with a different learning-rate schedule: saved {}, now {}", dir, s.schedule(),
-                    schedule);
+        ResumeCheck check = ResumeCheck.compare(s, new TrainerState(0, maxSteps, seed, 0, batchSize, accumulation,
+                maxLength, schedule, adamW, 0, clipGradNorm, Double.NaN, 0, 0, 0, 0, Double.NaN, inputs));
+        if (!check.problems().isEmpty()) {
+            throw new IllegalArgumentException("cannot resume " + dir + ": this run differs from the one it saved: "
+                    + String.join("; ", check.problems()) + ". Use the saved settings, or start a new run "
+                    + "(another output directory, or overwrite)");
         }
-        if (s.batchSize() != batchSize || s.accumulation() != accumulation || s.maxLength() != maxLength) {
-            LOG.warn("resuming {} with a different batch shape: saved {} x {} x {}, now {} x {} x {}", dir,
-                    s.batchSize(), s.accumulation(), s.maxLength(), batchSize, accumulation, maxLength);
-        }
-        if (s.seed() != seed) {
-            LOG.warn("resuming {} with seed {} instead of the saved {}: the data order changes", dir, seed, s.seed());
+        for (String w : check.warnings()) {
+            LOG.warn("resuming {}: {}", dir, w);
         }
         trainable.load(dir);
         OptimizerStates.read(dir.resolve(OPTIMIZER_FILE), optimizer, trainable.tensors(), s.optimizerUpdates());
@@ -464,6 +505,9 @@ public final class LmTraining {
         private int keepCheckpoints = 2;
         private Path resumeFrom;
         private boolean resumeLatest;
+        private boolean overwrite;
+        private RunDirectory runDirectory;
+        private final List<Path> dataFiles = new ArrayList<>();
         private boolean saveModel = true;
         private PrintStream progress = System.err;
         private boolean progressInteractive = System.console() != null;
@@ -575,9 +619,41 @@ public final class LmTraining {
             return this;
         }
 
-        /** Where metrics, checkpoints and the final model go; without one nothing is written. */
+        /**
+         * Where metrics, checkpoints and the final model go; without one nothing is written. The run locks it and
+         * refuses one that holds another run's files unless it {@link #resume resumes} or {@link #overwrite
+         * overwrites} that run (see {@link RunDirectory}).
+         */
         public Builder outputDirectory(Path directory) {
             this.outputDirectory = directory;
+            return this;
+        }
+
+        /** Deletes an earlier run's files from the output directory before starting (default false). */
+        public Builder overwrite(boolean overwrite) {
+            this.overwrite = overwrite;
+            return this;
+        }
+
+        /**
+         * Trains into a run directory opened (and locked) beforehand, e.g. to write the tokenized corpus into it
+         * first; its {@link RunDirectory#mode() mode} decides whether the run resumes. The caller closes it.
+         */
+        public Builder runDirectory(RunDirectory directory) {
+            this.runDirectory = directory;
+            this.outputDirectory = directory.path();
+            this.resumeLatest = directory.mode() == RunDirectory.Mode.RESUME;
+            this.overwrite = false; // done when it was opened
+            return this;
+        }
+
+        /**
+         * The files the training and validation data were read from. Their SHA-256 is recorded in every
+         * checkpoint, and resuming with files of other content is refused.
+         */
+        public Builder dataFiles(List<Path> files) {
+            this.dataFiles.clear();
+            this.dataFiles.addAll(files);
             return this;
         }
 
@@ -665,8 +741,12 @@ public final class LmTraining {
             if (patience > 0 && validation == null) {
                 problems.add("earlyStopping needs validation data");
             }
-            if (outputDirectory == null && (checkpointEvery > 0 || resumeLatest)) {
-                problems.add("checkpointEvery and resume need an outputDirectory");
+            if (outputDirectory == null && (checkpointEvery > 0 || resumeLatest || overwrite)) {
+                problems.add("checkpointEvery, resume and overwrite need an outputDirectory");
+            }
+            if (overwrite && (resumeLatest || resumeFrom != null && outputDirectory != null && resumeFrom
+                    .toAbsolutePath().normalize().startsWith(outputDirectory.toAbsolutePath().normalize()))) {
+                problems.add("overwrite deletes the run that resume would continue: choose one");
             }
             if (schedule != null && schedule.totalSteps() > 0 && maxSteps > schedule.totalSteps()
                     && schedule.kind() != LearningRateSchedule.Kind.CONSTANT) {

@@ -3,6 +3,7 @@ import dev.attune.core.data.Seeds;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.io.AtomicFiles;
 import java.io.IOException;
@@ -10,6 +11,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.io.InputStream;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
 
 /**
  * Everything besides weights and optimizer moments that a run needs to continue exactly: {@code trainer_state.json}
@@ -35,11 +41,54 @@ import java.nio.file.Path;
  * @param tokens                positions processed so far
  * @param elapsedSeconds        training wall time so far
  * @param lastLoss              loss of the last step
+ * @param inputs                what the run trained and on what; null in checkpoints written before it was recorded
  */
 record TrainerState(long step, long maxSteps, long seed, long microBatches, int batchSize, int accumulation,
                     int maxLength, LearningRateSchedule schedule, AdamW optimizer, long optimizerUpdates,
                     double clipGradNorm, double bestValidationLoss, long bestStep, int evaluationsWithoutImprovement,
-                    long tokens, double elapsedSeconds, double lastLoss) {
+                    long tokens, double elapsedSeconds, double lastLoss, Inputs inputs) {
+
+    /**
+     * What a resumed run must match: the trained tensors (name and shape), the data's description and the files
+     * the data came from.
+     */
+    record Inputs(List<String> tensors, String data, List<DataFile> dataFiles) {
+        Inputs {
+            tensors = List.copyOf(tensors);
+            dataFiles = List.copyOf(dataFiles);
+        }
+    }
+
+    /** A data file by name, size and SHA-256. */
+    record DataFile(String name, long bytes, String sha256) {
+
+        static DataFile of(Path file) throws IOException {
+            if (!Files.isRegularFile(file)) {
+                throw new NoSuchFileException(file.toString(), null, "data file not found");
+            }
+            MessageDigest sha;
+            try {
+                sha = MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e); // every Java platform has SHA-256
+            }
+            long bytes = 0;
+            try (InputStream in = Files.newInputStream(file)) {
+                byte[] buffer = new byte[1 << 20];
+                int n;
+                while ((n = in.read(buffer)) > 0) {
+                    sha.update(buffer, 0, n);
+                    bytes += n;
+                }
+            }
+            return new DataFile(file.getFileName().toString(), bytes, HexFormat.of().formatHex(sha.digest()));
+        }
+
+        @Override
+        public String toString() {
+            return name + " (" + bytes + " bytes, sha256 " + sha256.substring(0, Math.min(12, sha256.length())) + ")";
+        }
+    }
 
     static final String FILE = "trainer_state.json";
     private static final String FORMAT = "attune-trainer-state";
@@ -48,7 +97,7 @@ record TrainerState(long step, long maxSteps, long seed, long microBatches, int 
     void write(Path directory) throws IOException {
         ObjectNode o = JSON.createObjectNode();
         o.put("format", FORMAT);
-        o.put("version", 1);
+        o.put("version", 2);
         o.put("step", step);
         o.put("max_steps", maxSteps);
         ObjectNode rng = o.putObject("rng");
@@ -82,6 +131,16 @@ record TrainerState(long step, long maxSteps, long seed, long microBatches, int 
         o.put("tokens", tokens);
         o.put("elapsed_s", elapsedSeconds);
         putDouble(o, "last_loss", lastLoss);
+        if (inputs != null) {
+            ObjectNode in = o.putObject("inputs");
+            ArrayNode t = in.putArray("tensors");
+            inputs.tensors().forEach(t::add);
+            in.put("data", inputs.data());
+            ArrayNode files = in.putArray("data_files");
+            for (DataFile f : inputs.dataFiles()) {
+                files.addObject().put("name", f.name()).put("bytes", f.bytes()).put("sha256", f.sha256());
+            }
+        }
         AtomicFiles.write(directory.resolve(FILE),
                 (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8));
     }
@@ -125,10 +184,31 @@ record TrainerState(long step, long maxSteps, long seed, long microBatches, int 
                     v.path("best_loss").isNumber() ? v.get("best_loss").doubleValue() : Double.NaN,
                     whole(v, "best_step"), (int) whole(v, "evaluations_without_improvement"), whole(o, "tokens"),
                     number(o, "elapsed_s"),
-                    o.path("last_loss").isNumber() ? o.get("last_loss").doubleValue() : Double.NaN);
+                    o.path("last_loss").isNumber() ? o.get("last_loss").doubleValue() : Double.NaN,
+                    o.has("inputs") ? inputs(o.get("inputs")) : null);
         } catch (RuntimeException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    private static Inputs inputs(JsonNode in) {
+        List<String> tensors = new ArrayList<>();
+        for (JsonNode t : array(in, "tensors")) {
+            tensors.add(t.asText());
+        }
+        List<DataFile> files = new ArrayList<>();
+        for (JsonNode f : array(in, "data_files")) {
+            files.add(new DataFile(text(f, "name"), whole(f, "bytes"), text(f, "sha256")));
+        }
+        return new Inputs(tensors, text(in, "data"), files);
+    }
+
+    private static JsonNode array(JsonNode node, String key) {
+        JsonNode n = field(node, key);
+        if (!n.isArray()) {
+            throw new IllegalArgumentException("\"" + key + "\" must be an array, got " + n);
+        }
+        return n;
     }
 
     private static JsonNode field(JsonNode node, String key) {

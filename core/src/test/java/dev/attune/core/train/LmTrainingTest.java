@@ -282,8 +282,10 @@ class LmTrainingTest {
         assertThat(state.at("/optimizer/updates").asLong()).isEqualTo(7);
         assertThat(state.at("/schedule/kind").asText()).isEqualTo("constant");
         try (var stray = Files.list(out)) {
-            assertThat(stray.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("."));
+            assertThat(stray.map(p -> p.getFileName().toString()))
+                    .noneMatch(n -> n.startsWith(".") && !n.equals(RunDirectory.LOCK_FILE));
         }
+        assertThat(out.resolve(RunDirectory.LOCK_FILE)).isEmptyFile(); // released
 
         List<String> lines = Files.readAllLines(out.resolve(LmTraining.METRICS_FILE));
         ObjectMapper json = new ObjectMapper();

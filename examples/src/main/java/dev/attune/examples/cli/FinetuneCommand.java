@@ -5,9 +5,11 @@ import dev.attune.core.data.PromptCompletionData;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.train.LmTraining;
+import dev.attune.core.train.RunDirectory;
 import dev.attune.core.train.TrainingResult;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -73,17 +75,20 @@ public final class FinetuneCommand implements Callable<Integer> {
         }
         long n = steps != null ? steps
                 : Math.max(1, (long) Math.ceil(train.size() * epochs / ((double) options.batch * options.accumulation)));
-        LmTraining.Builder b = options.builder(DEFAULTS, n, out).data(train).validation(val);
         if (options.dropout != null) {
             // the loaded model keeps its weights; only the dropout setting changes
             GptModel withDropout = GptModel.zeros(gpt.config().withDropout(options.dropout));
             withDropout.parameters().assign(gpt.parameters());
             gpt = withDropout;
         }
-        TrainingResult result = b.model(gpt).build().run();
-        Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
-        tokenizer.save(saved);
-        options.report(spec.commandLine().getOut(), result, saved);
+        List<Path> files = validation == null ? List.of(data) : List.of(data, validation);
+        try (RunDirectory run = RunDirectory.open(out, options.runMode())) {
+            TrainingResult result = options.builder(DEFAULTS, n, run).data(train).validation(val).dataFiles(files)
+                    .model(gpt).build().run();
+            Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
+            tokenizer.save(saved);
+            options.report(spec.commandLine().getOut(), result, saved);
+        }
         return 0;
     }
 }

@@ -5,6 +5,7 @@ import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.core.train.LmTraining;
+import dev.attune.core.train.RunDirectory;
 import dev.attune.core.data.TokenFile;
 import dev.attune.core.data.TokenWindows;
 import dev.attune.core.train.TrainingResult;
@@ -15,9 +16,11 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -76,16 +79,29 @@ public final class PretrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("the tokenizer has " + tokenizer.vocabSize()
                     + " ids but the model's vocab_size is " + modelConfig.vocabSize());
         }
-        TokenFile tokens = TokenFile.open(tokenFile(tokenizer));
-        TokenWindows.Split split = TokenWindows.of(tokens).split(validationFraction);
-        GptModel model = GptModel.create(modelConfig, options.seed);
-        TrainingResult result = options.builder(DEFAULTS, steps, out)
-                .model(model).data(split.train()).validation(split.validation())
-                .build().run();
-        Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
-        tokenizer.save(saved);
-        options.report(spec.commandLine().getOut(), result, saved);
+        try (RunDirectory run = RunDirectory.open(out, options.runMode())) {
+            TokenFile tokens = TokenFile.open(tokenFile(tokenizer, run));
+            TokenWindows.Split split = TokenWindows.of(tokens).split(validationFraction);
+            GptModel model = GptModel.create(modelConfig, options.seed);
+            TrainingResult result = options.builder(DEFAULTS, steps, run)
+                    .model(model).data(split.train()).validation(split.validation()).dataFiles(inputFiles())
+                    .build().run();
+            Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
+            tokenizer.save(saved);
+            options.report(spec.commandLine().getOut(), result, saved);
+        }
         return 0;
+    }
+
+    /** What the tokens come from: the corpus files and the tokenizer's files, checked by hash on --resume. */
+    private List<Path> inputFiles() throws IOException {
+        List<Path> files = new ArrayList<>(corpus);
+        if (tokenizerDir != null) {
+            try (Stream<Path> list = Files.list(tokenizerDir)) {
+                list.filter(Files::isRegularFile).sorted().forEach(files::add);
+            }
+        }
+        return files;
     }
 
     private GptConfig modelConfig() throws IOException {
@@ -97,7 +113,7 @@ public final class PretrainCommand implements Callable<Integer> {
     }
 
     /** The token file to train on: the corpus itself when it is one, else OUT/corpus.bin (made once). */
-    private Path tokenFile(Tokenizer tokenizer) throws IOException {
+    private Path tokenFile(Tokenizer tokenizer, RunDirectory run) throws IOException {
         for (Path p : corpus) {
             if (!Files.isRegularFile(p)) {
                 throw new NoSuchFileException(p.toString(), null, "corpus file not found");
@@ -107,8 +123,9 @@ public final class PretrainCommand implements Callable<Integer> {
             return corpus.get(0);
         }
         Path bin = out.resolve("corpus.bin");
-        if (options.resume && Files.isRegularFile(bin)) {
-            return bin; // the resumed run must see the same tokens
+        if (run.mode() == RunDirectory.Mode.RESUME && Files.isRegularFile(bin)
+                && !LmTraining.checkpoints(out).isEmpty()) {
+            return bin; // the resumed run sees the same tokens; the trainer checks the corpus files' hashes
         }
         long n = TokenFile.tokenize(bin, tokenizer, corpus);
         System.err.printf(Locale.ROOT, "tokenized %,d tokens from %d file%s into %s%n", n, corpus.size(),

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.train.AdamW;
 import dev.attune.core.train.LearningRateSchedule;
 import dev.attune.core.train.LmTraining;
+import dev.attune.core.train.RunDirectory;
 import dev.attune.core.train.TrainingResult;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -38,13 +39,15 @@ final class TrainingOptions {
     @Option(names = "--min-lr", paramLabel = "LR", defaultValue = "0", description = "floor of a decaying schedule")
     double minLr;
 
-    @Option(names = "--schedule", paramLabel = "KIND", description = "constant, linear or cosine (default: cosine for pretrain, linear for finetune)")
+    @Option(names = "--schedule", paramLabel = "KIND",
+            description = "constant, linear or cosine (default: cosine for pretrain, linear for finetune)")
     String schedule;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "0", description = "warm-up steps")
     long warmup;
 
-    @Option(names = "--weight-decay", paramLabel = "WD", description = "AdamW's decoupled weight decay (default: 0.1 for pretrain, 0 for finetune)")
+    @Option(names = "--weight-decay", paramLabel = "WD",
+            description = "AdamW's decoupled weight decay (default: 0.1 for pretrain, 0 for finetune)")
     Double weightDecay;
 
     @Option(names = "--clip", paramLabel = "NORM", defaultValue = "1.0",
@@ -70,8 +73,11 @@ final class TrainingOptions {
             description = "write a checkpoint every N steps (0 = only at the end)")
     int checkpointEvery;
 
-    @Option(names = "--resume", description = "continue from the newest checkpoint in the output directory")
+    @Option(names = "--resume", description = "continue the run in the output directory from its newest checkpoint")
     boolean resume;
+
+    @Option(names = "--overwrite", description = "delete the earlier run in the output directory and start anew")
+    boolean overwrite;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1337", description = "seed of data order and dropout")
     long seed;
@@ -82,8 +88,16 @@ final class TrainingOptions {
     @Mixin
     OutputOption output;
 
+    /** How the output directory is opened: --resume, --overwrite, or a new run into an empty directory. */
+    RunDirectory.Mode runMode() {
+        if (resume && overwrite) {
+            throw new IllegalArgumentException("--overwrite deletes the run that --resume would continue: give one");
+        }
+        return resume ? RunDirectory.Mode.RESUME : overwrite ? RunDirectory.Mode.OVERWRITE : RunDirectory.Mode.NEW;
+    }
+
     /** A builder with everything but the model and data set. */
-    LmTraining.Builder builder(Defaults defaults, long steps, Path out) {
+    LmTraining.Builder builder(Defaults defaults, long steps, RunDirectory out) {
         double peak = lr != null ? lr : defaults.lr();
         String kind = (schedule != null ? schedule : defaults.schedule()).toLowerCase(Locale.ROOT);
         LearningRateSchedule s = switch (kind) {
@@ -100,7 +114,7 @@ final class TrainingOptions {
                         .build())
                 .clipGradNorm(clip).maxSteps(steps).seed(seed)
                 .evaluateEvery(evalEvery).evaluationBatches(evalBatches).earlyStopping(patience)
-                .outputDirectory(out).checkpointEvery(checkpointEvery).resume(resume);
+                .runDirectory(out).checkpointEvery(checkpointEvery);
         if (context != null) {
             b.contextLength(context);
         }

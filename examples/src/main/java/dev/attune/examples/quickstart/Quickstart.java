@@ -77,6 +77,7 @@ public final class Quickstart {
                 .maxSteps(steps)
                 .evaluateEvery(Math.max(1, steps / 4))
                 .outputDirectory(out.resolve("training"))
+                .overwrite(true) // each quickstart is a new run; an earlier one's files are replaced
                 .checkpointEvery(Math.max(1, steps / 2))
                 .seed(42)
                 .progress(progress)

@@ -82,6 +82,52 @@ class TrainCommandsTest {
     }
 
     @Test
+    void pretrainOwnsItsDirectory() throws IOException {
+        Path corpus = Files.writeString(dir.resolve("corpus.txt"), "It was the best of times.\n".repeat(30));
+        Path other = Files.writeString(dir.resolve("other.txt"), "It was the worst of times.\n".repeat(30));
+        Path out = dir.resolve("run");
+        Path config = dir.resolve("config.json");
+        small().writeJson(config);
+        String[] common = {"--config", config.toString(), "--out", out.toString(), "--batch", "2", "--context", "16",
+                "--no-progress"};
+        Cli first = pretrain(corpus, "2", common);
+        assertThat(first.exitCode()).as(first.err()).isZero();
+
+        Cli again = pretrain(corpus, "2", common);
+        assertThat(again.exitCode()).isNotZero();
+        assertThat(again.err()).contains("already holds files of another run").contains("--resume")
+                .contains("--overwrite");
+        assertThat(steps(metrics(out.resolve("metrics.jsonl")))).containsExactly(1L, 2L); // untouched
+
+        Cli otherCorpus = pretrain(other, "4", common, "--resume");
+        assertThat(otherCorpus.exitCode()).isNotZero();
+        assertThat(otherCorpus.err()).contains("cannot resume").contains("the data files differ")
+                .contains("saved [corpus.txt").contains("now [other.txt");
+
+        Cli both = pretrain(corpus, "4", common, "--resume", "--overwrite");
+        assertThat(both.exitCode()).isNotZero();
+        assertThat(both.err()).contains("--overwrite deletes the run that --resume would continue");
+
+        Cli overwritten = pretrain(other, "3", common, "--overwrite");
+        assertThat(overwritten.exitCode()).as(overwritten.err()).isZero();
+        assertThat(steps(metrics(out.resolve("metrics.jsonl")))).containsExactly(1L, 2L, 3L);
+        assertThat(overwritten.err()).contains("tokenized"); // the other corpus, not the old corpus.bin
+
+        Path file = Files.writeString(dir.resolve("a-file"), "x");
+        Cli onFile = Cli.run("pretrain", "--corpus", corpus.toString(), "--config", "tiny", "--steps", "1",
+                "--out", file.toString());
+        assertThat(onFile.exitCode()).isNotZero();
+        assertThat(onFile.err()).contains(file + " is a file, not a directory");
+    }
+
+    private static Cli pretrain(Path corpus, String steps, String[] common, String... more) {
+        List<String> args = new ArrayList<>(List.of("pretrain", "--corpus", corpus.toString(), "--steps", steps));
+        args.addAll(List.of(common));
+        args.addAll(List.of(more));
+        return Cli.run(args.toArray(new String[0]));
+    }
+
+    @Test
     void pretrainNamesBadInput() {
         Cli missing = Cli.run("pretrain", "--corpus", dir.resolve("none.txt").toString(), "--config", "tiny",
                 "--steps", "1", "--out", dir.resolve("x").toString());

@@ -30,5 +30,11 @@ class QuickstartTest {
         assertThat(reloaded.model().parameterCount()).isEqualTo(7_242_624L);
         assertThat(r.generation().ids()).hasSize(48);
         assertThat(r.generation().text()).isNotEmpty();
+
+        // its directory is fixed, so running it again starts a fresh run in it
+        Quickstart.Result again = Quickstart.run(2, out, false, new PrintStream(OutputStream.nullOutputStream()));
+        assertThat(again.training().steps()).isEqualTo(2);
+        assertThat(java.nio.file.Files.readAllLines(out.resolve("training/metrics.jsonl")))
+                .noneMatch(l -> l.contains("\"step\":24"));
     }
 }
