@@ -99,7 +99,7 @@ public final class HfCheckpoint {
                     dtypes.merge(t.dtype(), 1, Integer::sum);
                 }
             }
-            return new Summary(directory, plan.config, parameterCount(plan.config), paths, bytes, all,
+            return new Summary(directory, plan.config, GptModel.parameterCount(plan.config), paths, bytes, all,
                     dtypes, plan.files.get(0).metadata(), plan.ignored);
         }
     }
@@ -151,13 +151,6 @@ public final class HfCheckpoint {
         model.config().writeJson(directory.resolve(CONFIG_FILE));
     }
 
-    private static long parameterCount(GptConfig config) {
-        long n = 0;
-        for (long[] shape : GptModel.parameterShapes(config).values()) {
-            n += TensorInfo.elementCount(shape);
-        }
-        return n;
-    }
 
     /** Where one expected tensor is stored. */
     record Stored(SafeTensors file, TensorInfo info) {

@@ -100,11 +100,6 @@ public record GptConfig(
         return embeddingSize / heads;
     }
 
-    /** True when any dropout probability is non-zero (dropout is applied in training only). */
-    public boolean hasDropout() {
-        return embeddingDropout > 0 || attentionDropout > 0 || residualDropout > 0;
-    }
-
     /** A copy with every dropout probability set to {@code p}. */
     public GptConfig withDropout(double p) {
         return toBuilder().dropout(p).build();

@@ -4,6 +4,7 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
+import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
 import java.nio.FloatBuffer;
@@ -51,23 +52,22 @@ final class Attention {
         INDArray dqkv;     // [R, 3C]
     }
 
-    Attention(GptModel model, int layer) {
-        String p = "h." + layer + ".attn.";
-        this.cAttn = new Linear(model, p + "c_attn");
-        this.cProj = new Linear(model, p + "c_proj");
-        this.heads = model.config().heads();
-        this.headSize = model.config().headSize();
-        this.width = model.config().embeddingSize();
+    Attention(GptConfig config, int layer, Linear cAttn, Linear cProj) {
+        this.cAttn = cAttn;
+        this.cProj = cProj;
+        this.heads = config.heads();
+        this.headSize = config.headSize();
+        this.width = config.embeddingSize();
         this.scale = (float) (1.0 / Math.sqrt(headSize));
-        this.attentionDropout = model.config().attentionDropout();
-        this.residualDropout = model.config().residualDropout();
+        this.attentionDropout = config.attentionDropout();
+        this.residualDropout = config.residualDropout();
         this.layer = layer;
     }
 
     /** x [R, C] (already layer-normed) -> a.out [R, C]; appends this pass's keys and values to {@code kv}. */
     void forward(Pass p, INDArray x, Acts a, KvCache.Layer kv) {
         int bh = p.batch * heads;
-        cAttn.forward(x, a.qkv);                                            // [R, 3C]
+        cAttn.forward(x, a.qkv, p);                                         // [R, 3C]
         INDArray qkv5 = a.qkv.reshape(p.batch, p.n, 3, heads, headSize);
         a.q.reshape(p.batch, heads, p.n, headSize).assign(heads(qkv5, 0));  // [B, H, n, hs]
         kv.append(p.start, heads(qkv5, 1), heads(qkv5, 2));
@@ -77,26 +77,28 @@ final class Attention {
         softmax(p, a.probs);
         INDArray used = a.probs;
         if (p.dropout(attentionDropout)) {
-            a.probsMask = p.dropoutMask(attentionDropout, site(0), bh, p.n, p.total);
+            a.probsMask = p.mask(attentionDropout, Pass.attentionProbsSite(layer), bh, p.n, p.total);
             used = a.probs.mul(a.probsMask);
         }
         Ops.gemm(used, false, values, false, a.yHeads, 1.0, 0.0);          // [B*H, n, hs]
         a.y.reshape(p.batch, p.n, heads, headSize)
                 .assign(a.yHeads.reshape(p.batch, heads, p.n, headSize).permute(0, 2, 1, 3));
-        cProj.forward(a.y, a.out);                                          // [R, C]
+        cProj.forward(a.y, a.out, p);                                       // [R, C]
         if (p.dropout(residualDropout)) {
-            a.outMask = p.dropoutMask(residualDropout, site(1), p.rows, width);
+            a.outMask = p.mask(residualDropout, Pass.attentionOutSite(layer), p.rows, width);
             a.out.muli(a.outMask);
         }
     }
 
-    /** dout [R, C] -> parameter gradients and dx [R, C] (input of c_attn, overwritten). */
-    void backward(Pass p, INDArray x, Acts a, KvCache.Layer kv, INDArray dout, Grads g, INDArray dx,
-                  boolean accumulate) {
+    /**
+     * dout [R, C] -> parameter gradients and dx [R, C] (input of c_attn, overwritten). Keys and values in front of the
+     * pass's own ({@code p.start} of them: a {@link KvPrefix}) send their gradients to {@code prefix}.
+     */
+    void backward(Pass p, INDArray x, Acts a, KvCache.Layer kv, INDArray dout, Grads g, INDArray dx, KvPrefix prefix) {
         if (a.outMask != null) {
             dout = dout.mul(a.outMask);
         }
-        cProj.backward(a.y, dout, g.dy, accumulate, false);
+        cProj.backward(a.y, dout, g.dy, p);
         g.dyHeads.reshape(p.batch, heads, p.n, headSize)
                 .assign(g.dy.reshape(p.batch, p.n, heads, headSize).permute(0, 2, 1, 3));
         INDArray keys = kv.keys(p.total);
@@ -112,9 +114,23 @@ final class Attention {
         Ops.gemm(g.dprobs, true, a.q, false, g.dk, scale, 0.0);            // [B*H, L, hs]
         INDArray dqkv5 = g.dqkv.reshape(p.batch, p.n, 3, heads, headSize);
         mergeInto(dqkv5, 0, g.dq, p);
-        mergeInto(dqkv5, 1, g.dk, p);
-        mergeInto(dqkv5, 2, g.dv, p);
-        cAttn.backward(x, g.dqkv, dx, accumulate, false);
+        mergeInto(dqkv5, 1, own(g.dk, p), p);
+        mergeInto(dqkv5, 2, own(g.dv, p), p);
+        if (p.start > 0) {
+            prefix.backward(layer, summedOverBatch(g.dk, p), summedOverBatch(g.dv, p), p);
+        }
+        cAttn.backward(x, g.dqkv, dx, p);
+    }
+
+    /** The pass's own positions of a key or value gradient [B*H, L, hs]: the last n. */
+    private static INDArray own(INDArray d, Pass p) {
+        return p.start == 0 ? d : d.get(all(), interval(p.start, p.total), all());
+    }
+
+    /** The prefix positions of a key or value gradient [B*H, L, hs], summed over rows, heads side by side: [P, C]. */
+    private INDArray summedOverBatch(INDArray d, Pass p) {
+        INDArray front = d.get(all(), interval(0, p.start), all()).reshape(p.batch, heads, p.start, headSize);
+        return front.sum(0).permute(1, 0, 2).dup('c').reshape(p.start, width);   // [H, P, hs] -> [P, C]
     }
 
     /** The q, k or v part of qkv [B, n, 3, H, hs] as [B, H, n, hs] (a view). */
@@ -124,10 +140,6 @@ final class Attention {
 
     private void mergeInto(INDArray dqkv5, int part, INDArray d, Pass p) {
         heads(dqkv5, part).assign(d.reshape(p.batch, heads, p.n, headSize));
-    }
-
-    private long site(int which) {
-        return layer * 4L + which + 1;
     }
 
     /** Masked softmax over the last axis of scores [B*H, n, L], in place; rows with no allowed key become 0. */

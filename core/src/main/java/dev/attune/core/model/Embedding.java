@@ -6,21 +6,35 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** Token embedding plus learned position embedding: {@code x = wte[id] + wpe[pos]}. */
+/**
+ * Token embedding plus learned position embedding: {@code x = wte[id] + wpe[pos]}. A negative id {@code -(k+1)} stands
+ * for row {@code k} of a {@link SoftPrompt}'s embeddings instead of a token.
+ */
 final class Embedding {
 
-    private final GptModel model;
+    private final Param tokenParam;
+    private final Param positionParam;
     final INDArray tokens;         // wte [V, C]
     final INDArray positions;      // wpe [T, C]
 
-    Embedding(GptModel model) {
-        this.model = model;
-        this.tokens = model.parameter("wte.weight");
-        this.positions = model.parameter("wpe.weight");
+    Embedding(Param tokens, Param positions) {
+        this.tokenParam = tokens;
+        this.positionParam = positions;
+        this.tokens = tokens.value;
+        this.positions = positions.value;
     }
 
-    /** ids [R], pos [R] -> out [R, C]. */
-    void forward(int[] ids, int[] pos, INDArray out) {
+    /** The id that stands for soft-prompt row {@code k}. */
+    static int virtualId(int k) {
+        return -(k + 1);
+    }
+
+    /** ids [R], pos [R] -> out [R, C]; {@code soft} serves the negative ids (null when there are none). */
+    void forward(int[] ids, int[] pos, INDArray out, SoftPrompt soft) {
+        if (soft != null) {
+            forwardWithSoftPrompt(ids, pos, out, soft.embeddings());
+            return;
+        }
         if (Ops.hostKernels(out.dataType())) {
             int c = (int) out.columns();
             FloatBuffer wte = HostBuffers.floats(tokens);
@@ -41,13 +55,64 @@ final class Embedding {
         out.assign(Nd4j.pullRows(tokens, 1, ids)).addi(Nd4j.pullRows(positions, 1, pos));
     }
 
+    private void forwardWithSoftPrompt(int[] ids, int[] pos, INDArray out, INDArray soft) {
+        int[] tokenIds = ids.clone();
+        for (int r = 0; r < ids.length; r++) {
+            tokenIds[r] = Math.max(ids[r], 0);
+        }
+        out.assign(Nd4j.pullRows(tokens, 1, tokenIds)).addi(Nd4j.pullRows(positions, 1, pos));
+        for (int r = 0; r < ids.length; r++) {
+            if (ids[r] < 0) {
+                INDArray row = out.getRow(r);
+                row.assign(soft.getRow(-ids[r] - 1).castTo(out.dataType())).addi(positions.getRow(pos[r]));
+            }
+        }
+    }
+
+    /**
+     * Gradient of the soft-prompt rows: the rows of dout [R, C] whose ids are negative, summed per virtual token into
+     * [P, C].
+     */
+    static INDArray softPromptGradient(int[] ids, INDArray dout, int length) {
+        INDArray d = Nd4j.zeros(dout.dataType(), length, dout.columns());
+        for (int r = 0; r < ids.length; r++) {
+            if (ids[r] < 0) {
+                d.getRow(-ids[r] - 1).addi(dout.getRow(r));
+            }
+        }
+        return d;
+    }
+
     /**
      * dout [R, C] -> adds into the token-embedding gradient (the tied LM head wrote it first) and writes the
-     * position-embedding gradient (or adds to it when {@code accumulate}).
+     * position-embedding gradient (or adds to it when {@code accumulate}); nothing while the base is frozen.
      */
     void backward(int[] ids, int[] pos, INDArray dout, boolean accumulate) {
-        INDArray tokensGrad = model.gradient("wte.weight");
-        INDArray positionsGrad = model.gradient("wpe.weight");
+        INDArray tokensGrad = tokenParam.grad();
+        INDArray positionsGrad = positionParam.grad();
+        if (tokensGrad == null) {
+            return;
+        }
+        boolean virtual = false;
+        for (int id : ids) {
+            virtual |= id < 0;
+        }
+        if (virtual) {
+            // soft-prompt rows have no token row to update; their position rows still learn
+            int[] real = java.util.Arrays.stream(ids).map(id -> Math.max(id, 0)).toArray();
+            INDArray masked = dout.dup();
+            for (int r = 0; r < ids.length; r++) {
+                if (ids[r] < 0) {
+                    masked.getRow(r).assign(0);
+                }
+            }
+            if (!accumulate) {
+                positionsGrad.assign(0);
+            }
+            scatterAdd(tokensGrad, real, masked);
+            scatterAdd(positionsGrad, pos, dout);
+            return;
+        }
         if (!accumulate) {
             positionsGrad.assign(0);
         }

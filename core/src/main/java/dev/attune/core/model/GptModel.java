@@ -2,7 +2,9 @@ package dev.attune.core.model;
 
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.Engine;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +26,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  *
  * <p>All weights live in one flat float32 buffer (and all gradients in another), each named tensor a view into it,
  * so an optimizer updates the whole model in one pass. Activation buffers are allocated once per batch shape and
- * reused. A model is not thread-safe: use one per thread, or synchronise.
+ * reused. Adapters (LoRA, IA3, bottlenecks, prefixes, soft prompts) attach through {@link #adapters()}; with
+ * {@link #freeze()} only they train. A model is not thread-safe: use one per thread, or synchronise.
  */
 public final class GptModel {
 
@@ -35,18 +38,17 @@ public final class GptModel {
     private final Map<String, INDArray> parameterViews = new LinkedHashMap<>();
     private INDArray gradients;
     private Map<String, INDArray> gradientViews;
+    private boolean frozen;
 
     private final Embedding embedding;
-    private final LayerNorm[] ln1;
-    private final Attention[] attention;
-    private final LayerNorm[] ln2;
-    private final Mlp[] mlp;
+    private final Block[] blocks;
     private final LayerNorm lnF;
     private final LmHead head;
+    private final Adapters adapters;
 
     private Activations trainingActivations;
+    private TrainingPass lastTraining;
     private Activations evaluationActivations;
-    private INDArray evaluationLogits;
     private KvCache evaluationCache;
 
     private GptModel(GptConfig config, DataType dataType) {
@@ -58,20 +60,29 @@ public final class GptModel {
         for (String name : layout.names()) {
             parameterViews.put(name, view(parameters, layout.entry(name)));
         }
-        this.embedding = new Embedding(this);
-        int layers = config.layers();
-        this.ln1 = new LayerNorm[layers];
-        this.attention = new Attention[layers];
-        this.ln2 = new LayerNorm[layers];
-        this.mlp = new Mlp[layers];
-        for (int l = 0; l < layers; l++) {
-            ln1[l] = new LayerNorm(this, "h." + l + ".ln_1");
-            attention[l] = new Attention(this, l);
-            ln2[l] = new LayerNorm(this, "h." + l + ".ln_2");
-            mlp[l] = new Mlp(this, l);
+        double eps = config.layerNormEpsilon();
+        this.embedding = new Embedding(param("wte.weight"), param("wpe.weight"));
+        this.blocks = new Block[config.layers()];
+        for (int l = 0; l < blocks.length; l++) {
+            String p = "h." + l + ".";
+            blocks[l] = new Block(
+                    new LayerNorm(param(p + "ln_1.weight"), param(p + "ln_1.bias"), eps),
+                    new Attention(config, l, linear(p + "attn.c_attn"), linear(p + "attn.c_proj")),
+                    new LayerNorm(param(p + "ln_2.weight"), param(p + "ln_2.bias"), eps),
+                    new Mlp(config, l, linear(p + "mlp.c_fc"), linear(p + "mlp.c_proj")));
         }
-        this.lnF = new LayerNorm(this, "ln_f");
-        this.head = new LmHead(this);
+        this.lnF = new LayerNorm(param("ln_f.weight"), param("ln_f.bias"), eps);
+        this.head = new LmHead(param("wte.weight"));
+        this.adapters = new Adapters(config, blocks);
+    }
+
+    /** A layer's view of a named tensor: its weights, and its gradient while the base trains. */
+    private Param param(String name) {
+        return new Param(parameterViews.get(name), () -> frozen ? null : gradientViews().get(name));
+    }
+
+    private Linear linear(String prefix) {
+        return new Linear(param(prefix + ".weight"), param(prefix + ".bias"));
     }
 
     private static INDArray view(INDArray flat, ParameterLayout.Entry e) {
@@ -143,6 +154,36 @@ public final class GptModel {
         return layout.total();
     }
 
+    /** Number of scalar weights a model of this config has, without allocating it. */
+    public static long parameterCount(GptConfig config) {
+        return new ParameterLayout(config).total();
+    }
+
+    /** Where adapters attach; see {@link Adapters}. */
+    public Adapters adapters() {
+        return adapters;
+    }
+
+    /**
+     * Freezes the base weights: from now on no gradient buffer is kept for them and no weight-gradient GEMM runs;
+     * a backward pass still sends input gradients down to the adapters, and stops at the lowest layer one needs.
+     */
+    public void freeze() {
+        frozen = true;
+        gradients = null;
+        gradientViews = null;
+    }
+
+    /** Lets the base weights train again (their gradient buffer is allocated on the next backward). */
+    public void unfreeze() {
+        frozen = false;
+    }
+
+    /** Whether the base weights are frozen. */
+    public boolean isFrozen() {
+        return frozen;
+    }
+
     /** Hugging Face tensor names without the {@code transformer.} prefix, in a fixed order. */
     public List<String> parameterNames() {
         return layout.names();
@@ -162,7 +203,11 @@ public final class GptModel {
         return v;
     }
 
-    /** The gradient of a named tensor, a view into the flat gradient buffer (allocated on first use). */
+    /**
+     * The gradient of a named tensor, a view into the flat gradient buffer (allocated on first use).
+     *
+     * @throws IllegalStateException while the base is frozen
+     */
     public INDArray gradient(String name) {
         layout.entry(name);
         return gradientViews().get(name);
@@ -173,13 +218,20 @@ public final class GptModel {
         return parameters;
     }
 
-    /** All gradients, flat [P], in the same order as {@link #parameters()}. */
+    /**
+     * All gradients, flat [P], in the same order as {@link #parameters()}.
+     *
+     * @throws IllegalStateException while the base is frozen
+     */
     public INDArray gradients() {
         gradientViews();
         return gradients;
     }
 
     private Map<String, INDArray> gradientViews() {
+        if (frozen) {
+            throw new IllegalStateException("the base weights are frozen: they have no gradients (unfreeze() first)");
+        }
         if (gradientViews == null) {
             gradients = Nd4j.create(dataType, layout.total());
             Map<String, INDArray> views = new LinkedHashMap<>();
@@ -207,69 +259,237 @@ public final class GptModel {
         if (!(lossDivisor > 0)) {
             throw new IllegalArgumentException("lossDivisor must be positive, got " + lossDivisor);
         }
+        TrainingPass t = trainingPass(batch, dropoutSeed);
+        Activations a = t.acts;
+        if (a.logits == null) {
+            a.logits = Nd4j.create(dataType, (long) t.pass.rows, config.vocabSize());
+        }
+        head.forward(a.lnfOut, a.logits);                                          // [R, V]
+        double loss = LmHead.crossEntropy(a.logits, t.targets, 1.0 / lossDivisor);   // logits -> dlogits
+        if (needsBackward()) {
+            head.backward(a.lnfOut, a.logits, a.scratch.dLn, accumulate);          // dLn = d ln_f(x_L)
+            backward(t, accumulate);
+        }
+        return loss;
+    }
+
+    /**
+     * The training forward pass (with dropout) up to the final hidden states, for heads that compute their own loss
+     * (sequence or token classification); follow it with {@link #backwardFromHidden}.
+     *
+     * @return the hidden states after {@code ln_f}, [B, T, C]; valid until the next training pass
+     */
+    public INDArray trainingForward(TokenBatch batch, long dropoutSeed) {
+        TrainingPass t = trainingPass(batch, dropoutSeed);
+        return realRows(t.acts.lnfOut, t.pass.batch, t.pass.n, t.virtual).reshape(batch.batchSize(), batch.length(),
+                config.embeddingSize());
+    }
+
+    /**
+     * The backward pass of the last {@link #trainingForward}: from the loss gradient of its hidden states
+     * {@code dHidden [B, T, C]}, fills the base's gradients (unless frozen) and the adapters'.
+     *
+     * @param accumulate add to the gradients instead of overwriting them
+     */
+    public void backwardFromHidden(INDArray dHidden, boolean accumulate) {
+        TrainingPass t = lastTraining;
+        if (t == null) {
+            throw new IllegalStateException("backwardFromHidden needs a trainingForward first");
+        }
+        int real = t.pass.n - t.virtual;
+        if (!Arrays.equals(dHidden.shape(), new long[] {t.pass.batch, real, config.embeddingSize()})) {
+            throw new IllegalArgumentException("dHidden must have the hidden states' shape " + Arrays.toString(
+                    new long[] {t.pass.batch, real, config.embeddingSize()}) + ", got " + Arrays.toString(dHidden.shape()));
+        }
+        INDArray dLn = t.acts.scratch.dLn;                                          // [R, C]
+        if (t.virtual == 0) {
+            dLn.assign(dHidden.reshape((long) t.pass.rows, config.embeddingSize()));
+        } else {
+            dLn.assign(0);
+            dLn.reshape(t.pass.batch, t.pass.n, config.embeddingSize())
+                    .get(NDArrayIndex.all(), NDArrayIndex.interval(t.virtual, t.pass.n), NDArrayIndex.all())
+                    .assign(dHidden);
+        }
+        if (needsBackward()) {
+            backward(t, accumulate);
+        }
+    }
+
+    /** Whether anything trains: the base, or an adapter. */
+    private boolean needsBackward() {
+        return !frozen || adapters.lowestLayer() < config.layers();
+    }
+
+    /** One training forward pass and what its backward needs. */
+    private record TrainingPass(Pass pass, Activations acts, int[] ids, int[] pos, int[] targets, int virtual) {
+    }
+
+    private TrainingPass trainingPass(TokenBatch batch, long dropoutSeed) {
         checkBatch(batch);
+        int virtual = adapters.softPromptLength();
+        int prefix = adapters.prefixLength();
         int b = batch.batchSize();
-        int t = batch.length();
-        if (trainingActivations == null || !trainingActivations.fits(b, t, t)) {
+        int t = batch.length() + virtual;
+        if (trainingActivations == null || !trainingActivations.fits(b, t, prefix + t)) {
             trainingActivations = null; // let the old buffers go before allocating new ones
-            trainingActivations = new Activations(config, dataType, b, t, t, true);
+            lastTraining = null;
+            trainingActivations = new Activations(config, dataType, b, t, prefix + t, true);
         }
         Activations a = trainingActivations;
-        Pass p = new Pass(b, t, 0, null, dataType, true, dropoutSeed);
-        int[] ids = batch.inputs();
+        Pass p = new Pass(b, t, prefix, null, dataType, true, dropoutSeed);
+        if (prefix > 0) {
+            for (int l = 0; l < config.layers(); l++) {
+                a.kv[l].fill(0, adapters.prefix().keys(l), adapters.prefix().values(l));
+            }
+        }
+        int[] ids = withVirtual(batch.inputs(), b, batch.length(), virtual, true);
+        int[] targets = withVirtual(batch.targets(), b, batch.length(), virtual, false);
         int[] pos = trainingPositions(b, t);
         forwardLayers(p, ids, pos, a, a.kv);
-        head.forward(a.lnfOut, a.logits);
-        double loss = LmHead.crossEntropy(a.logits, batch.targets(), 1.0 / lossDivisor); // logits -> dlogits
-        gradientViews();
-        backward(p, ids, pos, a, accumulate);
-        return loss;
+        lastTraining = new TrainingPass(p, a, ids, pos, targets, virtual);
+        return lastTraining;
+    }
+
+    /**
+     * Reads {@code acts.scratch.dLn} as the loss gradient of the final layer norm's output and fills the gradients,
+     * last layer first, down to the lowest layer anything trains in.
+     */
+    private void backward(TrainingPass t, boolean accumulate) {
+        Pass p = t.pass;
+        Activations a = t.acts;
+        Activations.Scratch s = a.scratch;
+        p.accumulate = accumulate;
+        int top = config.layers();
+        int lowest = frozen ? adapters.lowestLayer() : 0;
+        s.dResid.assign(0);
+        lnF.backward(s.dLn, a.resid(top), a.lnfMean, a.lnfRstd, s.dResid, accumulate);  // dResid = d x_L
+        for (int l = top - 1; l >= lowest; l--) {
+            blocks[l].backward(p, a.resid(l), a.block(l), a.kv[l], s.dResid, s, adapters.prefix());  // now d x_l
+        }
+        if (lowest > 0) {
+            return;
+        }
+        if (a.embeddingMask != null) {
+            s.dResid.muli(a.embeddingMask);
+        }
+        if (t.virtual > 0) {
+            adapters.softPrompt().backward(Embedding.softPromptGradient(t.ids, s.dResid, t.virtual), p);
+        }
+        embedding.backward(t.ids, t.pos, s.dResid, accumulate);
     }
 
     /** Summed cross-entropy over the counted targets, without dropout and without touching the gradients. */
     public double loss(TokenBatch batch) {
-        checkBatch(batch);
-        return LmHead.crossEntropy(evaluate(batch, false), batch.targets(), Double.NaN);
+        double sum = 0;
+        for (double logProb : forward(batch, Output.TARGET_LOGPROBS).targetLogProbs()) {
+            sum -= logProb;
+        }
+        return sum;
     }
 
     /** Next-token logits for every position, [B, T, V], without dropout. */
     public INDArray logits(TokenBatch batch) {
+        return forward(batch, Output.LOGITS).logits();
+    }
+
+    // ------------------------------------------------------------------------------------------------- scoring
+
+    /** Rows of the LM head computed at once when only target log-probabilities are asked for. */
+    private static final int HEAD_CHUNK = 512;
+
+    /**
+     * The forward pass of whole sequences without dropout, returning what {@code outputs} name: next-token logits,
+     * final hidden states, and per-row sums of target log-probabilities (computed through the LM head only at the
+     * counted positions, a few rows at a time). Rows are independent: a row's results do not depend on the other
+     * rows of the batch or on padding after it (right padding with {@link TokenBatch#IGNORE} targets).
+     */
+    public ForwardResult forward(TokenBatch batch, Output... outputs) {
+        EnumSet<Output> want = outputs.length == 0 ? EnumSet.noneOf(Output.class) : EnumSet.copyOf(Arrays.asList(outputs));
+        if (want.isEmpty()) {
+            throw new IllegalArgumentException("ask for at least one output: " + Arrays.toString(Output.values()));
+        }
         checkBatch(batch);
-        return evaluate(batch, true).reshape(batch.batchSize(), batch.length(), config.vocabSize());
+        int b = batch.batchSize();
+        int t = batch.length();
+        int virtual = adapters.softPromptLength();
+        Activations a = evaluate(withVirtual(batch.inputs(), b, t, virtual, true), b, t + virtual);
+        INDArray x = realRows(a.lnfOut, b, t + virtual, virtual);                   // [B*T, C]
+        INDArray hidden = want.contains(Output.HIDDEN)
+                ? (x == a.lnfOut ? x.dup() : x).reshape(b, t, config.embeddingSize()) : null;
+        INDArray logits = null;
+        if (want.contains(Output.LOGITS)) {
+            logits = Nd4j.create(dataType, (long) b * t, config.vocabSize());
+            head.forward(x, logits);                                                // [B*T, V]
+        }
+        double[] logProbs = null;
+        int[] counts = null;
+        boolean[] greedy = null;
+        if (want.contains(Output.TARGET_LOGPROBS)) {
+            logProbs = new double[b];
+            counts = new int[b];
+            greedy = new boolean[b];
+            Arrays.fill(greedy, true);
+            scoreTargets(x, logits, batch, logProbs, counts, greedy);
+        }
+        return new ForwardResult(logits == null ? null : logits.reshape(b, t, config.vocabSize()), hidden, logProbs,
+                counts, greedy);
+    }
+
+    /** Per-row target log-probabilities from hidden states x [B*T, C] (or from logits already computed). */
+    private void scoreTargets(INDArray x, INDArray logits, TokenBatch batch, double[] logProbs, int[] counts,
+                              boolean[] greedy) {
+        int[] targets = batch.targets();
+        int[] counted = new int[batch.validTargets()];
+        int k = 0;
+        for (int i = 0; i < targets.length; i++) {
+            if (targets[i] >= 0) {
+                counted[k++] = i;
+            }
+        }
+        for (int from = 0; from < counted.length; from += HEAD_CHUNK) {
+            int[] rows = Arrays.copyOfRange(counted, from, Math.min(counted.length, from + HEAD_CHUNK));
+            INDArray chunk;
+            if (logits != null) {
+                chunk = Nd4j.pullRows(logits, 1, rows);                                // a copy: scoring overwrites it
+            } else {
+                chunk = Nd4j.create(dataType, rows.length, config.vocabSize());
+                head.forward(Nd4j.pullRows(x, 1, rows), chunk);                      // [n, V]
+            }
+            int[] chunkTargets = new int[rows.length];
+            for (int i = 0; i < rows.length; i++) {
+                chunkTargets[i] = targets[rows[i]];
+            }
+            double[] loss = new double[rows.length];
+            boolean[] top = new boolean[rows.length];
+            LmHead.crossEntropy(chunk, chunkTargets, Double.NaN, loss, top);
+            for (int i = 0; i < rows.length; i++) {
+                int row = rows[i] / batch.length();
+                logProbs[row] -= loss[i];
+                counts[row]++;
+                greedy[row] &= top[i];
+            }
+        }
     }
 
     /**
-     * The forward pass of whole sequences without dropout, into buffers kept for the next batch of the same shape
-     * (scoring runs batch after batch: allocating a few hundred MB of activations and logits each time cost more
-     * than the pass). The logits are a fresh array when {@code fresh}, else the kept buffer, valid until the next
-     * call.
+     * The forward pass of whole rows without dropout, into buffers kept for the next batch of the same shape
+     * (scoring runs batch after batch: allocating a few hundred MB of activations each time cost more than the pass).
+     * The result, {@code lnfOut}, is valid until the next call.
      */
-    private INDArray evaluate(TokenBatch batch, boolean fresh) {
-        int b = batch.batchSize();
-        int t = batch.length();
-        if (evaluationActivations == null || !evaluationActivations.fits(b, t, t)) {
+    private Activations evaluate(int[] ids, int b, int t) {
+        int prefix = adapters.prefixLength();
+        if (evaluationActivations == null || !evaluationActivations.fits(b, t, prefix + t)) {
             evaluationActivations = null;
-            evaluationLogits = null;
             evaluationCache = null;
-            evaluationActivations = new Activations(config, dataType, b, t, t, false);
-            evaluationCache = newCache(b, t);
+            evaluationActivations = new Activations(config, dataType, b, t, prefix + t, false);
+            evaluationCache = new KvCache(config.layers(), b, config.heads(), prefix + t, config.headSize(), dataType);
         }
         KvCache cache = evaluationCache;
-        cache.clear();
+        cache.reset(adapters.prefix());
         int[] pos = cache.advance(null, t);
-        Pass p = new Pass(b, t, 0, null, dataType, false, 0);
-        forwardLayers(p, batch.inputs(), pos, evaluationActivations, layers(cache));
-        INDArray logits;
-        if (fresh) {
-            logits = Nd4j.create(dataType, (long) b * t, config.vocabSize());
-        } else {
-            if (evaluationLogits == null) {
-                evaluationLogits = Nd4j.create(dataType, (long) b * t, config.vocabSize());
-            }
-            logits = evaluationLogits;
-        }
-        head.forward(evaluationActivations.lnfOut, logits);
-        return logits;
+        Pass p = new Pass(b, t, prefix, null, dataType, false, 0);
+        forwardLayers(p, ids, pos, evaluationActivations, layers(cache));
+        return evaluationActivations;
     }
 
     private KvCache.Layer[] layers(KvCache cache) {
@@ -290,10 +510,46 @@ public final class GptModel {
         return pos;
     }
 
+    /**
+     * Rows of {@code b} x {@code t} entries with {@code virtual} soft-prompt entries put in front of each: their ids
+     * when {@code ids}, else {@link TokenBatch#IGNORE} targets.
+     */
+    private static int[] withVirtual(int[] values, int b, int t, int virtual, boolean ids) {
+        if (virtual == 0) {
+            return values;
+        }
+        int[] out = new int[b * (t + virtual)];
+        for (int r = 0; r < b; r++) {
+            int base = r * (t + virtual);
+            for (int k = 0; k < virtual; k++) {
+                out[base + k] = ids ? Embedding.virtualId(k) : TokenBatch.IGNORE;
+            }
+            System.arraycopy(values, r * t, out, base + virtual, t);
+        }
+        return out;
+    }
+
+    /** The rows of x [b*n, C] that are not soft-prompt positions (the first {@code virtual} of each row). */
+    private static INDArray realRows(INDArray x, int b, int n, int virtual) {
+        if (virtual == 0) {
+            return x;
+        }
+        int[] rows = new int[b * (n - virtual)];
+        int k = 0;
+        for (int r = 0; r < b; r++) {
+            for (int i = virtual; i < n; i++) {
+                rows[k++] = r * n + i;
+            }
+        }
+        return Nd4j.pullRows(x, 1, rows);
+    }
+
     private void checkBatch(TokenBatch batch) {
-        if (batch.length() > config.contextLength()) {
-            throw new IllegalArgumentException("sequence length " + batch.length() + " exceeds the model's context "
-                    + "length " + config.contextLength());
+        int virtual = adapters.softPromptLength();
+        if (batch.length() + virtual > config.contextLength()) {
+            throw new IllegalArgumentException("sequence length " + batch.length()
+                    + (virtual > 0 ? " plus " + virtual + " soft-prompt tokens" : "")
+                    + " exceeds the model's context length " + config.contextLength());
         }
         checkIds(batch.inputs(), "token");
         for (int i = 0; i < batch.targets().length; i++) {
@@ -316,17 +572,25 @@ public final class GptModel {
 
     // ----------------------------------------------------------------------------------------------- inference
 
-    /** A key/value cache for {@code batchSize} rows of up to {@code capacity} positions. */
+    /**
+     * A key/value cache for {@code batchSize} rows of up to {@code capacity} positions. Room for the adapters' virtual
+     * positions (a prefix, a soft prompt) is added on top, and a prefix is stored in it now: attach adapters first.
+     */
     public KvCache newCache(int batchSize, int capacity) {
         if (batchSize <= 0 || capacity <= 0) {
             throw new IllegalArgumentException("cache needs positive batch size and capacity, got " + batchSize
                     + " and " + capacity);
         }
-        return new KvCache(config.layers(), batchSize, config.heads(), capacity, config.headSize(), dataType);
+        KvCache cache = new KvCache(config.layers(), batchSize, config.heads(),
+                capacity + adapters.prefixLength() + adapters.softPromptLength(), config.headSize(), dataType);
+        cache.reset(adapters.prefix());
+        return cache;
     }
 
     /**
-     * Runs new tokens through the model, appending their keys and values to {@code cache}.
+     * Runs new tokens through the model, appending their keys and values to {@code cache}. With a soft prompt, the
+     * first call after the cache was opened puts its virtual tokens in front of each row's real tokens (after any left
+     * padding); the logits returned never include them.
      *
      * @param tokens        [B][n] new token ids, every row the same length n
      * @param mask          [B][n], false marks padding (left padding for batched prompts); null means all real
@@ -350,6 +614,34 @@ public final class GptModel {
             System.arraycopy(tokens[r], 0, ids, r * n, n);
         }
         checkIds(ids, "token");
+        int virtual = cache.length() == adapters.prefixLength() ? adapters.softPromptLength() : 0;
+        boolean[] isVirtual = null;
+        if (virtual > 0) {
+            // the soft prompt goes after each row's left padding, in front of its first real token
+            int[][] extended = new int[b][n + virtual];
+            boolean[][] extendedMask = new boolean[b][n + virtual];
+            isVirtual = new boolean[b * (n + virtual)];
+            for (int r = 0; r < b; r++) {
+                int lead = 0;
+                while (lead < n && mask != null && !mask[r][lead]) {
+                    lead++;
+                }
+                for (int i = 0, j = 0; j < n + virtual; j++) {
+                    boolean soft = j >= lead && j < lead + virtual;
+                    extended[r][j] = soft ? Embedding.virtualId(j - lead) : tokens[r][i];
+                    extendedMask[r][j] = soft || mask == null || mask[r][i];
+                    isVirtual[r * (n + virtual) + j] = soft;
+                    i += soft ? 0 : 1;
+                }
+            }
+            tokens = extended;
+            mask = extendedMask;
+            n += virtual;
+            ids = new int[b * n];
+            for (int r = 0; r < b; r++) {
+                System.arraycopy(tokens[r], 0, ids, r * n, n);
+            }
+        }
         if (cache.length() + n > cache.capacity()) {
             throw new IllegalArgumentException("KV cache full: " + cache.length() + " positions stored, " + n
                     + " more do not fit its capacity " + cache.capacity());
@@ -371,9 +663,19 @@ public final class GptModel {
         Activations a = new Activations(config, dataType, b, n, start + n, false);
         forwardLayers(p, ids, pos, a, layers(cache));
         if (allPositions) {
-            INDArray logits = Nd4j.create(dataType, (long) b * n, config.vocabSize());
-            head.forward(a.lnfOut, logits);
-            return logits.reshape(b, n, config.vocabSize());
+            INDArray x = a.lnfOut;
+            if (isVirtual != null) {
+                int[] keep = new int[b * (n - virtual)];
+                for (int i = 0, k = 0; i < isVirtual.length; i++) {
+                    if (!isVirtual[i]) {
+                        keep[k++] = i;
+                    }
+                }
+                x = Nd4j.pullRows(x, 1, keep);
+            }
+            INDArray logits = Nd4j.create(dataType, x.rows(), config.vocabSize());
+            head.forward(x, logits);
+            return logits.reshape(b, n - virtual, config.vocabSize());
         }
         int[] last = new int[b];
         for (int r = 0; r < b; r++) {
@@ -388,53 +690,21 @@ public final class GptModel {
     // -------------------------------------------------------------------------------------- the network itself
 
     private void forwardLayers(Pass p, int[] ids, int[] pos, Activations a, KvCache.Layer[] kv) {
-        embedding.forward(ids, pos, a.resid(0));                                   // x_0 [R, C]
+        embedding.forward(ids, pos, a.resid(0), adapters.softPrompt());                // x_0 [R, C]
+        a.embeddingMask = null;
         if (p.dropout(config.embeddingDropout())) {
-            a.embeddingMask = p.dropoutMask(config.embeddingDropout(), 0, p.rows, config.embeddingSize());
+            a.embeddingMask = p.mask(config.embeddingDropout(), Pass.EMBEDDING_SITE, p.rows, config.embeddingSize());
             a.resid(0).muli(a.embeddingMask);
         }
         for (int l = 0; l < config.layers(); l++) {
-            INDArray x = a.resid(l);
-            ln1[l].forward(x, a.ln1Out(l), a.ln1Mean(l), a.ln1Rstd(l));
-            attention[l].forward(p, a.ln1Out(l), a.attn(l), kv[l]);
-            x.add(a.attn(l).out, a.mid(l));                                         // mid = x + attn(ln_1(x))
-            ln2[l].forward(a.mid(l), a.ln2Out(l), a.ln2Mean(l), a.ln2Rstd(l));
-            mlp[l].forward(p, a.ln2Out(l), a.mlp(l));
-            a.mid(l).add(a.mlp(l).out, a.resid(l + 1));                             // x_{l+1} = mid + mlp(ln_2(mid))
+            blocks[l].forward(p, a.resid(l), a.block(l), kv[l], a.resid(l + 1));     // x_{l+1} [R, C]
         }
         lnF.forward(a.resid(config.layers()), a.lnfOut, a.lnfMean, a.lnfRstd);      // [R, C]
     }
 
-    /** Reads a.logits as dloss/dlogits and fills the gradients, last layer first. */
-    private void backward(Pass p, int[] ids, int[] pos, Activations a, boolean accumulate) {
-        int top = config.layers();
-        head.backward(a.lnfOut, a.logits, a.dLn, accumulate);                       // dLn = d ln_f(x_L)
-        a.dResid.assign(0);
-        lnF.backward(a.dLn, a.resid(top), a.lnfMean, a.lnfRstd, a.dResid, accumulate);  // dResid = d x_L
-        for (int l = top - 1; l >= 0; l--) {
-            // x_{l+1} = mid + mlp(ln_2(mid)): the MLP branch adds its gradient to d mid = d x_{l+1}
-            mlp[l].backward(a.ln2Out(l), a.mlp(l), a.dResid, a.mlpGrads, a.dLn, accumulate);
-            ln2[l].backward(a.dLn, a.mid(l), a.ln2Mean(l), a.ln2Rstd(l), a.dResid, accumulate);
-            // mid = x_l + attn(ln_1(x_l)): likewise for the attention branch
-            attention[l].backward(p, a.ln1Out(l), a.attn(l), a.kv[l], a.dResid, a.attnGrads, a.dLn, accumulate);
-            ln1[l].backward(a.dLn, a.resid(l), a.ln1Mean(l), a.ln1Rstd(l), a.dResid, accumulate);
-        }
-        if (a.embeddingMask != null) {
-            a.dResid.muli(a.embeddingMask);
-        }
-        embedding.backward(ids, pos, a.dResid, accumulate);
-    }
-
-    /** Frees the activation buffers kept between training steps. */
-    public void releaseTrainingBuffers() {
-        trainingActivations = null;
-        evaluationActivations = null;
-        evaluationLogits = null;
-        evaluationCache = null;
-    }
-
     @Override
     public String toString() {
-        return "GptModel[" + config + ", " + parameterCount() + " parameters, " + dataType + "]";
+        return "GptModel[" + config + ", " + parameterCount() + " parameters, " + dataType
+                + (frozen ? ", frozen" : "") + (adapters.isEmpty() ? "" : ", with adapters") + "]";
     }
 }

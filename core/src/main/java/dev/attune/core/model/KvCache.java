@@ -2,6 +2,7 @@ package dev.attune.core.model;
 
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -80,11 +81,28 @@ public final class KvCache {
         realTokens = real;
     }
 
-    /** Forgets every stored position; the buffers are kept for reuse. */
-    void clear() {
-        java.util.Arrays.fill(keyValid, false);
-        java.util.Arrays.fill(realTokens, 0);
+    /**
+     * Forgets every stored position (the buffers are kept for reuse) and, given a prefix, stores its keys and values
+     * in the first slots of every row: attended by every later query, taking no position ids.
+     */
+    void reset(KvPrefix prefix) {
+        Arrays.fill(keyValid, false);
+        Arrays.fill(realTokens, 0);
         length = 0;
+        if (prefix == null) {
+            return;
+        }
+        int p = prefix.length();
+        if (p > capacity) {
+            throw new IllegalArgumentException("a prefix of " + p + " positions does not fit a cache of " + capacity);
+        }
+        for (int l = 0; l < layers.length; l++) {
+            layers[l].fill(0, prefix.keys(l), prefix.values(l));
+        }
+        for (int b = 0; b < batch; b++) {
+            Arrays.fill(keyValid, b * capacity, b * capacity + p, true);
+        }
+        length = p;
     }
 
     Layer layer(int i) {
@@ -153,6 +171,19 @@ public final class KvCache {
             int n = (int) keys.size(2);
             slot(k, start, n).assign(keys);
             slot(v, start, n).assign(values);
+        }
+
+        /** Stores the same keys and values [P, C] (heads side by side) in every row at positions start..start+P. */
+        void fill(int start, INDArray keys, INDArray values) {
+            int p = (int) keys.size(0);
+            INDArray k4 = keys.castTo(k.dataType()).reshape(p, heads, headSize).permute(1, 0, 2);  // [H, P, hs]
+            INDArray v4 = values.castTo(v.dataType()).reshape(p, heads, headSize).permute(1, 0, 2);
+            INDArray kStore = k.reshape(batch, heads, capacity, headSize);
+            INDArray vStore = v.reshape(batch, heads, capacity, headSize);
+            for (int b = 0; b < batch; b++) {
+                kStore.get(point(b), all(), interval(start, start + p), all()).assign(k4);
+                vStore.get(point(b), all(), interval(start, start + p), all()).assign(v4);
+            }
         }
 
         private INDArray slot(INDArray store, int start, int n) {

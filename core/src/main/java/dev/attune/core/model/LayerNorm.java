@@ -12,18 +12,18 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  */
 final class LayerNorm {
 
-    private final GptModel model;
-    private final String prefix;
+    private final Param weightParam;
+    private final Param biasParam;
     final INDArray weight;     // [C]
     final INDArray bias;       // [C]
     private final float eps;
 
-    LayerNorm(GptModel model, String prefix) {
-        this.model = model;
-        this.prefix = prefix;
-        this.weight = model.parameter(prefix + ".weight");
-        this.bias = model.parameter(prefix + ".bias");
-        this.eps = (float) model.config().layerNormEpsilon();
+    LayerNorm(Param weight, Param bias, double eps) {
+        this.weightParam = weight;
+        this.biasParam = bias;
+        this.weight = weight.value;
+        this.bias = bias.value;
+        this.eps = (float) eps;
     }
 
     /** x [R, C] -> out [R, C]; keeps mean [R] and 1/std [R] for the backward pass. */
@@ -43,24 +43,26 @@ final class LayerNorm {
 
     /**
      * dout [R, C] -> dx [R, C] (always added to: it is the residual stream's gradient), dW and db (overwritten,
-     * or added to when {@code accumulate}).
+     * or added to when {@code accumulate}; skipped while the base is frozen).
      */
     void backward(INDArray dout, INDArray x, INDArray mean, INDArray rstd, INDArray dx, boolean accumulate) {
         if (Ops.hostKernels(x.dataType())) {
             backwardHost(dout, x, mean, rstd, dx, accumulate);
             return;
         }
-        INDArray weightGrad = model.gradient(prefix + ".weight");
-        INDArray biasGrad = model.gradient(prefix + ".bias");
+        INDArray weightGrad = weightParam.grad();
+        INDArray biasGrad = biasParam.grad();
         INDArray xhat = x.subColumnVector(mean).muliColumnVector(rstd);
-        INDArray dw = dout.mul(xhat).sum(0);
-        INDArray db = dout.sum(0);
-        if (accumulate) {
-            weightGrad.addi(dw);
-            biasGrad.addi(db);
-        } else {
-            weightGrad.assign(dw);
-            biasGrad.assign(db);
+        if (weightGrad != null) {
+            INDArray dw = dout.mul(xhat).sum(0);
+            INDArray db = dout.sum(0);
+            if (accumulate) {
+                weightGrad.addi(dw);
+                biasGrad.addi(db);
+            } else {
+                weightGrad.assign(dw);
+                biasGrad.assign(db);
+            }
         }
         INDArray dnorm = dout.mulRowVector(weight);
         INDArray dnormMean = dnorm.mean(1);
@@ -153,8 +155,12 @@ final class LayerNorm {
                 }
             }
         });
-        FloatBuffer wg = HostBuffers.floats(model.gradient(prefix + ".weight"));
-        FloatBuffer bg = HostBuffers.floats(model.gradient(prefix + ".bias"));
+        INDArray weightGrad = weightParam.grad();
+        if (weightGrad == null) {
+            return;
+        }
+        FloatBuffer wg = HostBuffers.floats(weightGrad);
+        FloatBuffer bg = HostBuffers.floats(biasParam.grad());
         for (int i = 0; i < c; i++) {
             wg.put(i, accumulate ? wg.get(i) + dwTotal[i] : dwTotal[i]);
             bg.put(i, accumulate ? bg.get(i) + dbTotal[i] : dbTotal[i]);

@@ -3,38 +3,52 @@ package dev.attune.core.model;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * GPT-2's Conv1D: {@code y = x W + b} with {@code W [in, out]} (the transpose of torch's Linear layout).
- * Forward and backward side by side.
+ * GPT-2's Conv1D: {@code y = x W + b} with {@code W [in, out]} (the transpose of torch's Linear layout), and the slot
+ * where a {@link ProjectionAdapter} wraps it. Forward and backward side by side.
  */
 final class Linear {
 
-    private final GptModel model;
-    private final String prefix;
+    private final Param weightParam;
+    private final Param biasParam;
     final INDArray weight;      // [in, out]
     final INDArray bias;        // [out]
+    ProjectionAdapter adapter;  // null: the plain projection
+    private INDArray adaptedInput;  // what the base read in the last training forward, when the adapter changed it
 
-    Linear(GptModel model, String prefix) {
-        this.model = model;
-        this.prefix = prefix;
-        this.weight = model.parameter(prefix + ".weight");
-        this.bias = model.parameter(prefix + ".bias");
+    Linear(Param weight, Param bias) {
+        this.weightParam = weight;
+        this.biasParam = bias;
+        this.weight = weight.value;
+        this.bias = bias.value;
     }
 
     /** x [R, in] -> y [R, out]. */
-    void forward(INDArray x, INDArray y) {
-        Ops.gemm(x, false, weight, false, y, 1.0, 0.0);
+    void forward(INDArray x, INDArray y, Pass p) {
+        INDArray in = adapter == null ? x : adapter.forwardInput(x, p);
+        Ops.gemm(in, false, weight, false, y, 1.0, 0.0);
         y.addiRowVector(bias);
+        if (adapter != null) {
+            adapter.forwardOutput(x, y, p);
+            adaptedInput = in == x ? null : in;
+        }
     }
 
     /**
-     * dy [R, out] -> dW, db (overwritten, or added to when {@code accumulate}) and dx [R, in] (overwritten, or
-     * added to when {@code addToDx}, for the residual stream).
+     * dy [R, out] -> dW, db (overwritten, or added to when the pass accumulates; skipped while the base is frozen)
+     * and dx [R, in] (overwritten), through the adapter's hooks when one wraps this projection.
      */
-    void backward(INDArray x, INDArray dy, INDArray dx, boolean accumulate, boolean addToDx) {
-        Ops.gemm(x, true, dy, false, model.gradient(prefix + ".weight"), 1.0, accumulate ? 1.0 : 0.0);
-        Ops.sumRows(dy, model.gradient(prefix + ".bias"), accumulate);
-        if (dx != null) {
-            Ops.gemm(dy, false, weight, true, dx, 1.0, addToDx ? 1.0 : 0.0);
+    void backward(INDArray x, INDArray dy, INDArray dx, Pass p) {
+        INDArray dBase = adapter == null ? dy : adapter.backwardOutput(x, dy, p);
+        INDArray in = adapter == null || adaptedInput == null ? x : adaptedInput;
+        INDArray weightGrad = weightParam.grad();
+        if (weightGrad != null) {
+            double beta = p.accumulate() ? 1.0 : 0.0;
+            Ops.gemm(in, true, dBase, false, weightGrad, 1.0, beta);
+            Ops.sumRows(dBase, biasParam.grad(), p.accumulate());
+        }
+        Ops.gemm(dBase, false, weight, true, dx, 1.0, 0.0);
+        if (adapter != null) {
+            adapter.backwardInput(x, dy, dx, p);
         }
     }
 }

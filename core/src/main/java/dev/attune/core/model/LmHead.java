@@ -10,12 +10,12 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 /** The output projection, tied to the token embedding ({@code logits = x wte^T}), and the cross-entropy loss. */
 final class LmHead {
 
-    private final GptModel model;
+    private final Param wteParam;
     private final INDArray wte;      // [V, C]
 
-    LmHead(GptModel model) {
-        this.model = model;
-        this.wte = model.parameter("wte.weight");
+    LmHead(Param wte) {
+        this.wteParam = wte;
+        this.wte = wte.value;
     }
 
     /** x [R, C] -> logits [R, V]. */
@@ -23,9 +23,15 @@ final class LmHead {
         Ops.gemm(x, false, wte, true, logits, 1.0, 0.0);
     }
 
-    /** dlogits [R, V] -> dx [R, C] (overwritten) and the wte gradient (overwritten, or added to). */
+    /**
+     * dlogits [R, V] -> dx [R, C] (overwritten) and the wte gradient (overwritten, or added to; skipped while the base
+     * is frozen).
+     */
     void backward(INDArray x, INDArray dlogits, INDArray dx, boolean accumulate) {
-        Ops.gemm(dlogits, true, x, false, model.gradient("wte.weight"), 1.0, accumulate ? 1.0 : 0.0);
+        INDArray wteGrad = wteParam.grad();
+        if (wteGrad != null) {
+            Ops.gemm(dlogits, true, x, false, wteGrad, 1.0, accumulate ? 1.0 : 0.0);
+        }
         Ops.gemm(dlogits, false, wte, false, dx, 1.0, 0.0);
     }
 
@@ -35,8 +41,17 @@ final class LmHead {
      * softmax probabilities there.
      */
     static double crossEntropy(INDArray logits, int[] targets, double gradScale) {
+        return crossEntropy(logits, targets, gradScale, new double[(int) logits.rows()], null);
+    }
+
+    /**
+     * As {@link #crossEntropy(INDArray, int[], double)}, also writing each row's loss ({@code -log p(target)}, 0 for
+     * skipped rows) into {@code rowLoss} and, when {@code greedy} is not null, whether the target is the row's argmax
+     * (ties count).
+     */
+    static double crossEntropy(INDArray logits, int[] targets, double gradScale, double[] rowLoss, boolean[] greedy) {
         if (Ops.hostKernels(logits.dataType())) {
-            return crossEntropyHost(logits, targets, gradScale);
+            return crossEntropyHost(logits, targets, gradScale, rowLoss, greedy);
         }
         int rows = (int) logits.rows();
         INDArray max = logits.max(1);
@@ -45,6 +60,9 @@ final class LmHead {
         for (int r = 0; r < rows; r++) {
             if (targets[r] >= 0) {
                 targetLogit[r] = logits.getDouble(r, targets[r]);
+                if (greedy != null) {
+                    greedy[r] = targetLogit[r] >= 0;  // the row's max is 0 after the shift
+                }
             }
         }
         Transforms.exp(logits, false);
@@ -54,7 +72,8 @@ final class LmHead {
         double[] sum = sums.toDoubleVector();
         for (int r = 0; r < rows; r++) {
             if (targets[r] >= 0) {
-                loss += Math.log(sum[r]) - targetLogit[r];
+                rowLoss[r] = Math.log(sum[r]) - targetLogit[r];
+                loss += rowLoss[r];
             }
         }
         if (!Double.isNaN(gradScale)) {
@@ -75,11 +94,11 @@ final class LmHead {
      * in one native, vectorised call (Java's Math.exp on 50M logits cost more than the LM head's GEMM); then per row
      * sum, the target's loss and, for training, {@code (softmax - onehot) * gradScale} in place (Java).
      */
-    private static double crossEntropyHost(INDArray logits, int[] targets, double gradScale) {
+    private static double crossEntropyHost(INDArray logits, int[] targets, double gradScale, double[] rowLoss,
+                                           boolean[] greedy) {
         int rows = (int) logits.rows();
         int v = (int) logits.columns();
         boolean gradient = !Double.isNaN(gradScale);
-        double[] rowLoss = new double[rows];
         float[] shiftedTarget = new float[rows];
         Parallel.rows(rows, 8, (from, to) -> {
             float[] row = new float[v];
@@ -95,6 +114,9 @@ final class LmHead {
                 }
                 if (targets[r] >= 0) {
                     shiftedTarget[r] = row[targets[r]];
+                    if (greedy != null) {
+                        greedy[r] = shiftedTarget[r] >= 0;  // the row's max is 0 after the shift
+                    }
                 }
                 buffer.put(0, row);
             }

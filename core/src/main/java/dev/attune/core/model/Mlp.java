@@ -1,5 +1,6 @@
 package dev.attune.core.model;
 
+import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
 import java.nio.FloatBuffer;
@@ -35,34 +36,33 @@ final class Mlp {
         INDArray dg;  // [R, 4C]
     }
 
-    Mlp(GptModel model, int layer) {
-        String p = "h." + layer + ".mlp.";
-        this.cFc = new Linear(model, p + "c_fc");
-        this.cProj = new Linear(model, p + "c_proj");
-        this.residualDropout = model.config().residualDropout();
-        this.width = model.config().embeddingSize();
+    Mlp(GptConfig config, int layer, Linear cFc, Linear cProj) {
+        this.cFc = cFc;
+        this.cProj = cProj;
+        this.residualDropout = config.residualDropout();
+        this.width = config.embeddingSize();
         this.layer = layer;
     }
 
     /** x [R, C] (already layer-normed) -> a.out [R, C]. */
     void forward(Pass p, INDArray x, Acts a) {
-        cFc.forward(x, a.h);                                   // [R, 4C]
+        cFc.forward(x, a.h, p);                                // [R, 4C]
         gelu(a.h, a.tanh, a.g);                                // [R, 4C]
-        cProj.forward(a.g, a.out);                             // [R, C]
+        cProj.forward(a.g, a.out, p);                          // [R, C]
         if (p.dropout(residualDropout)) {
-            a.outMask = p.dropoutMask(residualDropout, layer * 4L + 3, p.rows, width);
+            a.outMask = p.mask(residualDropout, Pass.mlpOutSite(layer), p.rows, width);
             a.out.muli(a.outMask);
         }
     }
 
     /** dout [R, C] -> parameter gradients and dx [R, C] (input of c_fc, overwritten). */
-    void backward(INDArray x, Acts a, INDArray dout, Grads g, INDArray dx, boolean accumulate) {
+    void backward(Pass p, INDArray x, Acts a, INDArray dout, Grads g, INDArray dx) {
         if (a.outMask != null) {
             dout = dout.mul(a.outMask);
         }
-        cProj.backward(a.g, dout, g.dg, accumulate, false);  // dg [R, 4C]
+        cProj.backward(a.g, dout, g.dg, p);                   // dg [R, 4C]
         geluBackward(a.h, a.tanh, g.dg);                      // now dh, in place
-        cFc.backward(x, g.dg, dx, accumulate, false);
+        cFc.backward(x, g.dg, dx, p);
     }
 
     /** g = 0.5 h (1 + tanh(K (h + A h^3))). */

@@ -7,9 +7,27 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * What one forward pass runs over: {@code batch} rows of {@code n} new tokens that follow {@code start} positions
- * already in the key/value store. Training is the case {@code start = 0}, inference with a cache any other.
+ * already in the key/value store. Training is the case {@code start = 0} (or the prefix length, with a
+ * {@link KvPrefix}), inference with a cache any other. It is the {@link Step} adapters see.
  */
-final class Pass {
+final class Pass implements Step {
+
+    /** Dropout sites, numbered in this one place: a mask is a function of the pass's seed and its site only. */
+    static final long EMBEDDING_SITE = 0;
+    private static final long ADAPTER_SITES = 1L << 40;
+
+    static long attentionProbsSite(int layer) {
+        return layer * 4L + 1;
+    }
+
+    static long attentionOutSite(int layer) {
+        return layer * 4L + 2;
+    }
+
+    static long mlpOutSite(int layer) {
+        return layer * 4L + 3;
+    }
+
 
     final int batch;
     final int n;
@@ -19,6 +37,7 @@ final class Pass {
     final boolean[] keyValid; // [batch * total], false = padding key; null = all keys real
     final DataType dataType;
     final boolean training;
+    boolean accumulate;       // set before a backward: add to gradients instead of overwriting them
     private final long dropoutSeed;
     private INDArray additiveMask;
 
@@ -62,7 +81,7 @@ final class Pass {
      * A dropout mask (0 or 1/(1-p)) for one site of the network, derived from the pass's seed and the site id only,
      * so a resumed run draws the same masks.
      */
-    INDArray dropoutMask(double p, long site, long... shape) {
+    INDArray mask(double p, long site, long... shape) {
         long size = 1;
         for (long s : shape) {
             size *= s;
@@ -74,6 +93,34 @@ final class Pass {
             m[i] = rng.nextDouble() < p ? 0f : keep;
         }
         return Nd4j.createFromArray(m).reshape(shape).castTo(dataType);
+    }
+
+    @Override
+    public INDArray dropoutMask(double p, long site, long... shape) {
+        if (!(p >= 0 && p < 1)) {
+            throw new IllegalArgumentException("dropout probability must be in [0, 1), got " + p);
+        }
+        return mask(p, ADAPTER_SITES + site, shape);
+    }
+
+    @Override
+    public boolean training() {
+        return training;
+    }
+
+    @Override
+    public boolean accumulate() {
+        return accumulate;
+    }
+
+    @Override
+    public int batchSize() {
+        return batch;
+    }
+
+    @Override
+    public int length() {
+        return n;
     }
 
     /** Dropout applies only in training and only where the probability is positive. */

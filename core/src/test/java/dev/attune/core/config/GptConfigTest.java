@@ -20,6 +20,10 @@ class GptConfigTest {
         long perLayer = 2 * 768 * 2 + 768 * 2304 + 2304 + 768 * 768 + 768 + 768 * 3072 + 3072 + 3072 * 768 + 768;
         long byHand = 50257L * 768 + 1024 * 768 + 12 * perLayer + 2 * 768;
         assertThat(byHand).isEqualTo(124_439_808L);
+        // and the library's count, from the config alone (no 500 MB allocation), agrees with both
+        assertThat(GptModel.parameterCount(GptConfig.gpt2())).isEqualTo(byHand);
+        assertThat(GptModel.parameterShapes(GptConfig.gpt2()).values().stream()
+                .mapToLong(s -> java.util.Arrays.stream(s).reduce(1, Math::multiplyExact)).sum()).isEqualTo(byHand);
         assertThat(GptModel.zeros(GptConfig.tiny()).parameterCount())
                 .isEqualTo(50257L * 128 + 256 * 128 + 2 * (4 * 128 + 128 * 384 + 384 + 128 * 128 + 128 + 128 * 512
                         + 512 + 512 * 128 + 128) + 2 * 128);

@@ -2,7 +2,9 @@ package dev.attune.examples.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.attune.core.model.ForwardResult;
 import dev.attune.core.model.GptModel;
+import dev.attune.core.model.Output;
 import dev.attune.core.model.TokenBatch;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -46,8 +48,9 @@ final class ScoreCommand implements Callable<Integer> {
             targets[i] = i + 1 < n ? ids[i + 1] : TokenBatch.IGNORE;
         }
         TokenBatch batch = new TokenBatch(1, n, ids.clone(), targets);
-        INDArray logits = m.logits(batch).reshape(n, m.config().vocabSize());
-        double loss = n > 1 ? m.loss(batch) / (n - 1) : Double.NaN;
+        ForwardResult result = m.forward(batch, Output.LOGITS, Output.TARGET_LOGPROBS);  // one pass for all three
+        INDArray logits = result.logits().reshape(n, m.config().vocabSize());
+        double loss = n > 1 ? -result.targetLogProbs()[0] / (n - 1) : Double.NaN;
         int[] argmax = new int[n];
         for (int i = 0; i < n; i++) {
             argmax[i] = logits.getRow(i).argMax().getInt(0);

@@ -1,0 +1,156 @@
+package dev.attune.core.model;
+
+import dev.attune.core.config.GptConfig;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The places where adapters attach to a {@link GptModel}: the four projections of each layer
+ * ({@link ProjectionAdapter}), the two residual branches of each layer ({@link ResidualAdapter}), key/value positions
+ * in front of every layer ({@link KvPrefix}) and virtual input embeddings ({@link SoftPrompt}). Every forward path of
+ * the model (training, scoring, generation through {@link KvCache}) runs what is attached, and its backward sends
+ * each adapter its gradients; with {@link GptModel#freeze()} the base weights themselves get none.
+ *
+ * <p>Attach adapters before opening a {@link KvCache}: a cache holds the prefix it was opened with.
+ */
+public final class Adapters {
+
+    private final GptConfig config;
+    private final Block[] blocks;
+    private KvPrefix prefix;
+    private SoftPrompt softPrompt;
+
+    Adapters(GptConfig config, Block[] blocks) {
+        this.config = config;
+        this.blocks = blocks;
+    }
+
+    /** Wraps projection {@code projection} of layer {@code layer} (replacing any adapter already there). */
+    public void wrap(int layer, Projection projection, ProjectionAdapter adapter) {
+        block(layer).projection(Objects.requireNonNull(projection, "projection")).adapter =
+                Objects.requireNonNull(adapter, "adapter");
+    }
+
+    /** Removes the adapter around a projection, if any. */
+    public void unwrap(int layer, Projection projection) {
+        block(layer).projection(projection).adapter = null;
+    }
+
+    /** The adapter around a projection, if any. */
+    public Optional<ProjectionAdapter> wrapped(int layer, Projection projection) {
+        return Optional.ofNullable(block(layer).projection(projection).adapter);
+    }
+
+    /** Puts {@code adapter} on residual branch {@code branch} of layer {@code layer} (replacing any there). */
+    public void insert(int layer, Branch branch, ResidualAdapter adapter) {
+        Objects.requireNonNull(adapter, "adapter");
+        Block b = block(layer);
+        if (Objects.requireNonNull(branch, "branch") == Branch.ATTENTION) {
+            b.afterAttention = adapter;
+        } else {
+            b.afterMlp = adapter;
+        }
+    }
+
+    /** Removes the adapter on a residual branch, if any. */
+    public void remove(int layer, Branch branch) {
+        Block b = block(layer);
+        if (branch == Branch.ATTENTION) {
+            b.afterAttention = null;
+        } else {
+            b.afterMlp = null;
+        }
+    }
+
+    /** The adapter on a residual branch, if any. */
+    public Optional<ResidualAdapter> inserted(int layer, Branch branch) {
+        Block b = block(layer);
+        return Optional.ofNullable(branch == Branch.ATTENTION ? b.afterAttention : b.afterMlp);
+    }
+
+    /** Sets the key/value prefix of every layer; null removes it. */
+    public void prefix(KvPrefix prefix) {
+        if (prefix != null && prefix.length() <= 0) {
+            throw new IllegalArgumentException("a key/value prefix needs at least one position, got "
+                    + prefix.length());
+        }
+        this.prefix = prefix;
+    }
+
+    /** The key/value prefix, or null. */
+    public KvPrefix prefix() {
+        return prefix;
+    }
+
+    /** Sets the soft prompt; null removes it. */
+    public void softPrompt(SoftPrompt softPrompt) {
+        if (softPrompt != null && (softPrompt.length() <= 0 || softPrompt.length() >= config.contextLength())) {
+            throw new IllegalArgumentException("a soft prompt needs 1 to " + (config.contextLength() - 1)
+                    + " virtual tokens (the model's context is " + config.contextLength() + "), got "
+                    + softPrompt.length());
+        }
+        this.softPrompt = softPrompt;
+    }
+
+    /** The soft prompt, or null. */
+    public SoftPrompt softPrompt() {
+        return softPrompt;
+    }
+
+    /** Removes every adapter. */
+    public void clear() {
+        for (Block b : blocks) {
+            for (Projection p : Projection.values()) {
+                b.projection(p).adapter = null;
+            }
+            b.afterAttention = null;
+            b.afterMlp = null;
+        }
+        prefix = null;
+        softPrompt = null;
+    }
+
+    /** True when nothing is attached. */
+    public boolean isEmpty() {
+        return lowestLayer() == blocks.length;
+    }
+
+    /** Key/value positions a cache needs in front of the real ones (the prefix's). */
+    int prefixLength() {
+        return prefix == null ? 0 : prefix.length();
+    }
+
+    /** Positions the soft prompt adds to every row. */
+    int softPromptLength() {
+        return softPrompt == null ? 0 : softPrompt.length();
+    }
+
+    /**
+     * The lowest layer a backward pass must reach for the adapters' gradients: 0 with a prefix or soft prompt, the
+     * lowest adapted layer otherwise, the number of layers when nothing is attached.
+     */
+    int lowestLayer() {
+        if (prefix != null || softPrompt != null) {
+            return 0;
+        }
+        for (int l = 0; l < blocks.length; l++) {
+            Block b = blocks[l];
+            if (b.afterAttention != null || b.afterMlp != null) {
+                return l;
+            }
+            for (Projection p : Projection.values()) {
+                if (b.projection(p).adapter != null) {
+                    return l;
+                }
+            }
+        }
+        return blocks.length;
+    }
+
+    private Block block(int layer) {
+        if (layer < 0 || layer >= blocks.length) {
+            throw new IllegalArgumentException("layer " + layer + " outside [0, " + blocks.length + ")");
+        }
+        return blocks[layer];
+    }
+}
