@@ -58,9 +58,13 @@ public final class RunDirectory implements AutoCloseable {
         OVERWRITE
     }
 
-    /** Names a training run writes at the top of its directory; OVERWRITE deletes nothing else. */
+    /**
+     * Names a training run writes at the top of its directory; OVERWRITE deletes nothing else. The {@code attune}
+     * commands add the run record, the report page and evaluation results ({@code dev.attune.examples.report}).
+     */
     private static final Pattern RUN_FILES = Pattern.compile(
-            "metrics\\.jsonl|checkpoint-\\d+|best|model|corpus\\.bin|\\..+\\.(tmp|new|old)-\\d+|\\..+\\.\\d+\\.tmp");
+            "metrics\\.jsonl|checkpoint-\\d+|best|model|corpus\\.bin|run\\.json|report\\.html|evaluations"
+                    + "|\\..+\\.(tmp|new|old)-\\d+|\\..+\\.\\d+\\.tmp");
 
     private final Path path;
     private final Mode mode;

@@ -2,6 +2,7 @@ package dev.attune.examples.cli;
 
 import dev.attune.core.engine.Engine;
 import dev.attune.examples.bench.BenchCommand;
+import dev.attune.examples.report.ReportCommand;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
@@ -28,6 +29,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
                 DetokenizeCommand.class,
                 PretrainCommand.class,
                 FinetuneCommand.class,
+                ReportCommand.class,
                 WarmUpCommand.class,
         })
 public final class AttuneCli {

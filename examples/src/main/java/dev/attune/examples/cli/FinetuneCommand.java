@@ -7,6 +7,7 @@ import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.train.LmTraining;
 import dev.attune.core.train.RunDirectory;
 import dev.attune.core.train.TrainingResult;
+import dev.attune.examples.report.ReportOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -58,6 +59,9 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Mixin
     private TrainingOptions options;
 
+    @Mixin
+    private ReportOptions report;
+
     @Override
     public Integer call() throws IOException {
         if (validation != null && validationFraction != null) {
@@ -83,8 +87,9 @@ public final class FinetuneCommand implements Callable<Integer> {
         }
         List<Path> files = validation == null ? List.of(data) : List.of(data, validation);
         try (RunDirectory run = RunDirectory.open(out, options.runMode())) {
-            TrainingResult result = options.builder(DEFAULTS, n, run).data(train).validation(val).dataFiles(files)
-                    .model(gpt).build().run();
+            TrainingResult result = report.attach(options.builder(DEFAULTS, n, run), spec, out, "full fine-tuning",
+                            model.toString())
+                    .data(train).validation(val).dataFiles(files).model(gpt).build().run();
             Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
             tokenizer.save(saved);
             options.report(spec.commandLine().getOut(), result, saved);

@@ -9,6 +9,7 @@ import dev.attune.core.train.RunDirectory;
 import dev.attune.core.data.TokenFile;
 import dev.attune.core.data.TokenWindows;
 import dev.attune.core.train.TrainingResult;
+import dev.attune.examples.report.ReportOptions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -68,6 +69,9 @@ public final class PretrainCommand implements Callable<Integer> {
     @Mixin
     private TrainingOptions options;
 
+    @Mixin
+    private ReportOptions report;
+
     @Override
     public Integer call() throws IOException {
         BpeTokenizer tokenizer = tokenizerDir == null ? Tokenizer.gpt2() : Tokenizer.load(tokenizerDir);
@@ -83,7 +87,8 @@ public final class PretrainCommand implements Callable<Integer> {
             TokenFile tokens = TokenFile.open(tokenFile(tokenizer, run));
             TokenWindows.Split split = TokenWindows.of(tokens).split(validationFraction);
             GptModel model = GptModel.create(modelConfig, options.seed);
-            TrainingResult result = options.builder(DEFAULTS, steps, run)
+            TrainingResult result = report.attach(options.builder(DEFAULTS, steps, run), spec, out,
+                            "pretraining from scratch", config)
                     .model(model).data(split.train()).validation(split.validation()).dataFiles(inputFiles())
                     .build().run();
             Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
