@@ -125,7 +125,8 @@ public final class Engine {
 
     private static void quietLogger(String name) {
         String key = "org.slf4j.simpleLogger.log." + name;
-        if (System.getProperty(key) == null) {
+        // a level the user chose (-Dorg.slf4j.simpleLogger.defaultLogLevel=info) shows the banners as asked
+        if (System.getProperty(key) == null && System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             System.setProperty(key, "warn");
         }
     }
