@@ -208,6 +208,43 @@ def score(args):
     return times, dict(s, batch=B, seq=T, tokens_per_iter=B * T)
 
 
+def mc(args):
+    """Multiple-choice scoring as lm-evaluation-harness's HFLM loop does it: one row per (context, choice), rows
+    sorted by length (longest first), batches of 8 right-padded, log-softmax of the logits, the choice tokens'
+    log-probabilities summed and the greedy flag taken. The same items as Attune's mc-gpt2 (EvalBenches)."""
+    s = dict(layers=1, heads=2, embd=32, vocab=50257) if args.smoke else GPT2
+    items, choices, batch = (2 if args.smoke else 16), 4, 8
+    torch.manual_seed(1)
+    model = GPT(Config(context=256 if args.smoke else 1024, **s)).eval()
+    g = torch.Generator().manual_seed(5)
+    reqs = []
+    for i in range(items):
+        ctx = torch.randint(0, s["vocab"], (64 + (i * 37) % 64,), generator=g)
+        for c in range(choices):
+            reqs.append((ctx, torch.randint(0, s["vocab"], (2 + (i + c) % 4,), generator=g)))
+
+    def run():
+        out = [None] * len(reqs)
+        order = sorted(range(len(reqs)), key=lambda r: -(len(reqs[r][0]) + len(reqs[r][1])))
+        with torch.inference_mode():
+            for b in range(0, len(order), batch):
+                idx = order[b:b + batch]
+                rows = [torch.cat(reqs[r])[:-1] for r in idx]
+                x = torch.zeros(len(rows), max(len(row) for row in rows), dtype=torch.long)
+                for j, row in enumerate(rows):
+                    x[j, :len(row)] = row
+                logp = F.log_softmax(model(x), dim=-1)
+                for j, r in enumerate(idx):
+                    ctx, cont = reqs[r]
+                    lp = logp[j, len(ctx) - 1:len(ctx) - 1 + len(cont)]
+                    out[r] = (lp.gather(-1, cont[:, None]).sum().item(), bool((lp.argmax(-1) == cont).all()))
+        return out
+
+    times = timed(run, args.warmup, args.iters)
+    return times, dict(s, items=items, choices=choices, batch=batch, requests_per_iter=items * choices,
+                       items_per_iter=items)
+
+
 def sgemm(args):
     M, K, N = (64, 96, 128) if args.smoke else (512, 768, 3072)
     torch.manual_seed(1)
@@ -233,6 +270,7 @@ WORKLOADS = {
     "generate-b1": (lambda a: generate(a, 1), "tokens/s"),
     "generate-b8": (lambda a: generate(a, 8), "tokens/s"),
     "score-b8": (score, "tokens/s"),
+    "mc-gpt2": (mc, "items/s"),
     "sgemm": (sgemm, "GFLOP/s"),
     "membw-read": (lambda a: membw(a, False), "GB/s"),
     "membw-copy": (lambda a: membw(a, True), "GB/s"),
@@ -264,7 +302,7 @@ def main():
         a.iters = (1 if args.smoke else default_iters(name)) if args.iters is None else args.iters
         times, extra = fn(a)
         med = statistics.median(times)
-        per_iter = extra.get("tokens_per_iter") or extra.get("flops_per_iter") or extra.get("bytes_per_iter")
+        per_iter = extra.get("tokens_per_iter") or extra.get("items_per_iter") or extra.get("flops_per_iter") or extra.get("bytes_per_iter")
         value = per_iter / med / (1e9 if unit in ("GFLOP/s", "GB/s") else 1.0)
         line = dict(impl="pytorch", blas=blas_name(), version=torch.__version__, workload=name,
                     threads=args.threads, warmup=a.warmup, iters=a.iters, seconds_median=med,

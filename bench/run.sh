@@ -49,7 +49,7 @@ mapfile -t java_names < <("${attune[@]}" bench --list)
 mapfile -t peer_names < <(sed -n 's/^    "\([a-z0-9-]*\)": (.*/\1/p' "$here/pytorch_peer.py")
 if [[ ${#workloads[@]} -eq 0 ]]; then
   workloads=(sgemm membw-read membw-copy tokenize train-tiny fwdbwd-tiny train-gpt2 fwdbwd-gpt2 score-b8
-             generate-b1 generate-b8)
+             generate-b1 generate-b8 mc-gpt2)
 fi
 has() { local x="$1"; shift; for n in "$@"; do [[ "$n" == "$x" ]] && return 0; done; return 1; }
 

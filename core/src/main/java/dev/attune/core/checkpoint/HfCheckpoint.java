@@ -5,7 +5,6 @@ import dev.attune.core.io.SafeTensors;
 import dev.attune.core.io.SafeTensorsWriter;
 import dev.attune.core.io.TensorInfo;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.config.GptConfig;
@@ -26,6 +25,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -121,8 +122,38 @@ public final class HfCheckpoint {
             if (plan.lmHead != null) {
                 checkTied(plan.lmHead, model.parameter("wte.weight"));
             }
+            checkFinite(directory, model);
             return model;
         }
+    }
+
+    /**
+     * A NaN or infinite weight makes every output NaN, which downstream reads as "no loss" or "every token banned":
+     * refuse it here, naming the tensors. One sum over the flat buffer finds out whether to look closer.
+     */
+    private static void checkFinite(Path directory, GptModel model) throws IOException {
+        if (Double.isFinite(model.parameters().sumNumber().doubleValue())) {
+            return;
+        }
+        List<String> broken = new ArrayList<>();
+        for (String name : model.parameterNames()) {
+            INDArray t = model.parameter(name);
+            long nan = Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition(
+                    t, Conditions.isNan())).getLong(0);
+            long inf = Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition(
+                    t, Conditions.isInfinite())).getLong(0);
+            if (nan + inf > 0) {
+                broken.add("'" + name + "' (" + (nan > 0 ? nan + " NaN" : "") + (nan > 0 && inf > 0 ? ", " : "")
+                        + (inf > 0 ? inf + " infinite" : "") + ")");
+            }
+        }
+        if (broken.isEmpty()) {
+            return; // finite weights whose float sum overflowed
+        }
+        throw new ModelFileException(directory, "holds weights that are not finite numbers: "
+                + String.join(", ", broken.subList(0, Math.min(broken.size(), MAX_LISTED)))
+                + (broken.size() > MAX_LISTED ? " and " + (broken.size() - MAX_LISTED) + " more tensors" : "")
+                + "; the checkpoint is broken (a diverged run, or a damaged file)");
     }
 
     private static void checkTied(Stored lmHead, INDArray wte) throws IOException {
@@ -319,12 +350,7 @@ public final class HfCheckpoint {
     }
 
     private static List<SafeTensors> openShards(Path directory, Path index) throws IOException {
-        JsonNode map;
-        try {
-            map = JSON.readTree(index.toFile()).get("weight_map");
-        } catch (JsonProcessingException e) {
-            throw new ModelFileException(index, "not valid JSON: " + e.getOriginalMessage());
-        }
+        JsonNode map = dev.attune.core.io.StrictJson.readFile(index).get("weight_map");
         if (map == null || !map.isObject() || map.isEmpty()) {
             throw new ModelFileException(index, "has no \"weight_map\" object");
         }

@@ -165,16 +165,11 @@ public record GptConfig(
      * @throws IOException if the file is missing, is not JSON, or does not describe a GPT-2 model
      */
     public static GptConfig readJson(Path file) throws IOException {
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+        if (!java.nio.file.Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "config.json not found");
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage()
-                    + " (line " + e.getLocation().getLineNr() + ")", e);
         }
-        if (root == null || !root.isObject()) {
+        JsonNode root = dev.attune.core.io.StrictJson.readFile(file); // a key given twice is an error
+        if (!root.isObject()) {
             throw new IOException(file + ": expected a JSON object");
         }
         try {

@@ -1,12 +1,10 @@
 package dev.attune.core.data;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.attune.core.io.StrictJson;
 import dev.attune.core.model.TokenBatch;
 import dev.attune.core.tokenizer.Tokenizer;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -64,7 +62,6 @@ public final class PromptCompletionData implements TrainingData {
         }
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final List<Example> examples;
     private final int eosToken;
@@ -95,7 +92,7 @@ public final class PromptCompletionData implements TrainingData {
 
     /**
      * Reads JSON Lines with one {@code {"prompt": "...", "completion": "..."}} object per line (blank lines are
-     * skipped, other keys ignored) and tokenizes prompt and completion separately, as they are met at generation
+     * skipped, other keys ignored; a key given twice, a second value on a line or invalid UTF-8 is an error) and tokenizes prompt and completion separately, as they are met at generation
      * time. The tokenizer's end-of-sequence token ends every completion.
      *
      * @throws IOException naming the file and line of anything malformed
@@ -106,33 +103,22 @@ public final class PromptCompletionData implements TrainingData {
             throw new NoSuchFileException(file.toString(), null, "prompt/completion file not found");
         }
         List<Example> examples = new ArrayList<>();
-        int lineNumber = 0;
-        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            while ((line = reader.readLine()) != null) {
-                lineNumber++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                JsonNode o;
-                try {
-                    o = JSON.readTree(line);
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    throw new IOException(file + ", line " + lineNumber + ": not valid JSON: " + e.getOriginalMessage());
-                }
-                if (o == null || !o.isObject()) {
-                    throw new IOException(file + ", line " + lineNumber + ": expected a JSON object");
-                }
-                String prompt = text(o, "prompt", file, lineNumber);
-                String completion = text(o, "completion", file, lineNumber);
-                if (completion.isEmpty()) {
-                    throw new IOException(file + ", line " + lineNumber + ": \"completion\" is empty");
-                }
-                examples.add(new Example(tokenizer.encode(prompt), tokenizer.encode(completion)));
+        // strict: two objects on a line, text after the object, a key given twice, or invalid UTF-8 are errors
+        StrictJson.readLines(file, true, (lineNumber, o) -> {
+            if (!o.isObject()) {
+                throw new IOException(file + ", line " + lineNumber + ": expected a JSON object");
             }
-        } catch (java.nio.charset.MalformedInputException e) {
-            throw new IOException(file + ", after line " + lineNumber + ": not UTF-8 text", e);
-        }
+            String prompt = text(o, "prompt", file, lineNumber);
+            String completion = text(o, "completion", file, lineNumber);
+            if (completion.isEmpty()) {
+                throw new IOException(file + ", line " + lineNumber + ": \"completion\" is empty");
+            }
+            try {
+                examples.add(new Example(tokenizer.encode(prompt), tokenizer.encode(completion)));
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ", line " + lineNumber + ": " + e.getMessage(), e);
+            }
+        });
         if (examples.isEmpty()) {
             throw new IOException(file + ": no examples (expected one {\"prompt\": ..., \"completion\": ...} per line)");
         }

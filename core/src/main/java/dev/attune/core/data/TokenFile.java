@@ -3,6 +3,13 @@ package dev.attune.core.data;
 import dev.attune.core.io.AtomicFiles;
 import dev.attune.core.tokenizer.Tokenizer;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
@@ -204,42 +211,79 @@ public final class TokenFile {
 
     private static final int PIECE_CHARS = 1 << 20;
 
-    private static boolean isSpace(char c) {
-        return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0x0B;
-    }
-
-    /** Encodes a text file piece by piece into the sink. */
+    /**
+     * Encodes a text file piece by piece into the sink, in time linear in its length: text is decoded in blocks and
+     * cut where the tokenizer says the ids cannot depend on what follows ({@link Tokenizer#safeSplit}), which is
+     * searched again only once the unencoded text has doubled, so a file without line breaks, or one long run of a
+     * single character, costs no rescanning. A byte-order mark at the start of the file is not text and is skipped.
+     */
     private static void encodeFile(Tokenizer tokenizer, Path text, Sink sink, int pieceChars) throws IOException {
-        java.nio.charset.CharsetDecoder utf8 = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
-        try (java.io.Reader reader = new java.io.InputStreamReader(Files.newInputStream(text), utf8)) {
-            StringBuilder piece = new StringBuilder();
-            char[] chunk = new char[Math.min(1 << 16, pieceChars)];
-            int n;
-            while ((n = reader.read(chunk)) > 0) {
-                piece.append(chunk, 0, n);
-                if (piece.length() >= pieceChars) {
-                    // Cut just before the whitespace run holding the last paragraph (else line) break. The
-                    // pre-tokenizer always splits between a non-space character and a following space, and a space
-                    // run's split depends only on what follows it, so the pieces encode exactly like the whole text.
-                    int cut = piece.lastIndexOf("\n\n");
-                    if (cut < 0) {
-                        cut = piece.lastIndexOf("\n");
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        byte[] block = new byte[1 << 16];
+        ByteBuffer bytes = ByteBuffer.wrap(block);
+        bytes.limit(0);
+        CharBuffer chars = CharBuffer.allocate(1 << 16);
+        StringBuilder pending = new StringBuilder();
+        long decoded = 0; // bytes of the file decoded so far
+        long line = 1;
+        boolean start = true;
+        int nextSearch = pieceChars;
+        try (InputStream in = Files.newInputStream(text)) {
+            boolean eof = false;
+            while (!eof) {
+                bytes.compact();
+                int n = in.read(block, bytes.position(), bytes.remaining());
+                eof = n < 0;
+                if (n > 0) {
+                    bytes.position(bytes.position() + n);
+                }
+                bytes.flip();
+                CoderResult r;
+                do {
+                    int before = bytes.position();
+                    r = utf8.decode(bytes, chars, eof);
+                    decoded += bytes.position() - before;
+                    if (r.isError()) {
+                        throw new IOException(String.format(Locale.ROOT, "%s, line %d: not UTF-8 text (byte %d of the "
+                                + "file is 0x%02X)", text, line + newlines(chars), decoded, block[bytes.position()] & 0xFF));
                     }
-                    while (cut > 0 && isSpace(piece.charAt(cut - 1))) {
-                        cut--;
+                    if (eof && !r.isOverflow()) {
+                        r = utf8.flush(chars);
                     }
+                    line += newlines(chars);
+                    chars.flip();
+                    pending.append(chars);
+                    chars.clear();
+                } while (r.isOverflow());
+                if (start && pending.length() > 0) {
+                    if (pending.charAt(0) == '\uFEFF') {
+                        pending.deleteCharAt(0);
+                    }
+                    start = false;
+                }
+                if (pending.length() >= nextSearch) {
+                    int cut = tokenizer.safeSplit(pending);
                     if (cut > 0) {
-                        sink.append(tokenizer.encode(piece.substring(0, cut)));
-                        piece.delete(0, cut);
+                        sink.append(tokenizer.encode(pending.substring(0, cut)));
+                        pending.delete(0, cut);
                     }
+                    nextSearch = Math.max(pieceChars, 2 * pending.length());
                 }
             }
-            sink.append(tokenizer.encode(piece.toString()));
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw new IOException(text + ": not UTF-8 text (" + e.getMessage() + ")", e);
         }
+        sink.append(tokenizer.encode(pending.toString()));
+    }
+
+    /** Line breaks among the characters written into {@code chars} (position = end of them). */
+    private static int newlines(CharBuffer chars) {
+        int count = 0;
+        for (int i = 0; i < chars.position(); i++) {
+            if (chars.get(i) == '\n') {
+                count++;
+            }
+        }
+        return count;
     }
 
     /**

@@ -8,20 +8,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * What generation needs from a language model: a decoding session with a key/value cache that turns new tokens
- * into next-token logits. {@link Generator} reaches the model only through this interface, so it is the one place
- * where adapters enter generation, without a second decoder:
+ * into next-token logits. {@link Generator} reaches the model only through this interface, so there is one decoder.
+ * Adapters need nothing of their own here: they attach inside the model ({@link GptModel#adapters()}), and
+ * {@link #of(GptModel)} decodes with whatever is attached, LoRA and IA3 around projections, bottlenecks on the
+ * residual branches, a key/value prefix stored in the cache when a session opens, a soft prompt put in front of each
+ * row's first real token; the generator's {@code capacity} counts only the positions it feeds.
  *
- * <ul>
- *   <li><b>LoRA</b>, merged or not, and other weight-level adapters (IA3, bottlenecks) change what
- *       {@link GptModel#forward} computes; wrap the adapted model with {@link #of(GptModel)}.</li>
- *   <li><b>Prefix tuning</b> implements {@link #start} by creating the cache with room for its virtual tokens and
- *       pre-filling every layer's keys and values with them before returning the session; the generator's
- *       {@code capacity} counts only the slots it needs itself.</li>
- *   <li><b>Prompt tuning</b> implements {@link Session#next} so that the first call (the prompt) prepends the
- *       soft-prompt embeddings to each row's real tokens, after its left padding.</li>
- * </ul>
- *
- * Positions and masks stay the model's business: the generator passes left-padded token rows with a mask and
+ * <p>Positions and masks stay the model's business: the generator passes left-padded token rows with a mask and
  * never assumes how many cache slots a session uses.
  */
 public interface CausalLm {

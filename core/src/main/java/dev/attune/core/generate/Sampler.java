@@ -9,6 +9,12 @@ final class Sampler {
 
     /** Index of the highest score (the first one on ties). */
     static int argmax(float[] scores) {
+        for (int i = 0; i < scores.length; i++) {
+            if (Float.isNaN(scores[i]) || scores[i] == Float.POSITIVE_INFINITY) {
+                throw new IllegalStateException("the model's score for token " + i + " is " + scores[i]
+                        + ": its logits are not finite (broken weights, or activations that overflowed)");
+            }
+        }
         int best = 0;
         for (int i = 1; i < scores.length; i++) {
             if (scores[i] > scores[best]) {

@@ -5,7 +5,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 
 /**
  * The byte-pair merge engine: a byte-level vocabulary and a ranked list of merges, applied to the bytes of one
@@ -40,9 +39,15 @@ final class BpeModel {
     BpeModel(Map<String, Integer> vocab, List<String[]> merges, boolean ignoreMerges) {
         this.ignoreMerges = ignoreMerges;
         int size = 0;
-        for (int id : vocab.values()) {
+        for (Map.Entry<String, Integer> e : vocab.entrySet()) {
+            int id = e.getValue();
             if (id < 0) {
                 throw new IllegalArgumentException("negative token id " + id);
+            }
+            // arrays are sized by the largest id: one far beyond the entry count is a broken file, not a vocabulary
+            if (id >= vocab.size()) {
+                throw new IllegalArgumentException("id " + id + " of \"" + e.getKey() + "\" is not below the number "
+                        + "of entries (" + vocab.size() + "); ids number the entries from 0");
             }
             size = Math.max(size, id + 1);
         }
@@ -138,8 +143,17 @@ final class BpeModel {
                 return new int[] {whole};
             }
         }
-        int[] sym = new int[n];
-        for (int i = 0; i < n; i++) {
+        int[] sym = initialSymbols(bytes);
+        if (n < 2) {
+            return sym;
+        }
+        return merge(sym, pairs);
+    }
+
+    /** The single-byte token of each byte, before any merge. */
+    int[] initialSymbols(byte[] bytes) {
+        int[] sym = new int[bytes.length];
+        for (int i = 0; i < bytes.length; i++) {
             int id = byteToId[bytes[i] & 0xFF];
             if (id < 0) {
                 throw new IllegalArgumentException(String.format(
@@ -148,10 +162,16 @@ final class BpeModel {
             }
             sym[i] = id;
         }
-        if (n < 2) {
-            return sym;
-        }
-        return merge(sym, pairs);
+        return sym;
+    }
+
+    PairTable pairs() {
+        return pairs;
+    }
+
+    /** The direct quadratic algorithm at any length: the reference the heap version is tested against. */
+    static int[] mergeDirect(int[] sym, PairTable pairs) {
+        return sym.length < 2 ? sym : mergeShort(sym, pairs);
     }
 
     /** Applies the merges in {@code pairs} to a sequence of ids (changed in place) and returns the result. */
@@ -204,7 +224,7 @@ final class BpeModel {
             prev[i] = i - 1;
             next[i] = i + 1 < n ? i + 1 : -1;
         }
-        PriorityQueue<Long> heap = new PriorityQueue<>();
+        LongHeap heap = new LongHeap(n);
         for (int i = 0; i < n - 1; i++) {
             long v = pairs.get(sym[i], sym[i + 1]);
             if (v != PairTable.NONE) {
@@ -250,6 +270,61 @@ final class BpeModel {
             out[k++] = sym[i];
         }
         return out;
+    }
+
+    /**
+     * A binary min-heap of primitive longs: a piece of 50 million bytes pushes up to three entries a byte, which as
+     * boxed {@code Long}s in a {@code PriorityQueue} took gigabytes and most of the time.
+     */
+    static final class LongHeap {
+        private long[] a;
+        private int size;
+
+        LongHeap(int capacity) {
+            a = new long[Math.max(16, capacity)];
+        }
+
+        boolean isEmpty() {
+            return size == 0;
+        }
+
+        void add(long v) {
+            if (size == a.length) {
+                a = Arrays.copyOf(a, (int) Math.min(Integer.MAX_VALUE - 8, a.length + (long) (a.length >> 1) + 16));
+            }
+            int i = size++;
+            while (i > 0) {
+                int parent = (i - 1) >>> 1;
+                if (a[parent] <= v) {
+                    break;
+                }
+                a[i] = a[parent];
+                i = parent;
+            }
+            a[i] = v;
+        }
+
+        long poll() {
+            long top = a[0];
+            long last = a[--size];
+            int i = 0;
+            int half = size >>> 1;
+            while (i < half) {
+                int child = 2 * i + 1;
+                if (child + 1 < size && a[child + 1] < a[child]) {
+                    child++;
+                }
+                if (last <= a[child]) {
+                    break;
+                }
+                a[i] = a[child];
+                i = child;
+            }
+            if (size > 0) {
+                a[i] = last;
+            }
+            return top;
+        }
     }
 
     /**

@@ -65,6 +65,10 @@ public final class BpeTokenizer implements Tokenizer {
             if (t.id() < 0) {
                 throw new IllegalArgumentException("added token \"" + t.content() + "\" has negative id " + t.id());
             }
+            if (t.id() >= model.size() + added.size()) {
+                throw new IllegalArgumentException("added token \"" + t.content() + "\" has id " + t.id()
+                        + ", beyond the " + model.size() + " vocabulary entries and " + added.size() + " added tokens");
+            }
             byte[] existing = model.bytes(t.id());
             if (existing != null && !Arrays.equals(existing, t.content().getBytes(StandardCharsets.UTF_8))) {
                 throw new IllegalArgumentException("added token \"" + t.content() + "\" has id " + t.id()
@@ -139,6 +143,29 @@ public final class BpeTokenizer implements Tokenizer {
     @Override
     public int[] encode(String text) {
         return encode(text, Set.of());
+    }
+
+    @Override
+    public int safeSplit(CharSequence text) {
+        for (AddedToken t : added) {
+            if (!t.special()) {
+                return 0; // plain added tokens split the text before the pre-tokenizer does: no cut is safe
+            }
+        }
+        int n = text.length();
+        int safe = 0;
+        int i = 0;
+        while (i < n) {
+            int end = PreTokenizer.pieceEnd(text, i, n);
+            // pieceEnd reads at most one character past the end it returns: a piece ending two before the end of
+            // the text is decided by the text alone, not by what follows
+            if (end + 1 >= n) {
+                break;
+            }
+            safe = end;
+            i = end;
+        }
+        return safe;
     }
 
     @Override

@@ -93,6 +93,15 @@ public interface Tokenizer {
         return new StreamingDecoder(this);
     }
 
+    /**
+     * Where the start of a longer text can be cut so that encoding the part before the cut and then the rest gives
+     * the ids of the whole text, whatever follows: the end of the last piece the pre-tokenizer has certainly
+     * finished. 0 when there is no such place. Lets long texts be encoded in pieces, in time linear in their length.
+     */
+    default int safeSplit(CharSequence textStart) {
+        return 0;
+    }
+
     /** Special tokens (spelling to id), in id order. */
     Map<String, Integer> specialTokens();
 

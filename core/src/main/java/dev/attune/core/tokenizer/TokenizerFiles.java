@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.io.AtomicFiles;
+import dev.attune.core.io.StrictJson;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -334,16 +335,12 @@ final class TokenizerFiles {
     }
 
     private static JsonNode readJson(Path file) throws IOException {
-        try {
-            JsonNode root = JSON.readTree(file.toFile());
-            if (root == null || !root.isObject()) {
-                throw new IOException(file + ": expected a JSON object");
-            }
-            return root;
-        } catch (JsonProcessingException e) {
-            throw new IOException(file + " line " + e.getLocation().getLineNr() + ": not valid JSON: "
-                    + e.getOriginalMessage(), e);
+        // strict: a vocabulary key given twice is an error, as in vocab.json, not "the last one wins"
+        JsonNode root = StrictJson.readFile(file);
+        if (!root.isObject()) {
+            throw new IOException(file + ": expected a JSON object");
         }
+        return root;
     }
 
     // ------------------------------------------------------------------------------------------------ save

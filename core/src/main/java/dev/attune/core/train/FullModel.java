@@ -59,6 +59,21 @@ final class FullModel implements Trainable {
         return model.config().contextLength();
     }
 
+    /**
+     * Float32 bytes: weights, gradients and AdamW's two moments (16 per parameter), and per layer the activations
+     * kept for the backward pass (about 20 values per position and channel, plus the attention probabilities,
+     * heads x T x T per row), and the logits with their gradient (2 x V per position).
+     */
+    @Override
+    public long estimatedTrainingBytes(int rows, int positions) {
+        var c = model.config();
+        double r = (double) rows * positions;
+        double perLayer = 20 * r * c.embeddingSize() + (double) rows * c.heads() * positions * positions;
+        double values = c.layers() * perLayer + 2 * r * c.vocabSize() + 4 * r * c.embeddingSize();
+        double bytes = 16.0 * model.parameterCount() + 4 * values;
+        return bytes >= Long.MAX_VALUE ? Long.MAX_VALUE : (long) bytes;
+    }
+
     @Override
     public void save(Path directory) throws IOException {
         HfCheckpoint.save(model, directory);

@@ -112,7 +112,7 @@ public final class LmTraining {
         this.validation = b.validation;
         this.batchSize = b.batchSize;
         this.accumulation = b.accumulation;
-        this.maxLength = b.contextLength == 0 ? b.trainable.contextLength() : b.contextLength;
+        this.maxLength = b.contextLength == null ? b.trainable.contextLength() : b.contextLength;
         this.adamW = b.adamW;
         this.schedule = b.schedule.totalSteps() == 0 && b.schedule.kind() != LearningRateSchedule.Kind.CONSTANT
                 ? b.schedule.withTotalSteps(b.maxSteps) : b.schedule;
@@ -499,7 +499,7 @@ public final class LmTraining {
         private TrainingData validation;
         private int batchSize = 8;
         private int accumulation = 1;
-        private int contextLength;
+        private Integer contextLength; // null: the model's
         private AdamW adamW = AdamW.defaults();
         private LearningRateSchedule schedule = LearningRateSchedule.constant(3e-4);
         private double clipGradNorm;
@@ -723,15 +723,43 @@ public final class LmTraining {
             if (data == null) {
                 problems.add("no training data: call data(...)");
             }
+            problems.addAll(settingsProblems());
+            if (!problems.isEmpty()) {
+                throw new IllegalArgumentException("Invalid training setup: " + String.join("; ", problems));
+            }
+            return new LmTraining(this);
+        }
+
+        /**
+         * Checks what is set so far, before the model or the data are there: call it before slow work (reading and
+         * tokenizing data, loading a model) so that a mistake in the settings shows at once. With a model set, this
+         * includes the context length and the memory estimate.
+         *
+         * @throws IllegalArgumentException listing every problem found
+         */
+        public Builder validate() {
+            List<String> problems = settingsProblems();
+            if (!problems.isEmpty()) {
+                throw new IllegalArgumentException("Invalid training setup: " + String.join("; ", problems));
+            }
+            return this;
+        }
+
+        private List<String> settingsProblems() {
+            List<String> problems = new ArrayList<>();
             if (batchSize < 1) {
                 problems.add("batchSize must be at least 1, got " + batchSize);
             }
             if (accumulation < 1) {
                 problems.add("gradientAccumulation must be at least 1, got " + accumulation);
             }
-            if (contextLength < 0 || (trainable != null && contextLength > trainable.contextLength())) {
+            if (contextLength != null && (contextLength < 1
+                    || (trainable != null && contextLength > trainable.contextLength()))) {
                 problems.add("contextLength must be in [1, " + (trainable == null ? "model context" : trainable.contextLength())
                         + "], got " + contextLength);
+            } else if (trainable != null && batchSize >= 1) {
+                memoryProblem(contextLength != null ? contextLength : trainable.contextLength())
+                        .ifPresent(problems::add);
             }
             if (schedule == null || adamW == null) {
                 problems.add("the optimizer and the learning-rate schedule must not be null");
@@ -767,10 +795,25 @@ public final class LmTraining {
                 problems.add("warm-up (" + schedule.warmupSteps() + " steps) is longer than the run (" + maxSteps
                         + " steps)");
             }
-            if (!problems.isEmpty()) {
-                throw new IllegalArgumentException("Invalid training setup: " + String.join("; ", problems));
+            return problems;
+        }
+
+        /** The run's memory estimate against the machine's memory; a message when it does not fit. */
+        private Optional<String> memoryProblem(int positions) {
+            double rows = (double) batchSize * positions;
+            if (rows > Integer.MAX_VALUE) {
+                return Optional.of(String.format(Locale.ROOT, "batchSize x contextLength (%d x %d) must be below "
+                        + "2^31", batchSize, positions));
             }
-            return new LmTraining(this);
+            long needed = trainable.estimatedTrainingBytes(batchSize, positions);
+            long limit = org.bytedeco.javacpp.Pointer.totalPhysicalBytes();
+            if (needed > 0 && limit > 0 && needed > limit) {
+                return Optional.of(String.format(Locale.ROOT, "a training step of %d rows x %d positions needs "
+                        + "about %.1f GB, more than this machine's %.1f GB of memory; lower batchSize or "
+                        + "contextLength (gradientAccumulation gives the same update with smaller micro-batches)",
+                        batchSize, positions, needed / 1e9, limit / 1e9));
+            }
+            return Optional.empty();
         }
     }
 }

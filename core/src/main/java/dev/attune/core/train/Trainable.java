@@ -44,6 +44,15 @@ public interface Trainable {
     /** Reads back into {@link #parameters()} what {@link #save(Path)} wrote (used when resuming). */
     void load(Path directory) throws IOException;
 
+    /**
+     * About how many bytes training needs at {@code rows x positions} a micro-batch: weights, gradients, optimizer
+     * moments and activations. {@link LmTraining} refuses a run that would not fit in the machine's memory before
+     * allocating anything; 0 (the default) means unknown and skips that check.
+     */
+    default long estimatedTrainingBytes(int rows, int positions) {
+        return 0;
+    }
+
     /** Trains every weight of {@code model}; saves and loads Hugging Face checkpoints. */
     static Trainable of(GptModel model) {
         return new FullModel(model);

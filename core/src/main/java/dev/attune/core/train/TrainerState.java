@@ -159,13 +159,8 @@ record TrainerState(long step, long maxSteps, long seed, long microBatches, int 
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "not a training checkpoint (no " + FILE + ")");
         }
-        JsonNode o;
-        try {
-            o = JSON.readTree(file.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
-        }
-        if (o == null || !FORMAT.equals(o.path("format").asText())) {
+        JsonNode o = dev.attune.core.io.StrictJson.readFile(file);
+        if (!FORMAT.equals(o.path("format").asText())) {
             throw new IOException(file + ": not an Attune trainer state (\"format\" is not \"" + FORMAT + "\")");
         }
         try {

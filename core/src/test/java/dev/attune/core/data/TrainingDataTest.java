@@ -192,7 +192,7 @@ class TrainingDataTest {
 
         Files.write(dir.resolve("latin1.txt"), new byte[] {'c', 'a', 'f', (byte) 0xE9});
         assertThatThrownBy(() -> TokenFile.tokenize(dir.resolve("x.bin"), gpt2, List.of(dir.resolve("latin1.txt"))))
-                .hasMessageContaining("latin1.txt: not UTF-8");
+                .hasMessageContaining("latin1.txt, line 1: not UTF-8 text (byte 3 of the file is 0xE9)");
         assertThatThrownBy(() -> TokenFile.tokenize(dir.resolve("x.bin"), gpt2, List.of(dir.resolve("nope.txt"))))
                 .hasMessageContaining("nope.txt");
     }
@@ -218,6 +218,6 @@ class TrainingDataTest {
                 .hasMessageContaining("line 1: \"prompt\" must be a string, got number");
         Files.writeString(file, "{\"prompt\": \"a\", \"completion\": \"b\"\n");
         assertThatThrownBy(() -> PromptCompletionData.readJsonl(file, gpt2))
-                .hasMessageContaining("line 1: not valid JSON");
+                .hasMessageContaining("line 1, column 34: not valid JSON");
     }
 }

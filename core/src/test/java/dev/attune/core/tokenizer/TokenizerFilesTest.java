@@ -130,7 +130,7 @@ class TokenizerFilesTest {
                 .hasMessageContaining("WordPiece");
 
         Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": \n{\"type\": \"BPE\",, }}");
-        assertThatThrownBy(() -> Tokenizer.load(dir)).hasMessageContaining("tokenizer.json line 2");
+        assertThatThrownBy(() -> Tokenizer.load(dir)).hasMessageContaining("tokenizer.json, line 2, column 16");
     }
 
     @Test

@@ -18,6 +18,7 @@ final class Workloads {
         add(Workload.attune("fwdbwd-tiny", "tokens/s", 3, 30, s -> ModelBenches.forwardBackward(s, true)));
         add(Workload.attune("fwdbwd-gpt2", "tokens/s", 1, 3, s -> ModelBenches.forwardBackward(s, false)));
         add(Workload.attune("score-b8", "tokens/s", 1, 3, ModelBenches::score));
+        add(Workload.attune("mc-gpt2", "items/s", 1, 3, EvalBenches::multipleChoice));
         add(Workload.attune("generate-b1", "tokens/s", 1, 3, s -> ModelBenches.generate(s, 1)));
         add(Workload.attune("generate-b8", "tokens/s", 1, 3, s -> ModelBenches.generate(s, 8)));
         add(new Workload("tokenize", "tokenize", "attune", "tokens/s", false, 5, 10, TokenizerBench::attune));

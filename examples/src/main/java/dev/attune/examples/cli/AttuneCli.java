@@ -29,6 +29,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
                 DetokenizeCommand.class,
                 PretrainCommand.class,
                 FinetuneCommand.class,
+                EvaluateCommand.class,
                 ReportCommand.class,
                 WarmUpCommand.class,
         })

@@ -1,11 +1,11 @@
 package dev.attune.examples.cli;
 
 import dev.attune.core.checkpoint.Pretrained;
-import dev.attune.core.data.PromptCompletionData;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.train.LmTraining;
 import dev.attune.core.train.RunDirectory;
+import dev.attune.core.data.PromptCompletionData;
 import dev.attune.core.train.TrainingResult;
 import dev.attune.examples.report.ReportOptions;
 import java.io.IOException;
@@ -67,28 +67,34 @@ public final class FinetuneCommand implements Callable<Integer> {
         if (validation != null && validationFraction != null) {
             throw new IllegalArgumentException("give --validation or --validation-fraction, not both");
         }
-        Pretrained loaded = ModelDirectory.load(model);
-        BpeTokenizer tokenizer = loaded.tokenizer();
-        GptModel gpt = loaded.model();
-        PromptCompletionData train = PromptCompletionData.readJsonl(data, tokenizer);
-        PromptCompletionData val = validation == null ? null : PromptCompletionData.readJsonl(validation, tokenizer);
-        if (validationFraction != null) {
-            PromptCompletionData.Split split = train.split(validationFraction, options.seed);
-            train = split.train();
-            val = split.validation();
+        RunDirectory.Mode mode = options.runMode();
+        options.builder(DEFAULTS, steps != null ? steps : 1).outputDirectory(out).validate(); // settings first, before slow work
+        if (!(epochs > 0) || Double.isInfinite(epochs)) {
+            throw new IllegalArgumentException("--epochs must be positive, got " + epochs);
         }
-        long n = steps != null ? steps
-                : Math.max(1, (long) Math.ceil(train.size() * epochs / ((double) options.batch * options.accumulation)));
-        if (options.dropout != null) {
-            // the loaded model keeps its weights; only the dropout setting changes
-            GptModel withDropout = GptModel.zeros(gpt.config().withDropout(options.dropout));
-            withDropout.parameters().assign(gpt.parameters());
-            gpt = withDropout;
-        }
-        List<Path> files = validation == null ? List.of(data) : List.of(data, validation);
-        try (RunDirectory run = RunDirectory.open(out, options.runMode())) {
-            TrainingResult result = report.attach(options.builder(DEFAULTS, n, run), spec, out, "full fine-tuning",
-                            model.toString())
+        try (RunDirectory run = RunDirectory.open(out, mode)) { // refused at once if another run holds it
+            Pretrained loaded = ModelDirectory.load(model);
+            BpeTokenizer tokenizer = loaded.tokenizer();
+            GptModel gpt = loaded.model();
+            PromptCompletionData train = PromptCompletionData.readJsonl(data, tokenizer);
+            PromptCompletionData val = validation == null ? null
+                    : PromptCompletionData.readJsonl(validation, tokenizer);
+            if (validationFraction != null) {
+                PromptCompletionData.Split split = train.split(validationFraction, options.seed);
+                train = split.train();
+                val = split.validation();
+            }
+            long n = steps != null ? steps : Math.max(1,
+                    (long) Math.ceil(train.size() * epochs / ((double) options.batch * options.accumulation)));
+            if (options.dropout != null) {
+                // the loaded model keeps its weights; only the dropout setting changes
+                GptModel withDropout = GptModel.zeros(gpt.config().withDropout(options.dropout));
+                withDropout.parameters().assign(gpt.parameters());
+                gpt = withDropout;
+            }
+            List<Path> files = validation == null ? List.of(data) : List.of(data, validation);
+            TrainingResult result = report.attach(options.builder(DEFAULTS, n).runDirectory(run), spec, out,
+                            "full fine-tuning", model.toString())
                     .data(train).validation(val).dataFiles(files).model(gpt).build().run();
             Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
             tokenizer.save(saved);

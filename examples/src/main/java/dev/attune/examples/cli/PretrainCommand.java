@@ -83,13 +83,20 @@ public final class PretrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("the tokenizer has " + tokenizer.vocabSize()
                     + " ids but the model's vocab_size is " + modelConfig.vocabSize());
         }
-        try (RunDirectory run = RunDirectory.open(out, options.runMode())) {
+        if (!(validationFraction > 0 && validationFraction < 1)) {
+            throw new IllegalArgumentException("--validation-fraction must be in (0, 1), got " + validationFraction);
+        }
+        RunDirectory.Mode mode = options.runMode();
+        // every setting is checked before the corpus is tokenized
+        GptModel model = GptModel.create(modelConfig, options.seed);
+        LmTraining.Builder training = options.builder(DEFAULTS, steps).model(model).outputDirectory(out)
+                .validate();
+        try (RunDirectory run = RunDirectory.open(out, mode)) {
             TokenFile tokens = TokenFile.open(tokenFile(tokenizer, run));
             TokenWindows.Split split = TokenWindows.of(tokens).split(validationFraction);
-            GptModel model = GptModel.create(modelConfig, options.seed);
-            TrainingResult result = report.attach(options.builder(DEFAULTS, steps, run), spec, out,
-                            "pretraining from scratch", config)
-                    .model(model).data(split.train()).validation(split.validation()).dataFiles(inputFiles())
+            TrainingResult result = report.attach(training.runDirectory(run), spec, out, "pretraining from scratch",
+                            config)
+                    .data(split.train()).validation(split.validation()).dataFiles(inputFiles())
                     .build().run();
             Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
             tokenizer.save(saved);

@@ -50,6 +50,10 @@ final class ScoreCommand implements Callable<Integer> {
         TokenBatch batch = new TokenBatch(1, n, ids.clone(), targets);
         ForwardResult result = m.forward(batch, Output.LOGITS, Output.TARGET_LOGPROBS);  // one pass for all three
         INDArray logits = result.logits().reshape(n, m.config().vocabSize());
+        if (!Double.isFinite(logits.sumNumber().doubleValue())) {
+            throw new IllegalStateException("the model's logits are not finite (NaN or infinity): its weights or "
+                    + "activations are broken");
+        }
         double loss = n > 1 ? -result.targetLogProbs()[0] / (n - 1) : Double.NaN;
         int[] argmax = new int[n];
         for (int i = 0; i < n; i++) {

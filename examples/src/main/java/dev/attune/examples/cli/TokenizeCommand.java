@@ -1,14 +1,9 @@
 package dev.attune.examples.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.attune.core.io.StrictJson;
 import dev.attune.core.tokenizer.Tokenizer;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -28,7 +23,6 @@ import picocli.CommandLine.Spec;
                 "With --jsonl, reads one JSON string a line and prints one JSON array a line."})
 public final class TokenizeCommand implements Callable<Integer> {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @Spec
     private CommandSpec spec;
@@ -62,33 +56,18 @@ public final class TokenizeCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
-        try (BufferedReader in = Files.newBufferedReader(input.jsonl, StandardCharsets.UTF_8)) {
-            String line;
-            int lineNo = 0;
-            while ((line = in.readLine()) != null) {
-                lineNo++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                String where = input.jsonl + " line " + lineNo;
-                JsonNode node;
-                try {
-                    node = JSON.readTree(line);
-                } catch (JsonProcessingException e) {
-                    throw new IllegalArgumentException(where + ": not valid JSON: " + e.getOriginalMessage());
-                }
-                if (node == null || !node.isTextual()) {
-                    throw new IllegalArgumentException(where + ": expected a JSON string, got " + line);
-                }
-                try {
-                    out.println(jsonArray(tokenizer.encode(node.asText(), allowed)));
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
-                }
+        // output line N answers input line N: a blank line is an error rather than skipped
+        StrictJson.readLines(input.jsonl, false, (lineNo, node) -> {
+            String where = input.jsonl + ", line " + lineNo;
+            if (!node.isTextual()) {
+                throw new IllegalArgumentException(where + ": expected a JSON string, got " + node);
             }
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw new IOException(input.jsonl + ": not valid UTF-8", e);
-        }
+            try {
+                out.println(jsonArray(tokenizer.encode(node.asText(), allowed)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+            }
+        });
         out.flush();
         return 0;
     }

@@ -96,8 +96,8 @@ final class TrainingOptions {
         return resume ? RunDirectory.Mode.RESUME : overwrite ? RunDirectory.Mode.OVERWRITE : RunDirectory.Mode.NEW;
     }
 
-    /** A builder with everything but the model and data set. */
-    LmTraining.Builder builder(Defaults defaults, long steps, RunDirectory out) {
+    /** A builder with everything but the model, the data and the run directory. */
+    LmTraining.Builder builder(Defaults defaults, long steps) {
         double peak = lr != null ? lr : defaults.lr();
         String kind = (schedule != null ? schedule : defaults.schedule()).toLowerCase(Locale.ROOT);
         LearningRateSchedule s = switch (kind) {
@@ -114,7 +114,7 @@ final class TrainingOptions {
                         .build())
                 .clipGradNorm(clip).maxSteps(steps).seed(seed)
                 .evaluateEvery(evalEvery).evaluationBatches(evalBatches).earlyStopping(patience)
-                .runDirectory(out).checkpointEvery(checkpointEvery);
+                .checkpointEvery(checkpointEvery);
         if (context != null) {
             b.contextLength(context);
         }

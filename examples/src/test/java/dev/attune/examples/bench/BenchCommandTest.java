@@ -47,6 +47,7 @@ class BenchCommandTest {
             String unit = line.get("unit").asText();
             double work = switch (unit) {
                 case "tokens/s" -> line.get("tokens_per_iter").asDouble();
+                case "items/s" -> line.get("items_per_iter").asDouble();
                 case "GFLOP/s" -> line.get("flops_per_iter").asDouble() * 1e-9;
                 case "GB/s" -> line.get("bytes_per_iter").asDouble() * 1e-9;
                 default -> throw new AssertionError("unexpected unit " + unit + " in " + what);

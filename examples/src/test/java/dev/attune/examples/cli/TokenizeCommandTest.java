@@ -28,7 +28,7 @@ class TokenizeCommandTest {
     @Test
     void tokenizeJsonlPrintsOneArrayPerLine(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("texts.jsonl");
-        Files.writeString(file, "\"Hello world\"\n\" Hello world\"\n\n\"caf\\u00e9\\n\"\n", StandardCharsets.UTF_8);
+        Files.writeString(file, "\"Hello world\"\n\" Hello world\"\n\"caf\\u00e9\\n\"\n", StandardCharsets.UTF_8);
         Cli r = Cli.run("tokenize", "--jsonl", file.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         String cafe = TokenizeCommand.jsonArray(Tokenizer.gpt2().encode("caf\u00e9\n"));
@@ -37,10 +37,10 @@ class TokenizeCommandTest {
         Files.writeString(file, "\"ok\"\n{\"text\": 1}\n");
         Cli bad = Cli.run("tokenize", "--jsonl", file.toString());
         assertThat(bad.exitCode()).isEqualTo(1);
-        assertThat(bad.err()).contains("texts.jsonl line 2").contains("expected a JSON string");
+        assertThat(bad.err()).contains("texts.jsonl, line 2").contains("expected a JSON string");
 
         Files.writeString(file, "\"ok\"\n\"\\ud800\"\n");
-        assertThat(Cli.run("tokenize", "--jsonl", file.toString()).err()).contains("texts.jsonl line 2")
+        assertThat(Cli.run("tokenize", "--jsonl", file.toString()).err()).contains("texts.jsonl, line 2")
                 .contains("lone surrogate");
     }
 
