@@ -24,6 +24,9 @@ import jdk.jshell.SourceCodeAnalysis;
  */
 public final class ReadmeRunner {
 
+    /** The most one command or snippet may take, even on a loaded machine. */
+    private static final int LIMIT_MINUTES = 4;
+
     private ReadmeRunner() {
     }
 
@@ -45,18 +48,32 @@ public final class ReadmeRunner {
             int exit;
             System.setOut(both);
             System.setErr(both);
-            try {
-                if (mode.equals("jshell")) {
-                    exit = jshell(Files.readString(Path.of(line), StandardCharsets.UTF_8), both);
-                } else if (snippets) {
+            String item = mode;
+            java.util.concurrent.FutureTask<Integer> task = new java.util.concurrent.FutureTask<>(() -> {
+                if (item.equals("jshell")) {
+                    return jshell(Files.readString(Path.of(line), StandardCharsets.UTF_8), both);
+                } else if (!item.equals("command")) {
                     Method main = Class.forName(line).getMethod("main", String[].class);
                     main.invoke(null, (Object) new String[0]);
-                    exit = 0;
-                } else {
-                    exit = AttuneCli.run(line.split("\0"));
+                    return 0;
                 }
-            } catch (Throwable e) {
-                e.printStackTrace(both);
+                return AttuneCli.run(line.split("\0"));
+            });
+            Thread runner = new Thread(task, "readme-item");
+            runner.setDaemon(true);
+            runner.start();
+            try {
+                exit = task.get(LIMIT_MINUTES, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (java.util.concurrent.TimeoutException e) {
+                System.setOut(oldOut);
+                report.println("FAILED " + name + ": did not finish in " + LIMIT_MINUTES + " minutes (a command that"
+                        + " runs until stopped, such as a server, goes in a block marked"
+                        + " <!-- readme-test: skip (why) -->)");
+                report.flush();
+                System.exit(1);
+                return;
+            } catch (java.util.concurrent.ExecutionException e) {
+                e.getCause().printStackTrace(both);
                 exit = -1;
             } finally {
                 System.setOut(oldOut);
