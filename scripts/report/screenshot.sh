@@ -10,8 +10,8 @@
 # empty bottom and store the PNG with a 128-colour palette. STEPS (default 100) sets the length of each run; the
 # runs and the page stay in WORK (default: a new temporary directory), so `attune report` can be rerun on them.
 #
-# The evaluation section shows a hand-written example file (its name says so), not a model's results: no command
-# writes evaluation files yet, and the point is to show how a run's evaluations are drawn.
+# The evaluation section is `attune evaluate --save` on one of the two models: a real zero-shot classification of 12
+# sentences written for this script (a 100-step model is no sentiment classifier; the point is the drawing).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${1:-$root/scripts/report/report-screenshot.png}"
@@ -30,14 +30,25 @@ for lr in 6e-4 2e-3; do
   fi
 done
 
-mkdir -p "$work/tiny-lr2e-3/evaluations"
-cat > "$work/tiny-lr2e-3/evaluations/example.json" <<'JSON'
-{"format": "attune-evaluation", "version": 1,
- "name": "example file (hand-written numbers, not a model's results)", "task": "classification",
- "details": {"data": "test.jsonl"},
- "metrics": {"accuracy": 0.8333, "macro_f1": 0.8228, "n": 120}, "stderr": {"accuracy": 0.034},
- "labels": ["negative", "neutral", "positive"], "confusion": [[38, 4, 2], [6, 24, 6], [1, 1, 38]]}
-JSON
+# a real evaluation for the evaluation section: the 100-step model as a zero-shot sentiment classifier (it is far too
+# small to be good at it; the point is how a run's evaluations are drawn)
+cat > "$work/moods.jsonl" <<'JSONL'
+{"text": "What a lovely day, I enjoyed every minute.", "label": "positive"}
+{"text": "The food was cold and the staff were rude.", "label": "negative"}
+{"text": "The meeting is at three o'clock.", "label": "neutral"}
+{"text": "Best concert I have ever been to!", "label": "positive"}
+{"text": "I lost my keys and missed the train.", "label": "negative"}
+{"text": "The report has twelve pages.", "label": "neutral"}
+{"text": "Thank you, this made my week.", "label": "positive"}
+{"text": "It broke after one use. Useless.", "label": "negative"}
+{"text": "The shop opens on Mondays.", "label": "neutral"}
+{"text": "A wonderful, warm and funny film.", "label": "positive"}
+{"text": "Worst service, never again.", "label": "negative"}
+{"text": "The bus leaves from platform two.", "label": "neutral"}
+JSONL
+rm -rf "$work/tiny-lr2e-3/evaluations"
+"$root/attune" evaluate --model "$work/tiny-lr2e-3/model" --task "$work/moods.jsonl" --type cls \
+  --save "$work/tiny-lr2e-3" --no-progress
 
 "$root/attune" report "$work/tiny-lr6e-4" "$work/tiny-lr2e-3" --out "$work/report.html" \
   --title "Attune run report: tiny GPT-2, two learning rates"

@@ -31,6 +31,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
                 FinetuneCommand.class,
                 EvaluateCommand.class,
                 ReportCommand.class,
+                ClassifyCommand.class,
                 WarmUpCommand.class,
         })
 public final class AttuneCli {

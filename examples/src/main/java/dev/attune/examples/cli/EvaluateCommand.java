@@ -3,6 +3,7 @@ package dev.attune.examples.cli;
 import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.Tokenizer;
+import dev.attune.examples.report.EvaluationResults;
 import dev.attune.prompting.eval.EvalReport;
 import dev.attune.prompting.eval.Evaluator;
 import dev.attune.prompting.eval.TaskFiles;
@@ -97,6 +98,11 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "Do not show the progress line.")
     private boolean noProgress;
 
+    @Option(names = "--save", paramLabel = "RUN_DIR",
+            description = "Also write the results to RUN_DIR/evaluations/ (a classification with its confusion"
+                    + " matrix), where attune report shows them.")
+    private Path save;
+
     @Mixin
     private OutputOption output;
 
@@ -119,6 +125,11 @@ final class EvaluateCommand implements Callable<Integer> {
                 .progress(noProgress ? Progress.silent() : Progress.stderr()).build();
         EvalReport report = evaluator.evaluate(task.toString(), taskType, items);
 
+        if (save != null) {
+            Path file = EvaluationResults.of(report, items, java.util.Map.of("model", model.toString(),
+                    "task file", task.toString(), "seed", Long.toString(seed))).write(save);
+            spec.commandLine().getErr().println("saved the results to " + file);
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (output.json()) {
             out.println(report.toJson().toString());

@@ -102,6 +102,52 @@ public record EvaluationResults(String name, String task, Map<String, String> de
         }
     }
 
+    /**
+     * The results of {@code attune evaluate} (or {@link dev.attune.prompting.eval.Evaluator}) on {@code items}: every
+     * finite metric with its standard error and {@code n}; for a classification task also the labels and the
+     * confusion matrix of gold label against prediction (gold labels in order of first appearance, then labels only
+     * predicted).
+     */
+    public static EvaluationResults of(dev.attune.prompting.eval.EvalReport report,
+                                       List<dev.attune.prompting.eval.TaskItem> items, Map<String, String> details) {
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        Map<String, Double> stderr = new LinkedHashMap<>();
+        for (String m : report.metricNames()) {
+            if (Double.isFinite(report.metric(m))) {
+                metrics.put(m, report.metric(m));
+                if (Double.isFinite(report.stderr(m))) {
+                    stderr.put(m, report.stderr(m));
+                }
+            }
+        }
+        metrics.put("n", (double) report.itemCount());
+        List<String> labels = new ArrayList<>();
+        List<List<Long>> confusion = new ArrayList<>();
+        if (report.type() == dev.attune.prompting.eval.TaskType.CLS) {
+            Map<Integer, String> gold = new java.util.HashMap<>();
+            items.forEach(i -> gold.put(i.line(), i.label()));
+            java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>();
+            items.forEach(i -> names.add(i.label()));
+            report.items().forEach(r -> names.add(r.prediction()));
+            labels.addAll(names);
+            long[][] counts = new long[labels.size()][labels.size()];
+            for (dev.attune.prompting.eval.EvalReport.ItemResult r : report.items()) {
+                String truth = gold.get(r.line());
+                if (truth == null) {
+                    throw new IllegalArgumentException("the report has an item of line " + r.line()
+                            + " that the task items do not");
+                }
+                counts[labels.indexOf(truth)][labels.indexOf(r.prediction())]++;
+            }
+            for (long[] row : counts) {
+                confusion.add(java.util.Arrays.stream(row).boxed().toList());
+            }
+        }
+        String name = Path.of(report.task()).getFileName() + " (" + report.type().cliName() + ", " + report.shots()
+                + "-shot)";
+        return new EvaluationResults(name, report.type().cliName(), details, metrics, stderr, labels, confusion);
+    }
+
     /** Precision, recall and F1 of one class, from the confusion matrix; NaN where a ratio is 0/0. */
     public record ClassScores(String label, double precision, double recall, double f1, long support) {
     }
@@ -127,11 +173,11 @@ public record EvaluationResults(String name, String task, Map<String, String> de
     }
 
     /**
-     * Writes {@code runDirectory/evaluations/<name>.json} atomically (the name with characters other than letters,
-     * digits, dot, dash and underscore replaced by '-') and returns the file.
+     * Writes {@code runDirectory/evaluations/<name>.json} atomically (the name with runs of characters other than
+     * letters, digits, dot, dash and underscore replaced by one '-', none at the ends) and returns the file.
      */
     public Path write(Path runDirectory) throws IOException {
-        String file = name.strip().replaceAll("[^A-Za-z0-9._-]+", "-") + ".json";
+        String file = name.strip().replaceAll("[^A-Za-z0-9._-]+", "-").replaceAll("^-+|-+$", "") + ".json";
         Path target = runDirectory.resolve(DIRECTORY).resolve(file);
         Files.createDirectories(target.getParent());
         AtomicFiles.write(target, (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson()) + "\n")

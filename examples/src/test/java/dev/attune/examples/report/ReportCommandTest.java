@@ -217,6 +217,47 @@ class ReportCommandTest {
         assertThat(unique).as("element ids").hasSameSizeAs(ids);
     }
 
+    /** {@code attune evaluate --save}: a real classification evaluation of the pretrained model, on the page. */
+    @Test
+    void evaluateSavesResultsTheReportShows() throws IOException {
+        Path run = Files.createDirectories(dir.resolve("evaluated"));
+        Files.copy(pretrained.resolve("metrics.jsonl"), run.resolve("metrics.jsonl"));
+        Path task = Files.writeString(dir.resolve("moods.jsonl"), """
+                {"text": "What a lovely day", "label": "happy"}
+                {"text": "I lost my keys again", "label": "sad"}
+                {"text": "We won the match", "label": "happy"}
+                {"text": "The rain ruined it", "label": "sad"}
+                {"text": "Best party ever", "label": "happy"}
+                """);
+        Cli evaluate = Cli.run("evaluate", "--model", pretrained.resolve("model").toString(), "--task",
+                task.toString(), "--type", "cls", "--save", run.toString(), "--output", "json", "--no-progress");
+        assertThat(evaluate.exitCode()).as(evaluate.err()).isZero();
+        JsonNode printed = JSON.readTree(evaluate.out());
+        Path file = run.resolve("evaluations/moods.jsonl-cls-0-shot.json");
+        assertThat(evaluate.err()).contains("saved the results to " + file);
+
+        EvaluationResults saved = EvaluationResults.read(file);
+        double acc = printed.get("acc").asDouble();
+        assertThat(saved.metrics()).containsEntry("acc", acc).containsEntry("n", 5.0);
+        assertThat(saved.stderr()).containsEntry("acc", printed.get("acc_stderr").asDouble());
+        assertThat(saved.labels()).startsWith("happy", "sad");
+        long total = saved.confusion().stream().flatMap(List::stream).mapToLong(Long::longValue).sum();
+        long correct = 0;
+        for (int i = 0; i < saved.labels().size(); i++) {
+            correct += saved.confusion().get(i).get(i);
+        }
+        assertThat(total).isEqualTo(5);
+        assertThat(correct).isEqualTo(Math.round(acc * 5)); // the matrix agrees with the printed accuracy
+        assertThat(saved.perClass()).extracting(EvaluationResults.ClassScores::support).startsWith(3L, 2L);
+
+        Path out = dir.resolve("evaluated.html");
+        assertThat(Cli.run("report", run.toString(), "--out", out.toString()).exitCode()).isZero();
+        Element article = Jsoup.parse(out.toFile()).selectFirst("#evaluations article.evaluation");
+        assertThat(article.selectFirst("h3").text()).isEqualTo("evaluated \u00b7 moods.jsonl (cls, 0-shot)");
+        assertThat(article.select("table.per-class tbody tr th").eachText()).startsWith("happy", "sad");
+        assertThat(article.select("figure.confusion svg")).hasSize(1);
+    }
+
     @Test
     void badInputIsNamed() throws IOException {
         Cli missing = Cli.run("report", dir.resolve("nowhere").toString(), "--out", dir.resolve("x.html").toString());

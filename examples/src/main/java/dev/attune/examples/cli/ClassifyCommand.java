@@ -1,0 +1,248 @@
+package dev.attune.examples.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.attune.finetune.tribuo.LmClassifierModel;
+import dev.attune.finetune.tribuo.LmClassifierTrainer;
+import dev.attune.finetune.tribuo.TextDatasets;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.tribuo.MutableDataset;
+import org.tribuo.Prediction;
+import org.tribuo.classification.Label;
+import org.tribuo.classification.evaluation.LabelEvaluation;
+import org.tribuo.classification.evaluation.LabelEvaluator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code attune classify train|eval|predict}: text classification with a fine-tuned language model, trained and
+ * evaluated through Tribuo. Data are JSON Lines {@code {"text": ..., "label": ...}} (or CSV with those columns).
+ * JSON keys of {@code eval} ({@code accuracy}, {@code macro_f1}, {@code n}, {@code labels}, {@code confusion}) and
+ * {@code predict} ({@code text}, {@code label}, {@code scores}) are a stable contract.
+ */
+@Command(name = "classify", mixinStandardHelpOptions = true,
+        description = "Text classification: fine-tune a classifier, evaluate it, predict with it.",
+        subcommands = {ClassifyCommand.Train.class, ClassifyCommand.Eval.class, ClassifyCommand.Predict.class})
+final class ClassifyCommand {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Fine-tune a model with a classification head on labelled texts; writes a classifier directory.")
+    static final class Train implements Callable<Integer> {
+        @Spec
+        private CommandSpec spec;
+
+        @Option(names = "--model", required = true, paramLabel = "DIR", description = "base checkpoint (HF layout, with tokenizer)")
+        private Path model;
+
+        @Option(names = "--data", required = true, paramLabel = "FILE", description = "training texts, JSONL {\"text\",\"label\"} or CSV")
+        private Path data;
+
+        @Option(names = "--out", required = true, paramLabel = "DIR", description = "the classifier directory to write")
+        private Path out;
+
+        @Option(names = "--method", defaultValue = "full", paramLabel = "full|head",
+                description = "what trains beside the head: every weight (full) or nothing (head: a linear probe) (default ${DEFAULT-VALUE})")
+        private String method;
+
+        @Option(names = "--lr", defaultValue = "5e-5", paramLabel = "LR", description = "learning rate (default ${DEFAULT-VALUE})")
+        private double learningRate;
+
+        @Option(names = "--weight-decay", defaultValue = "0", paramLabel = "WD", description = "AdamW weight decay (default 0)")
+        private double weightDecay;
+
+        @Option(names = "--steps", defaultValue = "100", paramLabel = "N", description = "optimizer steps (default ${DEFAULT-VALUE})")
+        private int steps;
+
+        @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "texts per step (default ${DEFAULT-VALUE})")
+        private int batch;
+
+        @Option(names = "--seed", defaultValue = "1337", paramLabel = "S", description = "seed (default ${DEFAULT-VALUE})")
+        private long seed;
+
+        @Option(names = "--no-progress", description = "do not show the progress line")
+        private boolean noProgress;
+
+        @Option(names = "--output", defaultValue = "text", paramLabel = "text|json", description = "output format")
+        private OutputFormat output;
+
+        @Override
+        public Integer call() throws IOException {
+            MutableDataset<Label> dataset = TextDatasets.read(data);
+            LmClassifierTrainer trainer = LmClassifierTrainer.builder(model)
+                    .method(LmClassifierTrainer.Method.valueOf(checkMethod(method)))
+                    .learningRate(learningRate).weightDecay(weightDecay).steps(steps).batchSize(batch).seed(seed)
+                    .progress(!noProgress).build();
+            LmClassifierModel classifier = trainer.train(dataset);
+            classifier.save(out);
+            PrintWriter w = spec.commandLine().getOut();
+            if (output == OutputFormat.json) {
+                ObjectNode o = JSON.createObjectNode();
+                o.put("out", out.toString());
+                o.put("examples", dataset.size());
+                ArrayNode labels = o.putArray("labels");
+                classifier.classifier().labels().forEach(labels::add);
+                o.put("method", classifier.method().name().toLowerCase(Locale.ROOT));
+                w.println(JSON.writeValueAsString(o));
+            } else {
+                w.println("trained on " + dataset.size() + " examples, labels " + classifier.classifier().labels()
+                        + "; classifier saved to " + out);
+            }
+            return 0;
+        }
+
+        private static String checkMethod(String m) {
+            String upper = m.toUpperCase(Locale.ROOT);
+            for (LmClassifierTrainer.Method known : LmClassifierTrainer.Method.values()) {
+                if (known.name().equals(upper)) {
+                    return upper;
+                }
+            }
+            throw new IllegalArgumentException("unknown --method '" + m + "'; use full or head");
+        }
+    }
+
+    @Command(name = "eval", mixinStandardHelpOptions = true,
+            description = "Evaluate a classifier on labelled texts with Tribuo's LabelEvaluator.")
+    static final class Eval implements Callable<Integer> {
+        @Spec
+        private CommandSpec spec;
+
+        @Option(names = "--model", required = true, paramLabel = "DIR", description = "classifier directory (classify train --out)")
+        private Path model;
+
+        @Option(names = "--data", required = true, paramLabel = "FILE", description = "test texts, JSONL {\"text\",\"label\"} or CSV")
+        private Path data;
+
+        @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "texts per forward pass (default ${DEFAULT-VALUE})")
+        private int batch;
+
+        @Option(names = "--output", defaultValue = "text", paramLabel = "text|json", description = "output format")
+        private OutputFormat output;
+
+        @Override
+        public Integer call() throws IOException {
+            LmClassifierModel classifier = LmClassifierModel.load(model);
+            classifier.setBatchSize(batch);
+            MutableDataset<Label> dataset = TextDatasets.read(data);
+            LabelEvaluation e = new LabelEvaluator().evaluate(classifier, dataset);
+            List<String> labels = classifier.classifier().labels();
+            PrintWriter w = spec.commandLine().getOut();
+            if (output == OutputFormat.json) {
+                w.println(JSON.writeValueAsString(evaluationJson(e, labels, dataset.size())));
+            } else {
+                w.println(e);
+                w.println(e.getConfusionMatrix());
+            }
+            return 0;
+        }
+    }
+
+    /** {@code accuracy}, {@code macro_f1}, {@code n}, {@code labels}, {@code confusion} (rows true, columns predicted). */
+    static ObjectNode evaluationJson(LabelEvaluation e, List<String> labels, int n) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("accuracy", e.accuracy());
+        o.put("macro_f1", e.macroAveragedF1());
+        o.put("n", n);
+        ArrayNode l = o.putArray("labels");
+        labels.forEach(l::add);
+        ArrayNode confusion = o.putArray("confusion");
+        var cm = e.getConfusionMatrix();
+        for (String truth : labels) {
+            ArrayNode row = confusion.addArray();
+            for (String predicted : labels) {
+                row.add((long) cm.confusion(new Label(predicted), new Label(truth)));
+            }
+        }
+        return o;
+    }
+
+    @Command(name = "predict", mixinStandardHelpOptions = true,
+            description = "Classify texts: one JSON line per text with the label and every label's probability.")
+    static final class Predict implements Callable<Integer> {
+        @Spec
+        private CommandSpec spec;
+
+        @Option(names = "--model", required = true, paramLabel = "DIR", description = "classifier directory (classify train --out)")
+        private Path model;
+
+        @Option(names = "--text", paramLabel = "TEXT", description = "a text to classify (repeatable)")
+        private List<String> texts = new ArrayList<>();
+
+        @Option(names = "--data", paramLabel = "FILE",
+                description = "JSONL with a \"text\" field per line (other fields ignored); without --text or --data, lines of stdin")
+        private Path data;
+
+        @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "texts per forward pass (default ${DEFAULT-VALUE})")
+        private int batch;
+
+        @Override
+        public Integer call() throws IOException {
+            List<String> all = new ArrayList<>(texts);
+            if (data != null) {
+                all.addAll(readTexts(data));
+            }
+            if (texts.isEmpty() && data == null) {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+                    for (String line; (line = in.readLine()) != null; ) {
+                        all.add(line);
+                    }
+                }
+            }
+            LmClassifierModel classifier = LmClassifierModel.load(model);
+            classifier.setBatchSize(batch);
+            List<Prediction<Label>> predictions = classifier.predictTexts(all);
+            PrintWriter w = spec.commandLine().getOut();
+            for (int i = 0; i < all.size(); i++) {
+                Prediction<Label> p = predictions.get(i);
+                ObjectNode o = JSON.createObjectNode();
+                o.put("text", all.get(i));
+                o.put("label", p.getOutput().getLabel());
+                ObjectNode scores = o.putObject("scores");
+                for (String label : classifier.classifier().labels()) {
+                    scores.put(label, p.getOutputScores().get(label).getScore());
+                }
+                w.println(JSON.writeValueAsString(o));
+            }
+            return 0;
+        }
+
+        private static List<String> readTexts(Path file) throws IOException {
+            List<String> out = new ArrayList<>();
+            int lineNumber = 0;
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                lineNumber++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode o;
+                try {
+                    o = JSON.readTree(line);
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IOException(file + ", line " + lineNumber + ": not valid JSON: " + e.getOriginalMessage());
+                }
+                JsonNode t = o == null ? null : o.get("text");
+                if (t == null || !t.isTextual()) {
+                    throw new IOException(file + ", line " + lineNumber + ": missing field \"text\"");
+                }
+                out.add(t.asText());
+            }
+            return out;
+        }
+    }
+}

@@ -1,0 +1,257 @@
+package dev.attune.finetune.tribuo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.oracle.labs.mlrg.olcut.config.json.JsonProvenanceSerialization;
+import com.oracle.labs.mlrg.olcut.provenance.ObjectProvenance;
+import com.oracle.labs.mlrg.olcut.provenance.Provenance;
+import com.oracle.labs.mlrg.olcut.provenance.ProvenanceUtil;
+import com.oracle.labs.mlrg.olcut.provenance.io.ProvenanceSerializationException;
+import com.oracle.labs.mlrg.olcut.util.Pair;
+import dev.attune.core.checkpoint.Pretrained;
+import dev.attune.core.io.AtomicFiles;
+import dev.attune.finetune.heads.SequenceClassifier;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.tribuo.Example;
+import org.tribuo.Excuse;
+import org.tribuo.ImmutableFeatureMap;
+import org.tribuo.Model;
+import org.tribuo.MutableFeatureMap;
+import org.tribuo.Prediction;
+import org.tribuo.classification.Label;
+import org.tribuo.classification.LabelFactory;
+import org.tribuo.provenance.ModelProvenance;
+
+/**
+ * A fine-tuned language model with a classification head, as a Tribuo {@code Model<Label>}: {@code predict} reads
+ * each example's text from its metadata ({@link TextDatasets#TEXT}), runs the texts through the model in padded
+ * batches, and gives every label its probability. {@code LabelEvaluator} evaluates it unchanged. An example whose
+ * (true) label was not seen in training is refused with an error rather than silently counted wrong.
+ *
+ * <p>A saved classifier is a directory: {@code classifier.json} (labels, method, base checkpoint path and SHA-256),
+ * {@code provenance.json} (the Tribuo provenance, OLCUT's JSON form), {@code score.safetensors} (the head,
+ * {@code score.weight [labels, C]}), and for full fine-tuning {@code model/} (the fine-tuned checkpoint with its
+ * tokenizer). A head-only classifier refers to its base by path and refuses a base whose SHA-256 changed.
+ *
+ * <p>Java serialization is not supported (the weights live outside the JVM heap); use {@link #save} and
+ * {@link #load}. Not thread-safe.
+ */
+public final class LmClassifierModel extends Model<Label> {
+
+    private static final long serialVersionUID = 1L;
+
+    /** Instance-provenance keys. */
+    public static final String BASE_SHA256 = "base-checkpoint-sha256";
+    public static final String BASE_PATH = "base-checkpoint-path";
+    public static final String EXAMPLES = "training-examples";
+
+    static final String FORMAT = "attune-sequence-classifier";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final transient SequenceClassifier classifier;
+    private final LmClassifierTrainer.Method method;
+    private final Path basePath;
+    private final String baseSha256;
+    private int batchSize = 16;
+
+    LmClassifierModel(ModelProvenance provenance, SequenceClassifier classifier, LmClassifierTrainer.Method method,
+            Path basePath, String baseSha256) {
+        super("lm-classifier", provenance, new ImmutableFeatureMap(new MutableFeatureMap()),
+                new LabelFactory().constructInfoForExternalModel(labelIds(classifier.labels())), true);
+        this.classifier = classifier;
+        this.method = method;
+        this.basePath = basePath;
+        this.baseSha256 = baseSha256;
+    }
+
+    private static Map<Label, Integer> labelIds(List<String> labels) {
+        Map<Label, Integer> ids = new LinkedHashMap<>();
+        for (int i = 0; i < labels.size(); i++) {
+            ids.put(new Label(labels.get(i)), i);
+        }
+        return ids;
+    }
+
+    /** The head and model underneath. */
+    public SequenceClassifier classifier() {
+        return classifier;
+    }
+
+    public LmClassifierTrainer.Method method() {
+        return method;
+    }
+
+    /** Texts per forward pass when predicting (16 by default). */
+    public void setBatchSize(int batchSize) {
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
+        }
+        this.batchSize = batchSize;
+    }
+
+    @Override
+    public Prediction<Label> predict(Example<Label> example) {
+        return innerPredict(List.of(example)).get(0);
+    }
+
+    @Override
+    protected List<Prediction<Label>> innerPredict(Iterable<Example<Label>> examples) {
+        List<Example<Label>> list = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        for (Example<Label> e : examples) {
+            try {
+                texts.add(TextDatasets.text(e));
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException("example " + (list.size() + 1) + ": " + ex.getMessage(), ex);
+            }
+            Label truth = e.getOutput();
+            if (truth != null && !truth.equals(LabelFactory.UNKNOWN_LABEL)
+                    && !classifier.labels().contains(truth.getLabel())) {
+                // an evaluation would count it as an error the model can never avoid: say so instead
+                throw new IllegalArgumentException("example " + (list.size() + 1) + " has the label '"
+                        + truth.getLabel() + "', unseen in training; the classifier knows " + classifier.labels());
+            }
+            list.add(e);
+        }
+        float[][] p = classifier.probabilities(texts, batchSize);
+        List<String> labels = classifier.labels();
+        List<Prediction<Label>> out = new ArrayList<>();
+        for (int i = 0; i < p.length; i++) {
+            Map<String, Label> scores = new LinkedHashMap<>();
+            int best = 0;
+            for (int j = 0; j < labels.size(); j++) {
+                scores.put(labels.get(j), new Label(labels.get(j), p[i][j]));
+                best = p[i][j] > p[i][best] ? j : best;
+            }
+            out.add(new Prediction<>(new Label(labels.get(best), p[i][best]), scores, list.get(i).size(), list.get(i),
+                    true));
+        }
+        return out;
+    }
+
+    /** Predicts plain texts. */
+    public List<Prediction<Label>> predictTexts(List<String> texts) {
+        return innerPredict(TextDatasets.unlabelled(texts));
+    }
+
+    @Override
+    public Map<String, List<Pair<String, Double>>> getTopFeatures(int n) {
+        return Map.of();
+    }
+
+    @Override
+    public Optional<Excuse<Label>> getExcuse(Example<Label> example) {
+        return Optional.empty();
+    }
+
+    @Override
+    protected LmClassifierModel copy(String newName, ModelProvenance newProvenance) {
+        LmClassifierModel copy = new LmClassifierModel(newProvenance, classifier, method, basePath, baseSha256);
+        copy.setName(newName);
+        return copy;
+    }
+
+    // -------------------------------------------------------------------------------------------- save/load
+
+    /** Writes the classifier into {@code directory}, atomically (a directory already there is replaced whole). */
+    public void save(Path directory) throws IOException {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("format", FORMAT);
+        o.put("version", 1);
+        o.putPOJO("labels", classifier.labels());
+        o.put("method", method.name().toLowerCase(java.util.Locale.ROOT));
+        o.put("base_model", basePath.toString());
+        o.put("base_sha256", baseSha256);
+        String provenanceJson = new JsonProvenanceSerialization(true)
+                .serializeToString(ProvenanceUtil.marshalProvenance(provenance));
+        AtomicFiles.writeDirectory(directory, dir -> {
+            if (method == LmClassifierTrainer.Method.FULL) {
+                new Pretrained(classifier.model(), (dev.attune.core.tokenizer.BpeTokenizer) classifier.tokenizer())
+                        .save(dir.resolve("model"));
+            }
+            classifier.saveHead(dir.resolve("score.safetensors"));
+            Files.writeString(dir.resolve("provenance.json"), provenanceJson);
+            Files.writeString(dir.resolve("classifier.json"),
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+        });
+    }
+
+    /** Reads a classifier {@link #save} wrote. */
+    public static LmClassifierModel load(Path directory) throws IOException {
+        Path file = directory.resolve("classifier.json");
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(directory + " is not a saved classifier: no classifier.json");
+        }
+        JsonNode o = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
+        if (!FORMAT.equals(o.path("format").asText())) {
+            throw new IOException(file + ": \"format\" is " + o.path("format") + ", expected \"" + FORMAT + "\"");
+        }
+        List<String> labels = new ArrayList<>();
+        o.path("labels").forEach(n -> labels.add(n.asText()));
+        LmClassifierTrainer.Method method = LmClassifierTrainer.Method.parse(o.path("method").asText());
+        Path base = Path.of(o.path("base_model").asText());
+        String hash = o.path("base_sha256").asText();
+        Pretrained pretrained;
+        if (method == LmClassifierTrainer.Method.FULL) {
+            pretrained = Pretrained.load(directory.resolve("model"));
+        } else {
+            if (!Files.isDirectory(base)) {
+                throw new IOException(file + " refers to the base checkpoint " + base + ", which is not there");
+            }
+            String now = Checkpoints.sha256(base);
+            if (!now.equals(hash)) {
+                throw new IOException("the base checkpoint " + base + " has changed since training: SHA-256 " + now
+                        + ", the classifier was trained on " + hash);
+            }
+            pretrained = Pretrained.load(base);
+        }
+        SequenceClassifier classifier = SequenceClassifier.create(pretrained.model(), pretrained.tokenizer(), labels, 0);
+        classifier.loadHead(directory.resolve("score.safetensors"));
+        ModelProvenance provenance;
+        try {
+            ObjectProvenance p = ProvenanceUtil.unmarshalProvenance(new JsonProvenanceSerialization(true)
+                    .deserializeFromString(Files.readString(directory.resolve("provenance.json"))));
+            provenance = (ModelProvenance) p;
+        } catch (ProvenanceSerializationException | ClassCastException e) {
+            throw new IOException(directory.resolve("provenance.json") + ": not a model provenance: " + e.getMessage(), e);
+        }
+        return new LmClassifierModel(provenance, classifier, method, base, hash);
+    }
+
+    /** A short model card from the provenance: what the model is, how and on what it was trained. */
+    public String modelCard() {
+        StringBuilder s = new StringBuilder();
+        s.append("# Model card: ").append(getName()).append('\n');
+        s.append("task: sequence classification (GPT2ForSequenceClassification head on the last token)\n");
+        s.append("labels: ").append(classifier.labels()).append('\n');
+        s.append("base checkpoint: ").append(basePath).append('\n');
+        s.append("base sha256: ").append(baseSha256).append('\n');
+        s.append("fine-tuning method: ").append(method.name().toLowerCase(java.util.Locale.ROOT)).append('\n');
+        s.append("trained: ").append(provenance.getTrainingTime()).append('\n');
+        s.append("training data: ").append(provenance.getDatasetProvenance().getSourceProvenance()).append('\n');
+        s.append("trainer: ").append(provenance.getTrainerProvenance().getClassName()).append('\n');
+        for (Iterator<Pair<String, Provenance>> it = provenance.getTrainerProvenance().iterator(); it.hasNext(); ) {
+            Pair<String, Provenance> p = it.next();
+            s.append("  ").append(p.getA()).append(": ").append(p.getB()).append('\n');
+        }
+        s.append("environment: java ").append(provenance.getJavaVersion()).append(", tribuo ")
+                .append(provenance.getTribuoVersion()).append(", ").append(provenance.getOS()).append('\n');
+        return s.toString();
+    }
+
+    @Override
+    public String toString() {
+        return "LmClassifierModel(" + classifier.labels() + ", " + method + ", base " + basePath + ")";
+    }
+}
