@@ -77,6 +77,7 @@ class RunDirectoryTest {
                 .hasMessageContaining("already holds files of another run")
                 .hasMessageContaining("checkpoint-000010").hasMessageContaining("metrics.jsonl");
         assertThat(out.resolve("metrics.jsonl")).exists(); // nothing lost
+        assertThat(out.resolve(RunDirectory.LOCK_FILE)).isEmptyFile(); // a refusal leaves no stale lock behind
 
         try (RunDirectory run = RunDirectory.open(out, RunDirectory.Mode.OVERWRITE)) {
             assertThat(run.notes()).anySatisfy(n -> assertThat(n).contains("deleted the earlier run"));
