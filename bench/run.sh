@@ -32,7 +32,7 @@ results="$out/results.jsonl"
 
 [[ -x "$here/.venv/bin/python" ]] || "$here/setup.sh"
 python="$here/.venv/bin/python"
-[[ -f "$root/examples/target/attune-examples.jar" ]] || (cd "$root" && mvn -B -q -DskipTests install)
+[[ -f "$root/examples/target/attune-examples.jar" ]] || (cd "$root" && mvn -B -q -DskipTests package)
 # Run a copy of the jar and its libraries, so a rebuild during a long run cannot change what is measured.
 mkdir -p "$out/jar"
 cp -r "$root/examples/target/attune-examples.jar" "$root/examples/target/lib" "$out/jar/"
@@ -66,6 +66,8 @@ run_one() { # side workload
 
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "commit: $(git -C "$root" rev-parse HEAD) (uncommitted changes to tracked files: $([[ -z "$(git -C "$root" \
+    status --porcelain --untracked-files=no)" ]] && echo no || echo yes))"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
   echo "flags: $(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -E 'avx2|fma|avx512f|avx512_bf16|avx512_vnni|amx_tile' | xargs)"
   echo "memory: $(free -g | awk '/Mem:/ {print $2 " GiB"}')"

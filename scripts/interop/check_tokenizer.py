@@ -2,7 +2,7 @@
 """Cross-checks Attune's GPT-2 tokenizer against independent implementations, through `attune tokenize --jsonl`.
 
 Not part of the Maven suite (which must not need Python). Needs Python with tiktoken, tokenizers and regex, Java 17,
-and the project built (mvn -B -DskipTests install). Run from the repository root:
+and the project built (mvn -B -DskipTests package). Run from the repository root:
 
     python scripts/interop/check_tokenizer.py                      # tiktoken with r50k_base ranks
     python scripts/interop/check_tokenizer.py --openai-dir DIR     # also OpenAI's encoder.py algorithm and HF

@@ -158,7 +158,7 @@ public final class PromptCompletionData implements TrainingData {
         for (int i = 0; i < order.length; i++) {
             (i < validation ? val : train).add(examples.get(order[i]));
         }
-        return new Split(new PromptCompletionData(train, eosToken, name + " (train part)"),
+        return new Split(new PromptCompletionData(train, eosToken, name + " (training part)"),
                 new PromptCompletionData(val, eosToken, name + " (validation part)"));
     }
 

@@ -40,14 +40,14 @@ public final class TokenWindows implements TrainingData {
 
     /** Windows over a whole token file. */
     public static TokenWindows of(TokenFile file) {
-        return new TokenWindows(file::read, 0, file.size(), file.path().getFileName().toString());
+        return new TokenWindows(file::read, 0, file.size(), "from " + file.path().getFileName());
     }
 
     /** Windows over tokens in memory (the array is copied). */
     public static TokenWindows of(int[] tokens) {
         int[] copy = tokens.clone();
         return new TokenWindows((at, dst, off, len) -> System.arraycopy(copy, (int) at, dst, off, len), 0,
-                copy.length, "tokens in memory");
+                copy.length, "held in memory");
     }
 
     /** A training part and a validation part of one stream. */
@@ -63,7 +63,7 @@ public final class TokenWindows implements TrainingData {
             throw new IllegalArgumentException("validation fraction must be in (0, 1), got " + validationFraction);
         }
         long cut = from + Math.round((to - from) * (1 - validationFraction));
-        return new Split(new TokenWindows(source, from, cut, name + " (train part)"),
+        return new Split(new TokenWindows(source, from, cut, name + " (training part)"),
                 new TokenWindows(source, cut, to, name + " (validation part)"));
     }
 
@@ -120,7 +120,7 @@ public final class TokenWindows implements TrainingData {
 
     @Override
     public String description() {
-        return String.format("%,d tokens from %s", size(), name);
+        return String.format("%,d tokens %s", size(), name); // "2,852 tokens held in memory (training part)"
     }
 
     @Override

@@ -199,6 +199,13 @@ public record BpeTrainer(int vocabSize, int minFrequency, List<String> specialTo
                 LOG.debug("BPE training: {} of {} merges", merges.size(), maxMerges);
             }
         }
+        if (merges.size() < maxMerges) {
+            LOG.warn("BPE training: the requested vocabulary size {} cannot be reached: the texts offer only {} merges "
+                    + "of pairs occurring at least {} time{}, so the vocabulary has {} ids (256 bytes, {} merges, {} "
+                    + "special token{}); give more text or a smaller vocabSize", vocabSize, merges.size(), minFrequency,
+                    minFrequency == 1 ? "" : "s", 256 + merges.size() + specialTokens.size(), merges.size(),
+                    specialTokens.size(), specialTokens.size() == 1 ? "" : "s");
+        }
         return build(merges);
     }
 

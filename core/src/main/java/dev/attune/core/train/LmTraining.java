@@ -388,8 +388,17 @@ public final class LmTraining {
      * {@code maxBatches}, 0 = all); {@code exp} of it is the perplexity.
      */
     public static double evaluate(GptModel model, TrainingData data, int batchSize, int maxBatches) {
-        return meanLoss(Trainable.of(model), data.evaluationBatches(batchSize, model.config().contextLength(),
-                maxBatches));
+        return evaluate(model, data, batchSize, model.config().contextLength(), maxBatches);
+    }
+
+    /**
+     * As {@link #evaluate(GptModel, TrainingData, int, int)} with rows of at most {@code contextLength} positions: with
+     * a run's batch size, context length and {@link Builder#evaluationBatches} this is the validation loss its
+     * evaluations report (the loss depends on the context each prediction sees).
+     */
+    public static double evaluate(GptModel model, TrainingData data, int batchSize, int contextLength,
+                                  int maxBatches) {
+        return meanLoss(Trainable.of(model), data.evaluationBatches(batchSize, contextLength, maxBatches));
     }
 
     // ------------------------------------------------------------------------------------------- checkpoints

@@ -30,6 +30,13 @@ class TrainingDataTest {
     }
 
     @Test
+    void descriptionsReadAsTheProgressLineUsesThem() {
+        TokenWindows.Split split = TokenWindows.of(new int[2852]).split(0.1);
+        assertThat(split.train().description()).isEqualTo("2,567 tokens held in memory (training part)");
+        assertThat(split.validation().description()).isEqualTo("285 tokens held in memory (validation part)");
+    }
+
+    @Test
     void windowsAreConsecutiveTokensWithTargetsShiftedByOne() {
         TokenWindows data = TokenWindows.of(iota(1000));
         TokenBatch b = data.batch(3, 4, 16, 42);

@@ -49,6 +49,27 @@ class BpeTrainerTest {
     }
 
     @Test
+    void saysWhenTheRequestedVocabularySizeCannotBeReached() {
+        java.io.PrintStream old = System.err;
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        BpeTokenizer short1;
+        BpeTokenizer reached;
+        try {
+            System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+            short1 = BpeTrainer.builder().vocabSize(1000).minFrequency(2).build().train(List.of("ab ab ab abc"));
+            reached = BpeTrainer.builder().vocabSize(258).minFrequency(1).build().train(List.of("ab ab ab abc"));
+        } finally {
+            System.setErr(old);
+        }
+        assertThat(short1.vocabSize()).isEqualTo(259);
+        assertThat(reached.vocabSize()).isEqualTo(258);
+        String log = err.toString(StandardCharsets.UTF_8);
+        assertThat(log).contains("the requested vocabulary size 1000 cannot be reached: the texts offer only 2 merges "
+                + "of pairs occurring at least 2 times, so the vocabulary has 259 ids");
+        assertThat(log.lines().filter(l -> l.contains("cannot be reached")).count()).isEqualTo(1); // not when reached
+    }
+
+    @Test
     void tiesGoToTheSmallerLeftThenRightId() {
         // "xy", " zw": every pair occurs once. Byte ids follow GPT-2: x=87, y=88, z=89, w=86, Ġ=220.
         // (x,y) has the smallest left id, then (z,w); then (Ġ,zw) is the only pair left.

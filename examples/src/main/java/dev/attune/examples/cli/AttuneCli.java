@@ -1,10 +1,14 @@
 package dev.attune.examples.cli;
 
+import dev.attune.core.engine.Engine;
 import dev.attune.examples.bench.BenchCommand;
 import dev.attune.examples.report.ReportCommand;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * The {@code attune} command. Each subcommand is a thin class over the public API; subcommand names and the keys
@@ -33,16 +37,47 @@ import picocli.CommandLine.Command;
                 EvaluateCommand.class,
                 ReportCommand.class,
                 ClassifyCommand.class,
+                WarmUpCommand.class,
         })
 public final class AttuneCli {
 
+    /** Subcommands that need ND4J; the others (tokenizer commands, help, version) never start it. */
+    private static final Set<String> ENGINE_COMMANDS = Set.of("score", "generate", "info", "pretrain", "finetune",
+            "quickstart", "bench", "evaluate", "serve", "merge", "warm-up");
+
     public static void main(String[] args) {
+        startEngineEarly(args);
         System.exit(run(args));
+    }
+
+    /**
+     * Starts ND4J (native libraries, BLAS, about half of a short command's time) on a second thread while the main
+     * thread builds the command line and reads its inputs; the first real use waits for it (see {@link Engine#init}).
+     */
+    static void startEngineEarly(String[] args) {
+        if (args.length == 0 || !ENGINE_COMMANDS.contains(args[0])) {
+            return;
+        }
+        for (String a : args) {
+            if (a.equals("-h") || a.equals("--help") || a.equals("-V") || a.equals("--version")) {
+                return;
+            }
+        }
+        Thread starter = new Thread(() -> {
+            try {
+                Engine.init();
+            } catch (Throwable e) {
+                // the command's own Engine.init() call starts again and reports the problem
+            }
+        }, "attune-engine-start");
+        starter.setDaemon(true);
+        starter.start();
     }
 
     /** Runs the command line and returns the exit code (used by tests, which must not call System.exit). */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new AttuneCli());
+        showDefaults(cli);
         // UTF-8 whatever the locale: JSON is UTF-8, and decoded text must not turn into '?' under LANG=C.
         cli.setOut(new java.io.PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
         cli.setErr(new java.io.PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));
@@ -54,7 +89,25 @@ public final class AttuneCli {
             }
             return 1;
         });
+        // A mistyped option gets one line and a pointer to --help, not the whole usage text.
+        cli.setParameterExceptionHandler((ex, parsedArgs) -> {
+            CommandLine cmd = ex.getCommandLine();
+            PrintWriter err = cmd.getErr();
+            err.println("attune: " + ex.getMessage());
+            UnmatchedArgumentException.printSuggestions(ex, err);
+            err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
+            err.flush();
+            return cmd.getCommandSpec().exitCodeOnInvalidInput();
+        });
         return cli.execute(args);
+    }
+
+    /** Every option's default appears in --help ("Default: ..."), for every command, added ones included. */
+    private static void showDefaults(CommandLine cli) {
+        cli.getCommandSpec().usageMessage().showDefaultValues(true);
+        for (CommandLine sub : cli.getSubcommands().values()) {
+            showDefaults(sub);
+        }
     }
 
     static final class Version implements CommandLine.IVersionProvider {

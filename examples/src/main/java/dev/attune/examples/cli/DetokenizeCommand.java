@@ -32,7 +32,7 @@ public final class DetokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Tokenizer tokenizer = TokenizerOption.load(model);
+        Tokenizer tokenizer = ModelDirectory.tokenizer(model);
         PrintWriter out = spec.commandLine().getOut();
         out.println(tokenizer.decode(parseIds(ids), skipSpecial));
         out.flush();

@@ -1,6 +1,6 @@
 package dev.attune.examples.cli;
 
-import dev.attune.core.checkpoint.HfCheckpoint;
+import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.examples.report.EvaluationResults;
@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -102,17 +103,17 @@ final class EvaluateCommand implements Callable<Integer> {
                     + " matrix), where attune report shows them.")
     private Path save;
 
-    @Option(names = "--output", defaultValue = "text", paramLabel = "text|json",
-            description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    private OutputFormat output;
+    @Mixin
+    private OutputOption output;
 
     @Override
     public Integer call() throws Exception {
         TaskType taskType = TaskType.fromName(type);
         List<TaskItem> items = TaskFiles.read(task, taskType);
         TaskPrompt prompt = template == null ? null : TaskPrompt.load(template);
-        GptModel gpt = HfCheckpoint.load(model);
-        Tokenizer tokenizer = GenerateCommand.tokenizer(model);
+        Pretrained loaded = ModelDirectory.load(model);
+        GptModel gpt = loaded.model();
+        Tokenizer tokenizer = loaded.tokenizer();
         FewShotSampler fewShot = switch (sampler) {
             case random -> FewShotSampler.random(seed);
             case first_n -> FewShotSampler.firstN();
@@ -130,7 +131,7 @@ final class EvaluateCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("saved the results to " + file);
         }
         PrintWriter out = spec.commandLine().getOut();
-        if (output == OutputFormat.json) {
+        if (output.json()) {
             out.println(report.toJson().toString());
         } else {
             out.print(report.toTable());

@@ -1,6 +1,6 @@
 package dev.attune.examples.cli;
 
-import dev.attune.core.checkpoint.HfCheckpoint;
+import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.io.AtomicFiles;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;
@@ -47,17 +47,17 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")
     private Path out;
 
-    @Option(names = "--validation", paramLabel = "FILE", description = "validation pairs, JSONL")
+    @Option(names = "--validation", paramLabel = "FILE", description = "validation pairs, JSONL (default: none)")
     private Path validation;
 
     @Option(names = "--validation-fraction", paramLabel = "F",
-            description = "hold out this share of --data for validation instead")
+            description = "hold out this share of --data for validation instead (default: none)")
     private Double validationFraction;
 
     @Option(names = "--steps", paramLabel = "N", description = "optimizer steps (default: --epochs over the data)")
     private Long steps;
 
-    @Option(names = "--epochs", paramLabel = "E", defaultValue = "1", description = "passes over the data (default 1)")
+    @Option(names = "--epochs", paramLabel = "E", defaultValue = "1", description = "passes over the data")
     private double epochs;
 
     @Mixin
@@ -83,8 +83,9 @@ public final class FinetuneCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--epochs must be positive, got " + epochs);
         }
         try (RunDirectory run = RunDirectory.open(out, mode)) { // refused at once if another run holds it
-            BpeTokenizer tokenizer = GenerateCommand.tokenizer(model);
-            GptModel gpt = HfCheckpoint.load(model);
+            Pretrained loaded = ModelDirectory.load(model);
+            BpeTokenizer tokenizer = loaded.tokenizer();
+            GptModel gpt = loaded.model();
             PromptCompletionData train = PromptCompletionData.readJsonl(data, tokenizer);
             PromptCompletionData val = validation == null ? null
                     : PromptCompletionData.readJsonl(validation, tokenizer);

@@ -1,6 +1,5 @@
 package dev.attune.examples.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.config.GptConfig;
@@ -16,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -31,19 +31,14 @@ import picocli.CommandLine.Spec;
                 + "without loading its weights, and the BLAS and threads in use."})
 public final class InfoCommand implements Callable<Integer> {
 
-    enum Format { text, json }
-
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     @Spec
     private CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "checkpoint directory")
     private Path model;
 
-    @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text",
-            description = "text or json (default: ${DEFAULT-VALUE})")
-    private Format output;
+    @Mixin
+    private OutputOption output;
 
     @Option(names = "--tensors", description = "also list every tensor with its type and shape")
     private boolean tensors;
@@ -53,15 +48,19 @@ public final class InfoCommand implements Callable<Integer> {
         HfCheckpoint.Summary summary = HfCheckpoint.inspect(model);
         Engine.Info engine = Engine.init();
         PrintWriter out = spec.commandLine().getOut();
-        out.print(output == Format.json ? json(summary, engine) + "\n" : text(summary, engine));
-        out.flush();
+        if (output.json()) {
+            OutputOption.printPretty(out, json(summary, engine));
+        } else {
+            out.print(text(summary, engine));
+            out.flush();
+        }
         return 0;
     }
 
-    private String json(HfCheckpoint.Summary s, Engine.Info engine) throws IOException {
-        ObjectNode o = JSON.createObjectNode();
+    private ObjectNode json(HfCheckpoint.Summary s, Engine.Info engine) throws IOException {
+        ObjectNode o = OutputOption.object();
         o.put("directory", s.directory().toString());
-        o.set("config", JSON.readTree(s.config().toJson()));
+        o.set("config", OutputOption.parse(s.config().toJson()));
         o.put("parameter_count", s.parameterCount());
         o.put("tensor_count", s.tensors().size());
         ObjectNode dtypes = o.putObject("dtypes");
@@ -87,7 +86,7 @@ public final class InfoCommand implements Callable<Integer> {
                 }
             }
         }
-        return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o);
+        return o;
     }
 
     private String text(HfCheckpoint.Summary s, Engine.Info engine) throws IOException {

@@ -33,7 +33,7 @@ final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        BpeTokenizer tokenizer = GenerateCommand.tokenizer(model);
+        BpeTokenizer tokenizer = ModelDirectory.tokenizer(model);
         GptModel base = HfCheckpoint.load(model);
         PeftModel peft = Peft.load(base, adapter);
         peft.saveMerged(out);

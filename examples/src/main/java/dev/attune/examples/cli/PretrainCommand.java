@@ -54,7 +54,7 @@ public final class PretrainCommand implements Callable<Integer> {
     private String config;
 
     @Option(names = "--steps", required = true, paramLabel = "N", description = "optimizer steps")
-    private long steps;
+    private Long steps;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")
     private Path out;
@@ -63,7 +63,7 @@ public final class PretrainCommand implements Callable<Integer> {
     private Path tokenizerDir;
 
     @Option(names = "--validation-fraction", paramLabel = "F", defaultValue = "0.1",
-            description = "share of the tokens held out for validation (default 0.1)")
+            description = "share of the tokens held out for validation")
     private double validationFraction;
 
     @Mixin

@@ -14,11 +14,11 @@ import picocli.CommandLine.Option;
                 + "Hugging Face directory, reload it and generate text.")
 final class QuickstartCommand implements Callable<Integer> {
 
-    @Option(names = "--steps", defaultValue = "300", description = "Pretraining steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "300", description = "Pretraining steps.")
     private int steps;
 
     @Option(names = "--out", defaultValue = "runs/quickstart", paramLabel = "DIR",
-            description = "Output directory (default: ${DEFAULT-VALUE}).")
+            description = "Output directory.")
     private Path out;
 
     @Option(names = {"-q", "--quiet"}, description = "No progress bar and no narration.")

@@ -1,9 +1,7 @@
 package dev.attune.examples.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.attune.core.checkpoint.HfCheckpoint;
 import dev.attune.core.model.ForwardResult;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.Output;
@@ -13,6 +11,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -41,13 +40,12 @@ final class ScoreCommand implements Callable<Integer> {
             description = "Comma-separated token ids.")
     private int[] ids;
 
-    @Option(names = "--output", defaultValue = "text", paramLabel = "text|json",
-            description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-    private OutputFormat output;
+    @Mixin
+    private OutputOption output;
 
     @Override
     public Integer call() throws Exception {
-        GptModel m = AdapterOptions.withAdapter(HfCheckpoint.load(model), adapter);
+        GptModel m = AdapterOptions.withAdapter(ModelDirectory.model(model), adapter);
         int n = ids.length;
         int[] targets = new int[n];
         for (int i = 0; i < n; i++) {
@@ -68,9 +66,8 @@ final class ScoreCommand implements Callable<Integer> {
         double[] last = logits.getRow(n - 1).toDoubleVector();
 
         PrintWriter out = spec.commandLine().getOut();
-        if (output == OutputFormat.json) {
-            ObjectMapper json = new ObjectMapper();
-            ObjectNode root = json.createObjectNode();
+        if (output.json()) {
+            ObjectNode root = OutputOption.object();
             if (Double.isNaN(loss)) {
                 root.putNull("loss");
             } else {
@@ -84,7 +81,7 @@ final class ScoreCommand implements Callable<Integer> {
             for (double v : last) {
                 ll.add((float) v);
             }
-            out.println(json.writeValueAsString(root));
+            OutputOption.print(out, root);
         } else {
             out.printf("loss    %s%n", Double.isNaN(loss) ? "n/a (needs at least 2 ids)" : String.format("%.6f", loss));
             out.printf("argmax  %s%n", java.util.Arrays.toString(argmax));

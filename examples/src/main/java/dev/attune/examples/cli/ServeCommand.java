@@ -121,7 +121,7 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Tokenizer tokenizer = GenerateCommand.tokenizer(model);
+        Tokenizer tokenizer = ModelDirectory.tokenizer(model);
         GptModel gpt = HfCheckpoint.load(model);
         ChatTemplate template = chatTemplate != null ? ChatTemplate.load(chatTemplate) : null;
         AttuneServer server = AttuneServer.start(gpt, tokenizer, template, config);

@@ -48,7 +48,7 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Tokenizer tokenizer = TokenizerOption.load(model);
+        Tokenizer tokenizer = ModelDirectory.tokenizer(model);
         Set<String> allowed = allowSpecial ? tokenizer.specialTokens().keySet() : Set.of();
         PrintWriter out = spec.commandLine().getOut();
         if (input.text != null) {

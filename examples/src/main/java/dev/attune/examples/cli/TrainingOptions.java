@@ -1,6 +1,5 @@
 package dev.attune.examples.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.train.AdamW;
 import dev.attune.core.train.LearningRateSchedule;
@@ -10,6 +9,7 @@ import dev.attune.core.train.TrainingResult;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -18,58 +18,59 @@ import picocli.CommandLine.Option;
  */
 final class TrainingOptions {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     /** Per-command defaults. */
     record Defaults(double lr, String schedule, double weightDecay) {
     }
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "8", description = "rows per micro-batch (default 8)")
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "8", description = "rows per micro-batch")
     int batch;
 
     @Option(names = "--accumulation", paramLabel = "A", defaultValue = "1",
-            description = "micro-batches per optimizer step (default 1)")
+            description = "micro-batches per optimizer step")
     int accumulation;
 
     @Option(names = "--context", paramLabel = "T", description = "positions per row (default: the model's context)")
     Integer context;
 
-    @Option(names = "--lr", paramLabel = "LR", description = "peak learning rate")
+    @Option(names = "--lr", paramLabel = "LR",
+            description = "peak learning rate (default: 6e-4 for pretrain, 5e-5 for finetune)")
     Double lr;
 
-    @Option(names = "--min-lr", paramLabel = "LR", description = "floor of a decaying schedule (default 0)")
+    @Option(names = "--min-lr", paramLabel = "LR", defaultValue = "0", description = "floor of a decaying schedule")
     double minLr;
 
-    @Option(names = "--schedule", paramLabel = "KIND", description = "constant, linear or cosine")
+    @Option(names = "--schedule", paramLabel = "KIND",
+            description = "constant, linear or cosine (default: cosine for pretrain, linear for finetune)")
     String schedule;
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "0", description = "warm-up steps (default 0)")
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "0", description = "warm-up steps")
     long warmup;
 
-    @Option(names = "--weight-decay", paramLabel = "WD", description = "AdamW's decoupled weight decay")
+    @Option(names = "--weight-decay", paramLabel = "WD",
+            description = "AdamW's decoupled weight decay (default: 0.1 for pretrain, 0 for finetune)")
     Double weightDecay;
 
     @Option(names = "--clip", paramLabel = "NORM", defaultValue = "1.0",
-            description = "clip the gradient's global norm (default 1.0; 0 = off)")
+            description = "clip the gradient's global norm (0 = off)")
     double clip;
 
     @Option(names = "--dropout", paramLabel = "P", description = "dropout probability (default: the model's config)")
     Double dropout;
 
     @Option(names = "--eval-every", paramLabel = "N", defaultValue = "0",
-            description = "validate every N steps (default: only at the end)")
+            description = "validate every N steps (0 = only at the end)")
     int evalEvery;
 
     @Option(names = "--eval-batches", paramLabel = "N", defaultValue = "20",
-            description = "validation batches per evaluation (default 20; 0 = all)")
+            description = "validation batches per evaluation (0 = all)")
     int evalBatches;
 
     @Option(names = "--early-stopping", paramLabel = "PATIENCE", defaultValue = "0",
-            description = "stop after PATIENCE validations without improvement and keep the best weights")
+            description = "stop after PATIENCE validations without improvement and keep the best weights (0 = off)")
     int patience;
 
     @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "0",
-            description = "write a checkpoint every N steps (default: only at the end)")
+            description = "write a checkpoint every N steps (0 = only at the end)")
     int checkpointEvery;
 
     @Option(names = "--resume", description = "continue the run in the output directory from its newest checkpoint")
@@ -78,14 +79,14 @@ final class TrainingOptions {
     @Option(names = "--overwrite", description = "delete the earlier run in the output directory and start anew")
     boolean overwrite;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "1337", description = "seed (default 1337)")
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1337", description = "seed of data order and dropout")
     long seed;
 
     @Option(names = "--no-progress", description = "do not show the progress line")
     boolean noProgress;
 
-    @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json")
-    OutputFormat output;
+    @Mixin
+    OutputOption output;
 
     /** How the output directory is opened: --resume, --overwrite, or a new run into an empty directory. */
     RunDirectory.Mode runMode() {
@@ -122,8 +123,8 @@ final class TrainingOptions {
 
     /** Prints the run's outcome: a short text, or one JSON object. */
     void report(PrintWriter out, TrainingResult r, Path model) throws java.io.IOException {
-        if (output == OutputFormat.json) {
-            ObjectNode o = JSON.createObjectNode();
+        if (output.json()) {
+            ObjectNode o = OutputOption.object();
             o.put("steps", r.steps());
             putNumber(o, "loss", r.lastLoss());
             putNumber(o, "val_loss", r.bestValidationLoss());
@@ -131,7 +132,7 @@ final class TrainingOptions {
             o.put("best_step", r.bestStep());
             o.put("stopped_early", r.stoppedEarly());
             o.put("model", model.toString());
-            out.println(JSON.writeValueAsString(o));
+            OutputOption.print(out, o);
         } else {
             out.printf(Locale.ROOT, "trained %,d steps, final loss %.4f%n", r.steps(), r.lastLoss());
             if (!Double.isNaN(r.bestValidationLoss())) {

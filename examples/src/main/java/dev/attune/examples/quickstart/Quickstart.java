@@ -1,17 +1,18 @@
 package dev.attune.examples.quickstart;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.attune.core.checkpoint.HfCheckpoint;
+import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.config.GptConfig;
+import dev.attune.core.data.TokenWindows;
 import dev.attune.core.generate.GenerationConfig;
 import dev.attune.core.generate.GenerationResult;
 import dev.attune.core.generate.Generator;
-import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.core.train.LearningRateSchedule;
 import dev.attune.core.train.LmTraining;
-import dev.attune.core.data.TokenWindows;
 import dev.attune.core.train.TrainingResult;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,6 +36,10 @@ import java.util.jar.JarFile;
  * is the workflow, every step of which is the same for real models and data.
  */
 public final class Quickstart {
+
+    private static final int BATCH = 8;
+    private static final int CONTEXT = 64;
+    private static final int EVALUATION_BATCHES = 20;
 
     /** What the quickstart produced. */
     public record Result(Path modelDirectory, TrainingResult training, double initialLoss, String prompt,
@@ -65,27 +70,39 @@ public final class Quickstart {
         console.printf("2. Model: %s, %,d parameters, initialised as GPT-2%n", config, model.parameterCount());
 
         TokenWindows.Split data = TokenWindows.of(tokens).split(0.1);
-        double initialLoss = LmTraining.evaluate(model, data.validation(), 8, 0);
+        // One definition of validation loss everywhere: the training log's, i.e. rows of CONTEXT positions, at most
+        // EVALUATION_BATCHES batches of BATCH rows; the summary below reports the same numbers.
+        double initialLoss = LmTraining.evaluate(model, data.validation(), BATCH, CONTEXT, EVALUATION_BATCHES);
+        Path trainingDir = out.resolve("training");
         TrainingResult trained = LmTraining.builder()
                 .model(model)
                 .data(data.train())
                 .validation(data.validation())
-                .batchSize(8)
-                .contextLength(64)
+                .batchSize(BATCH)
+                .contextLength(CONTEXT)
+                .evaluationBatches(EVALUATION_BATCHES)
                 .schedule(LearningRateSchedule.cosine(3e-3).withWarmup(Math.max(1, steps / 10)))
                 .clipGradNorm(1.0)
                 .maxSteps(steps)
                 .evaluateEvery(Math.max(1, steps / 4))
-                .outputDirectory(out.resolve("training"))
+                .outputDirectory(trainingDir)
                 .overwrite(true) // each quickstart is a new run; an earlier one's files are replaced
                 .checkpointEvery(Math.max(1, steps / 2))
                 .seed(42)
                 .progress(progress)
                 .build()
                 .run();
-        double finalLoss = LmTraining.evaluate(model, data.validation(), 8, 0);
+        double lastLoss = LmTraining.evaluate(model, data.validation(), BATCH, CONTEXT, EVALUATION_BATCHES);
+        double bestLoss = trained.bestValidationLoss();
         console.printf("3. Pretrained %d steps: validation loss %.3f -> %.3f (perplexity %.1f -> %.1f)%n",
-                trained.steps(), initialLoss, finalLoss, Math.exp(initialLoss), Math.exp(finalLoss));
+                trained.steps(), initialLoss, bestLoss, Math.exp(initialLoss), Math.exp(bestLoss));
+        if (trained.bestStep() != trained.steps()) {
+            // validation loss rose at the end (overfitting 3k tokens): keep the weights of the best evaluation
+            GptModel best = HfCheckpoint.load(trainingDir.resolve(LmTraining.BEST_DIRECTORY));
+            model.parameters().assign(best.parameters());
+            console.printf("   Lowest at step %d; after the last step it was %.3f, so the saved model has step %d's "
+                    + "weights.%n", trained.bestStep(), lastLoss, trained.bestStep());
+        }
 
         Path modelDir = out.resolve("model");
         new Pretrained(model, tokenizer).save(modelDir);

@@ -43,10 +43,10 @@ public final class ReportCommand implements Callable<Integer> {
             description = "the page to write (default report.html)")
     private Path out;
 
-    @Option(names = "--png", paramLabel = "DIR", description = "also write every chart as a PNG file into DIR")
+    @Option(names = "--png", paramLabel = "DIR", description = "also write every chart as a PNG file into DIR (default: no PNG files)")
     private Path pngDirectory;
 
-    @Option(names = "--title", paramLabel = "TEXT", description = "the page's heading")
+    @Option(names = "--title", paramLabel = "TEXT", description = "the page's heading (default: \"Attune run report\")")
     private String title;
 
     @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json")

@@ -94,10 +94,10 @@ class GenerateCommandTest {
 
     @Test
     void theTokenizerComesFromTheModelDirectoryWhenItHasOne(@TempDir Path own) throws Exception {
-        assertThat(GenerateCommand.tokenizer(dir).vocabSize()).isEqualTo(50257); // no files: GPT-2's
+        assertThat(ModelDirectory.tokenizer(dir).vocabSize()).isEqualTo(50257); // no files: GPT-2's
         Tokenizer.gpt2().withSpecialTokens("<|sep|>").save(own);
-        assertThat(GenerateCommand.tokenizer(own).vocabSize()).isEqualTo(50258);
-        assertThat(GenerateCommand.tokenizer(own).specialTokens()).containsKey("<|sep|>");
+        assertThat(ModelDirectory.tokenizer(own).vocabSize()).isEqualTo(50258);
+        assertThat(ModelDirectory.tokenizer(own).specialTokens()).containsKey("<|sep|>");
     }
 
     @Test
@@ -120,5 +120,32 @@ class GenerateCommandTest {
                 "--max-new-tokens", "3");
         assertThat(noModel.exitCode()).isNotZero();
         assertThat(noModel.err()).contains("missing");
+    }
+
+    @Test
+    void aLongPromptIsCutFromTheLeftWhenAskedAndTooManyNewTokensWarn() throws Exception {
+        String ids = "1,".repeat(40) + "7";
+        Cli cut = Cli.run("generate", "--model", dir.toString(), "--ids", ids, "--max-new-tokens", "4",
+                "--truncate", "left", "--output", "json");
+        assertThat(cut.exitCode()).as(cut.err()).isZero();
+        assertThat(cut.err()).contains("the prompt's first 13 of 41 tokens are dropped (--truncate left)");
+        int[] kept = new int[28];
+        java.util.Arrays.fill(kept, 1);
+        kept[27] = 7;
+        GenerationResult expected = library.generate(kept, GenerationConfig.greedy(4));
+        assertThat(ids(JSON.readTree(cut.out()).get("ids"))).isEqualTo(list(expected.ids()));
+
+        Cli tooMany = Cli.run("generate", "--model", dir.toString(), "--ids", "1,2,3", "--max-new-tokens", "40",
+                "--output", "json");
+        assertThat(tooMany.exitCode()).as(tooMany.err()).isZero();
+        assertThat(tooMany.err()).contains("--max-new-tokens 40 is more than the 29 positions left after the prompt's 3"
+                + " tokens (context 32); at most 29 tokens will be generated");
+        assertThat(JSON.readTree(tooMany.out()).get("ids")).hasSize(29);
+
+        Cli fits = Cli.run("generate", "--model", dir.toString(), "--ids", "1,2,3", "--max-new-tokens", "29");
+        assertThat(fits.err()).isEmpty();
+
+        Cli tooLong = Cli.run("generate", "--model", dir.toString(), "--ids", ids, "--max-new-tokens", "3");
+        assertThat(tooLong.err()).contains("pass --truncate left");
     }
 }
