@@ -162,6 +162,33 @@ def train(args, which, with_optimizer):
     return times, dict(s, batch=B, seq=T, tokens_per_iter=B * T, optimizer="adamw" if with_optimizer else "none")
 
 
+def train_lora(args):
+    """The LoRA step beside train-gpt2: PEFT's LoRA r=8, alpha 16 on c_attn, base frozen, AdamW on the adapter."""
+    from peft import LoraConfig, get_peft_model
+    s = shape("gpt2", args.smoke)
+    B, T = (2, 8) if args.smoke else (4, 128)
+    torch.manual_seed(1)
+    model = get_peft_model(GPT(Config(context=1024, **s)),
+                           LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=["c_attn"]))
+    model.train()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trainable, lr=6e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0)
+    x = torch.randint(0, s["vocab"], (B, T))
+    y = torch.randint(0, s["vocab"], (B, T))
+
+    def step():
+        logits = model(x)
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        opt.step()
+        model.zero_grad(set_to_none=True)
+
+    times = timed(step, args.warmup, args.iters)
+    return times, dict(s, batch=B, seq=T, tokens_per_iter=B * T, optimizer="adamw",
+                       trainable=sum(p.numel() for p in trainable))
+
+
 def generate(args, batch):
     s = shape("gpt2", args.smoke)
     prompt, total = (4, 12) if args.smoke else (16, 128)
@@ -206,6 +233,35 @@ def score(args):
 
     times = timed(run, args.warmup, args.iters)
     return times, dict(s, batch=B, seq=T, tokens_per_iter=B * T)
+
+
+def classify(args):
+    """Sequence classification as GPT2ForSequenceClassification: the texts of Attune's classify-gpt2 (lengths
+    32 + (37 i mod 97), i < 64), sorted by length, 16 per batch right-padded, final hidden states after ln_f read at
+    each row's last real token, a bias-free linear layer to 3 labels, softmax."""
+    s = dict(layers=1, heads=2, embd=32, vocab=50257) if args.smoke else GPT2
+    n, B = (4, 2) if args.smoke else (64, 16)
+    lengths = sorted((3 + i) if args.smoke else 32 + (i * 37) % 97 for i in range(n))
+    torch.manual_seed(1)
+    model = GPT(Config(context=1024 if not args.smoke else 64, **s)).eval()
+    score = nn.Linear(s["embd"], 3, bias=False)
+
+    def run():
+        with torch.inference_mode():
+            out = []
+            for start in range(0, n, B):
+                rows = lengths[start:start + B]
+                x = torch.full((len(rows), max(rows)), 262, dtype=torch.long)
+                h = model.wte(x) + model.wpe(torch.arange(0, x.shape[1], dtype=torch.long))
+                for block in model.h:
+                    h = block(h, None, 0)
+                h = model.ln_f(h)
+                last = h[torch.arange(len(rows)), torch.tensor(rows) - 1]
+                out.append(torch.softmax(score(last), dim=-1))
+            return out
+
+    times = timed(run, args.warmup, args.iters)
+    return times, dict(s, batch=B, items_per_iter=n, tokens=sum(lengths))
 
 
 def mc(args):
@@ -265,11 +321,13 @@ def membw(args, copy):
 WORKLOADS = {
     "train-tiny": (lambda a: train(a, "tiny", True), "tokens/s"),
     "train-gpt2": (lambda a: train(a, "gpt2", True), "tokens/s"),
+    "train-lora-gpt2": (train_lora, "tokens/s"),
     "fwdbwd-tiny": (lambda a: train(a, "tiny", False), "tokens/s"),
     "fwdbwd-gpt2": (lambda a: train(a, "gpt2", False), "tokens/s"),
     "generate-b1": (lambda a: generate(a, 1), "tokens/s"),
     "generate-b8": (lambda a: generate(a, 8), "tokens/s"),
     "score-b8": (score, "tokens/s"),
+    "classify-gpt2": (classify, "items/s"),
     "mc-gpt2": (mc, "items/s"),
     "sgemm": (sgemm, "GFLOP/s"),
     "membw-read": (lambda a: membw(a, False), "GB/s"),

@@ -172,7 +172,7 @@ def utilisation(runs, names):
 def main(paths):
     runs, peers = load(paths)
     order = ["sgemm", "membw-read", "membw-copy", "tokenize", "train-tiny", "fwdbwd-tiny", "train-gpt2",
-             "fwdbwd-gpt2", "score-b8", "mc-gpt2", "generate-b1", "generate-b8"]
+             "train-lora-gpt2", "fwdbwd-gpt2", "score-b8", "mc-gpt2", "generate-b1", "generate-b8"]
     names = order + sorted({w for w, _ in runs} - set(order))
     reps = max((len(v) for v in runs.values()), default=0)
     sample = next(iter(runs.values()), [{}])[0]

@@ -7,5 +7,5 @@ venv="$here/.venv"
 if [[ ! -x "$venv/bin/python" ]]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install -q torch numpy
+"$venv/bin/pip" install -q torch numpy peft   # peft: the train-lora-gpt2 peer
 "$venv/bin/python" -c 'import torch; print("torch", torch.__version__, "threads", torch.get_num_threads(), torch.__config__.show().splitlines()[2:4])'

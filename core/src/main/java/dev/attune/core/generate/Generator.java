@@ -236,55 +236,138 @@ public final class Generator {
 
     // ---------------------------------------------------------------------------------------- greedy, sampling
 
-    /** One row of greedy or sampled generation: its tokens, its text as streamed so far, how it ended. */
-    private final class Row {
-        final int index;
-        final TokenHistory history;
-        final int budget;
-        final SplittableRandom rng;
-        final StreamingDecoder decoder = tokenizer.streamingDecoder();
-        final StopStrings text;
-        final List<TokenLogprobs> logprobs = new ArrayList<>();
-        FinishReason finished;
+    /**
+     * Opens a step-wise greedy or sampled generation of one prompt, for callers that run the model themselves
+     * (a server that batches requests as they come and go). Hand each next-token logits row of this sequence to
+     * {@link Sequence#next(float[])} until {@link Sequence#finished()}; the result equals
+     * {@link #generate(int[], GenerationConfig, Consumer)} for the same logits.
+     *
+     * @param prompt token ids; fitted to the context as {@link #generate} does (see {@link Sequence#prompt()})
+     * @param config greedy or sampling (not beam search)
+     * @param index  the row of a {@link #generateBatch} this sequence stands for: sampling draws from
+     *               {@code seed + index}, so index 0 with a seeded config reproduces a single generation
+     * @param onText receives text pieces as they are settled (may be null)
+     */
+    public Sequence sequence(int[] prompt, GenerationConfig config, int index, Consumer<String> onText) {
+        Objects.requireNonNull(config, "config");
+        if (config.isBeamSearch()) {
+            throw new IllegalArgumentException("step-wise generation supports greedy and sampling, not beam search ("
+                    + config.numBeams() + " beams)");
+        }
+        if (index < 0) {
+            throw new IllegalArgumentException("index must be >= 0, got " + index);
+        }
+        Batch batch = prepare(List.of(prompt), config);
+        long seed = config.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
+        TextListener listener = onText == null ? null : (row, piece) -> onText.accept(piece);
+        return new Sequence(batch, index, batch.prompts()[0], batch.budgets()[0], seed, listener);
+    }
 
-        Row(int index, int[] prompt, int budget, long seed, List<String> stops) {
+    /**
+     * One greedy or sampled sequence being generated: its tokens, its text as streamed so far, how it ended. Each
+     * step applies the config's logits processors and warpers, then picks a token with argmax or the sampler, and
+     * follows EOS, stop strings and the token budget. Not thread-safe.
+     */
+    public final class Sequence {
+        private final Batch batch;
+        private final int index;
+        private final TokenHistory history;
+        private final int budget;
+        private final SplittableRandom rng;
+        private final StreamingDecoder decoder = tokenizer.streamingDecoder();
+        private final StopStrings text;
+        private final List<TokenLogprobs> logprobs = new ArrayList<>();
+        private final TextListener listener;
+        private FinishReason finished;
+
+        private Sequence(Batch batch, int index, int[] prompt, int budget, long seed, TextListener listener) {
+            this.batch = batch;
             this.index = index;
             this.history = new TokenHistory(prompt);
             this.budget = budget;
             this.rng = new SplittableRandom(seed + index);
-            this.text = new StopStrings(stops);
+            this.text = new StopStrings(batch.config().stopStrings());
+            this.listener = listener;
         }
 
-        void accept(int token, TokenLogprobs lp, boolean isEos, TextListener listener) {
+        /** The prompt the model must see: as given, or cut from the left under {@code TRUNCATE_LEFT}. */
+        public int[] prompt() {
+            return Arrays.copyOf(history.tokensView(), history.promptLength());
+        }
+
+        /** Most tokens this sequence may generate: {@code maxNewTokens}, or fewer where the context ends. */
+        public int budget() {
+            return budget;
+        }
+
+        /** Tokens generated so far. */
+        public int generated() {
+            return history.generated();
+        }
+
+        /** True once EOS, a stop string or the budget ended the sequence. */
+        public boolean finished() {
+            return finished != null;
+        }
+
+        /**
+         * Chooses the next token from the model's next-token logits for this sequence and records it.
+         *
+         * @param logits [V] raw logits of the last position; used as scratch (changed in place)
+         * @return the chosen token id, which the model must be fed next unless {@link #finished()}
+         */
+        public int next(float[] logits) {
+            if (finished != null) {
+                throw new IllegalStateException("sequence already finished (" + finished.label() + ")");
+            }
+            GenerationConfig config = batch.config();
+            float[] raw = null;
+            if (config.returnLogprobs()) {
+                raw = new float[logits.length];
+                Sampler.logSoftmax(logits, raw);
+            }
+            LogitsProcessor.applyAll(batch.processors(), logits, history);
+            LogitsProcessor.applyAll(batch.warpers(), logits, history);
+            int token = config.doSample() ? Sampler.sample(logits, rng) : Sampler.argmax(logits);
+            accept(token, raw == null ? null : logprobs(raw, token, config.topLogprobs()), batch.isEos(token));
+            return token;
+        }
+
+        private void accept(int token, TokenLogprobs lp, boolean isEos) {
             history.append(token);
             if (lp != null) {
                 logprobs.add(lp);
             }
             if (isEos) {
-                finish(FinishReason.EOS, listener);
+                finish(FinishReason.EOS);
                 return;
             }
-            emit(text.append(decoder.push(token)), listener);
+            emit(text.append(decoder.push(token)));
             if (text.stopped()) {
                 finished = FinishReason.STOP;
             } else if (history.generated() >= budget) {
-                finish(FinishReason.LENGTH, listener);
+                finish(FinishReason.LENGTH);
             }
         }
 
-        private void finish(FinishReason reason, TextListener listener) {
-            emit(text.append(decoder.finish()), listener); // bytes of an unfinished character, if any
-            emit(text.finish(), listener);
+        private void finish(FinishReason reason) {
+            emit(text.append(decoder.finish())); // bytes of an unfinished character, if any
+            emit(text.finish());
             finished = text.stopped() ? FinishReason.STOP : reason;
         }
 
-        private void emit(String piece, TextListener listener) {
+        private void emit(String piece) {
             if (listener != null && !piece.isEmpty()) {
                 listener.onText(index, piece);
             }
         }
 
-        GenerationResult result() {
+        /** What was generated; valid once {@link #finished()}. */
+        public GenerationResult result() {
+            if (finished == null) {
+                throw new IllegalStateException("sequence not finished: " + history.generated() + " of at most "
+                        + budget + " tokens generated");
+            }
             return new GenerationResult(history.generatedIds(), text.text(), finished, history.promptLength(),
                     logprobs);
         }
@@ -294,9 +377,9 @@ public final class Generator {
         GenerationConfig config = batch.config();
         long seed = config.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
         int n = batch.rows();
-        Row[] rows = new Row[n];
+        Sequence[] rows = new Sequence[n];
         for (int r = 0; r < n; r++) {
-            rows[r] = new Row(r, batch.prompts()[r], batch.budgets()[r], seed, config.stopStrings());
+            rows[r] = new Sequence(batch, r, batch.prompts()[r], batch.budgets()[r], seed, listener);
         }
         CausalLm.Session session = lm.start(n, batch.longestPrompt() + batch.largestBudget());
         float[][] logits = prefill(session, batch, 1);
@@ -305,24 +388,13 @@ public final class Generator {
         while (true) {
             boolean anyLive = false;
             for (int r = 0; r < n; r++) {
-                Row row = rows[r];
-                if (row.finished != null) {
+                Sequence row = rows[r];
+                if (row.finished()) {
                     live[r] = false;
                     continue;
                 }
-                float[] scores = logits[r];
-                float[] raw = null;
-                if (config.returnLogprobs()) {
-                    raw = new float[scores.length];
-                    Sampler.logSoftmax(scores, raw);
-                }
-                LogitsProcessor.applyAll(batch.processors(), scores, row.history);
-                LogitsProcessor.applyAll(batch.warpers(), scores, row.history);
-                int token = config.doSample() ? Sampler.sample(scores, row.rng) : Sampler.argmax(scores);
-                row.accept(token, raw == null ? null : logprobs(raw, token, config.topLogprobs()),
-                        batch.isEos(token), listener);
-                newest[r] = token;
-                live[r] = row.finished == null;
+                newest[r] = row.next(logits[r]);
+                live[r] = !row.finished();
                 anyLive |= live[r];
             }
             if (!anyLive) {
@@ -331,7 +403,7 @@ public final class Generator {
             logits = step(session, newest, live, batch.pad());
         }
         List<GenerationResult> results = new ArrayList<>(n);
-        for (Row row : rows) {
+        for (Sequence row : rows) {
             results.add(row.result());
         }
         return results;

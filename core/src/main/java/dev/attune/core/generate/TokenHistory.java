@@ -51,6 +51,11 @@ final class TokenHistory {
         return tokens[length - 1];
     }
 
+    /** The backing array (valid up to {@link #length()}); callers copy what they keep. */
+    int[] tokensView() {
+        return tokens;
+    }
+
     int[] generatedIds() {
         return Arrays.copyOfRange(tokens, promptLength, length);
     }

@@ -81,6 +81,123 @@ public final class KvCache {
         realTokens = real;
     }
 
+    // ------------------------------------------------------------------ continuous batching: rows come and go
+
+    /**
+     * Forgets row {@code row}'s positions (a finished sequence leaves a running batch): they turn into padding that
+     * is never attended, and the row's next position id is 0 again.
+     */
+    public void clearRow(int row) {
+        checkRow(row, batch);
+        Arrays.fill(keyValid, row * capacity, (row + 1) * capacity, false);
+        realTokens[row] = 0;
+    }
+
+    /**
+     * Row {@code row} takes over row {@code sourceRow} of {@code source} (a prompt prefilled on its own): its old
+     * positions are forgotten, and the source row's real positions are copied, in order, to the last columns stored
+     * so far. If the source row holds more real positions than this cache has stored, the stored length grows by
+     * padding columns for every other row. Positions ids continue from the source row's count, so the row decodes
+     * exactly as it would have in {@code source}.
+     */
+    public void copyRow(KvCache source, int sourceRow, int row) {
+        checkRow(row, batch);
+        checkRow(sourceRow, source.batch);
+        if (source.layers.length != layers.length || source.layers[0].heads != layers[0].heads
+                || source.layers[0].headSize != layers[0].headSize || source.layers[0].k.dataType() != layers[0].k
+                .dataType()) {
+            throw new IllegalArgumentException("source cache has another shape: " + source + " vs " + this);
+        }
+        int[] positions = source.validPositions(sourceRow);
+        int count = positions.length;
+        if (count > capacity) {
+            throw new IllegalArgumentException("source row holds " + count + " positions, beyond this cache's capacity "
+                    + capacity);
+        }
+        if (length < count) {
+            for (int b = 0; b < batch; b++) {
+                Arrays.fill(keyValid, b * capacity + length, b * capacity + count, false);
+            }
+            length = count;
+        }
+        clearRow(row);
+        int first = length - count;
+        // Copy run by run: a prefilled prompt is one contiguous run.
+        int i = 0;
+        while (i < count) {
+            int j = i + 1;
+            while (j < count && positions[j] == positions[j - 1] + 1) {
+                j++;
+            }
+            for (int l = 0; l < layers.length; l++) {
+                layers[l].copyRun(source.layers[l], sourceRow, positions[i], row, first + i, j - i);
+            }
+            i = j;
+        }
+        Arrays.fill(keyValid, row * capacity + first, row * capacity + length, true);
+        realTokens[row] = source.realTokens[sourceRow];
+    }
+
+    /**
+     * Packs each row's real positions, in order, against the end of the stored columns and drops the columns no row
+     * needs any more, so the stored length becomes the largest real count of any row. Attention then no longer
+     * spends time on padding left by rows that came and went, and room is freed for new positions. Outputs do not
+     * change: padding is never attended and position ids do not depend on columns.
+     */
+    public void compact() {
+        int[][] valid = new int[batch][];
+        int longest = 0;
+        for (int b = 0; b < batch; b++) {
+            valid[b] = validPositions(b);
+            longest = Math.max(longest, valid[b].length);
+        }
+        if (longest == length) {
+            return;
+        }
+        int heads = layers[0].heads;
+        int[] from = new int[batch * heads * capacity]; // store row of every destination row of [B*H*capacity, hs]
+        for (int b = 0; b < batch; b++) {
+            int first = longest - valid[b].length;
+            for (int h = 0; h < heads; h++) {
+                int base = (b * heads + h) * capacity;
+                for (int j = 0; j < capacity; j++) {
+                    boolean kept = j >= first && j < longest;
+                    from[base + j] = base + (kept ? valid[b][j - first] : j); // others: any row, never attended
+                }
+            }
+        }
+        for (Layer layer : layers) {
+            layer.gatherPositions(from);
+        }
+        Arrays.fill(keyValid, false);
+        for (int b = 0; b < batch; b++) {
+            Arrays.fill(keyValid, b * capacity + longest - valid[b].length, b * capacity + longest, true);
+        }
+        length = longest;
+    }
+
+    /** Columns of row {@code b} that hold real positions, ascending. */
+    private int[] validPositions(int b) {
+        int n = 0;
+        for (int j = 0; j < length; j++) {
+            n += keyValid[b * capacity + j] ? 1 : 0;
+        }
+        int[] out = new int[n];
+        n = 0;
+        for (int j = 0; j < length; j++) {
+            if (keyValid[b * capacity + j]) {
+                out[n++] = j;
+            }
+        }
+        return out;
+    }
+
+    private static void checkRow(int row, int rows) {
+        if (row < 0 || row >= rows) {
+            throw new IllegalArgumentException("row " + row + " outside [0, " + rows + ")");
+        }
+    }
+
     /**
      * Forgets every stored position (the buffers are kept for reuse) and, given a prefix, stores its keys and values
      * in the first slots of every row: attended by every later query, taking no position ids.
@@ -208,6 +325,24 @@ public final class KvCache {
             }
             k = gatherRows(k, bh);
             v = gatherRows(v, bh);
+        }
+
+        /** Copies {@code n} positions of every head of {@code source}'s row into this layer's row. */
+        void copyRun(Layer source, int sourceRow, int sourceStart, int row, int start, int n) {
+            k.get(interval(row * heads, (row + 1) * heads), interval(start, start + n), all())
+                    .assign(source.k.get(interval(sourceRow * heads, (sourceRow + 1) * heads),
+                            interval(sourceStart, sourceStart + n), all()));
+            v.get(interval(row * heads, (row + 1) * heads), interval(start, start + n), all())
+                    .assign(source.v.get(interval(sourceRow * heads, (sourceRow + 1) * heads),
+                            interval(sourceStart, sourceStart + n), all()));
+        }
+
+        /** Destination position row i of [B*H*capacity, hs] becomes source position row {@code from[i]}. */
+        void gatherPositions(int[] from) {
+            k = Nd4j.pullRows(k.reshape((long) batch * heads * capacity, headSize), 1, from)
+                    .reshape((long) batch * heads, capacity, headSize);
+            v = Nd4j.pullRows(v.reshape((long) batch * heads * capacity, headSize), 1, from)
+                    .reshape((long) batch * heads, capacity, headSize);
         }
 
         private INDArray gatherRows(INDArray store, int[] rows) {

@@ -63,7 +63,7 @@ public final class RunDirectory implements AutoCloseable {
      * commands add the run record, the report page and evaluation results ({@code dev.attune.examples.report}).
      */
     private static final Pattern RUN_FILES = Pattern.compile(
-            "metrics\\.jsonl|checkpoint-\\d+|best|model|corpus\\.bin|run\\.json|report\\.html|evaluations"
+            "metrics\\.jsonl|checkpoint-\\d+|best|model|adapter|corpus\\.bin|run\\.json|report\\.html|evaluations"
                     + "|\\..+\\.(tmp|new|old)-\\d+|\\..+\\.\\d+\\.tmp");
 
     private final Path path;
@@ -107,6 +107,7 @@ public final class RunDirectory implements AutoCloseable {
         }
         List<String> notes = new ArrayList<>();
         boolean ok = false;
+        boolean locked = false;
         try {
             FileLock lock;
             try {
@@ -120,6 +121,7 @@ public final class RunDirectory implements AutoCloseable {
                         + (owner.isEmpty() ? "owner unknown" : describe(owner)) + "); wait for it to end or choose "
                         + "another directory");
             }
+            locked = true;
             String previous = read(channel);
             if (!previous.isEmpty()) {
                 notes.add("took over a stale lock on " + directory + ": " + describe(previous)
@@ -164,6 +166,9 @@ public final class RunDirectory implements AutoCloseable {
             return new RunDirectory(directory, mode, channel, lock, notes);
         } finally {
             if (!ok) {
+                if (locked) {
+                    channel.truncate(0); // refused, not crashed: the next run must not see a stale lock
+                }
                 channel.close(); // releases the lock if it was taken
             }
         }

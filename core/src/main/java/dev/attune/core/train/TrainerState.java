@@ -164,10 +164,11 @@ record TrainerState(long step, long maxSteps, long seed, long microBatches, int 
             throw new IOException(file + ": not an Attune trainer state (\"format\" is not \"" + FORMAT + "\")");
         }
         try {
-            JsonNode s = o.get("schedule");
-            JsonNode a = o.get("optimizer");
-            JsonNode d = o.get("data");
-            JsonNode v = o.get("validation");
+            JsonNode s = field(o, "schedule");
+            JsonNode a = field(o, "optimizer");
+            JsonNode d = field(o, "data");
+            JsonNode v = field(o, "validation");
+            field(o, "rng");
             LearningRateSchedule schedule = new LearningRateSchedule(
                     LearningRateSchedule.Kind.valueOf(text(s, "kind").toUpperCase(java.util.Locale.ROOT)),
                     number(s, "peak"), whole(s, "warmup_steps"), whole(s, "total_steps"), number(s, "floor"));

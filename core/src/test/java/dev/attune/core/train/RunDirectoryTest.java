@@ -77,6 +77,7 @@ class RunDirectoryTest {
                 .hasMessageContaining("already holds files of another run")
                 .hasMessageContaining("checkpoint-000010").hasMessageContaining("metrics.jsonl");
         assertThat(out.resolve("metrics.jsonl")).exists(); // nothing lost
+        assertThat(out.resolve(RunDirectory.LOCK_FILE)).isEmptyFile(); // a refusal leaves no stale lock behind
 
         try (RunDirectory run = RunDirectory.open(out, RunDirectory.Mode.OVERWRITE)) {
             assertThat(run.notes()).anySatisfy(n -> assertThat(n).contains("deleted the earlier run"));
@@ -163,6 +164,14 @@ class RunDirectoryTest {
         assertThat(AtomicFiles.recover(out)).hasSize(1);
         assertThat(out.resolve("best/w")).hasContent("old");
         assertThat(out.resolve(".best.tmp-8")).doesNotExist();
+    }
+
+    @Test
+    void aTrainerStateMissingASectionNamesIt() throws IOException {
+        Path checkpoint = Files.createDirectories(dir.resolve("checkpoint-000001"));
+        Files.writeString(checkpoint.resolve(TrainerState.FILE), "{\"format\": \"attune-trainer-state\", \"step\": 1}");
+        assertThatThrownBy(() -> TrainerState.read(checkpoint)).isInstanceOf(IOException.class)
+                .hasMessageContaining("trainer_state.json: missing \"schedule\"");
     }
 
     @Test

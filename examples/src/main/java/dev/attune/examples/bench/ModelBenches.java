@@ -11,7 +11,10 @@ import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.train.AdamW;
 import dev.attune.core.train.LmTraining;
 import dev.attune.core.data.TokenWindows;
+import dev.attune.core.train.Trainable;
 import dev.attune.core.train.TrainingListener;
+import dev.attune.finetune.peft.Peft;
+import dev.attune.finetune.peft.PeftModel;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -65,9 +68,25 @@ final class ModelBenches {
      */
     static Measurement train(Settings s, boolean tiny) throws Exception {
         Shape shape = s.smoke() ? SMOKE : tiny ? TINY : GPT2;
+        GptModel model = GptModel.create(shape.config(), 1);
+        return train(s, tiny, shape, Trainable.of(model), 0.1);
+    }
+
+    /**
+     * The LoRA step beside {@code train-gpt2}: LoRA r=8, alpha 16 on {@code c_attn} (no dropout), the base frozen,
+     * AdamW on the adapter only (no weight decay, as the PEFT peer).
+     */
+    static Measurement trainLora(Settings s) throws Exception {
+        Shape shape = s.smoke() ? SMOKE : GPT2;
+        GptModel model = GptModel.create(shape.config(), 1);
+        PeftModel peft = Peft.lora().rank(s.smoke() ? 2 : 8).alpha(16).targets("c_attn").build().apply(model, 1);
+        return train(s, false, shape, peft, 0.0);
+    }
+
+    private static Measurement train(Settings s, boolean tiny, Shape shape, Trainable trainable, double weightDecay)
+            throws Exception {
         int b = s.smoke() ? 2 : tiny ? 8 : 4;
         int t = s.smoke() ? 8 : tiny ? 64 : 128;
-        GptModel model = GptModel.create(shape.config(), 1);
         int[] tokens = randomTokens(1, 64 * b * t, shape.vocab, 2)[0];
         int steps = s.warmup() + s.iterations();
         double[] seconds = new double[s.iterations()];
@@ -89,11 +108,11 @@ final class ModelBenches {
             }
         };
         LmTraining.builder()
-                .model(model)
+                .trainable(trainable)
                 .data(TokenWindows.of(tokens))
                 .batchSize(b)
                 .contextLength(t)
-                .optimizer(AdamW.builder().betas(0.9, 0.95).weightDecay(0.1).build())
+                .optimizer(AdamW.builder().betas(0.9, 0.95).weightDecay(weightDecay).build())
                 .learningRate(6e-4)
                 .clipGradNorm(1.0)
                 .maxSteps(steps)
@@ -114,6 +133,31 @@ final class ModelBenches {
         TokenBatch batch = TokenBatch.of(randomTokens(b, t, shape.vocab, 2), randomTokens(b, t, shape.vocab, 3));
         double[] seconds = Timer.time(s.warmup(), s.iterations(), () -> model.loss(batch));
         return new Measurement(seconds, (double) b * t, shape.fields("batch", b, "seq", t, "tokens_per_iter", b * t));
+    }
+
+    /**
+     * Sequence classification through the public API ({@code SequenceClassifier.probabilities}): 64 texts of 32 to
+     * 128 tokens ({@code 32 + (37 i mod 97)}; " the" repeated, one GPT-2 token each, so the lengths are exact), 16 per forward pass, padded, the
+     * head read at each row's last real token. Reports texts/s; {@code tokens} in the fields gives the tokens per
+     * iteration. Unit: items/s (texts). The PyTorch peer runs the same lengths through the same computation.
+     */
+    static Measurement classify(Settings s) throws Exception {
+        Shape shape = s.smoke() ? new Shape(1, 2, 32, GPT2.vocab, 64) : GPT2; // GPT-2's vocabulary: " the" is id 262
+        int texts = s.smoke() ? 4 : 64;
+        int batch = s.smoke() ? 2 : 16;
+        GptModel model = GptModel.create(shape.config(), 1);
+        dev.attune.core.tokenizer.Tokenizer tokenizer = dev.attune.core.tokenizer.Tokenizer.gpt2();
+        List<String> input = new java.util.ArrayList<>();
+        int tokens = 0;
+        for (int i = 0; i < texts; i++) {
+            int n = s.smoke() ? 3 + i : 32 + (i * 37) % 97;
+            input.add("the" + " the".repeat(n - 1));
+            tokens += n;
+        }
+        dev.attune.finetune.heads.SequenceClassifier clf = dev.attune.finetune.heads.SequenceClassifier.create(model,
+                tokenizer, List.of("a", "b", "c"), 1);
+        double[] seconds = Timer.time(s.warmup(), s.iterations(), () -> clf.probabilities(input, batch));
+        return new Measurement(seconds, texts, shape.fields("items_per_iter", texts, "batch", batch, "tokens", tokens));
     }
 
     /**

@@ -15,9 +15,11 @@ final class Workloads {
         add(Workload.attune("membw-copy", "GB/s", 3, 10, KernelBenches::memoryCopy));
         add(Workload.attune("train-tiny", "tokens/s", 3, 30, s -> ModelBenches.train(s, true)));
         add(Workload.attune("train-gpt2", "tokens/s", 1, 3, s -> ModelBenches.train(s, false)));
+        add(Workload.attune("train-lora-gpt2", "tokens/s", 1, 3, ModelBenches::trainLora));
         add(Workload.attune("fwdbwd-tiny", "tokens/s", 3, 30, s -> ModelBenches.forwardBackward(s, true)));
         add(Workload.attune("fwdbwd-gpt2", "tokens/s", 1, 3, s -> ModelBenches.forwardBackward(s, false)));
         add(Workload.attune("score-b8", "tokens/s", 1, 3, ModelBenches::score));
+        add(Workload.attune("classify-gpt2", "items/s", 1, 3, ModelBenches::classify));
         add(Workload.attune("mc-gpt2", "items/s", 1, 3, EvalBenches::multipleChoice));
         add(Workload.attune("generate-b1", "tokens/s", 1, 3, s -> ModelBenches.generate(s, 1)));
         add(Workload.attune("generate-b8", "tokens/s", 1, 3, s -> ModelBenches.generate(s, 8)));

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.attune.examples.report.EvaluationResults;
 import dev.attune.finetune.tribuo.LmClassifierModel;
 import dev.attune.finetune.tribuo.LmClassifierTrainer;
 import dev.attune.finetune.tribuo.TextDatasets;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.tribuo.MutableDataset;
 import org.tribuo.Prediction;
@@ -135,6 +137,10 @@ final class ClassifyCommand {
         @Option(names = "--output", defaultValue = "text", paramLabel = "text|json", description = "output format")
         private OutputFormat output;
 
+        @Option(names = "--save", paramLabel = "RUN_DIR",
+                description = "also write the results to RUN_DIR/evaluations/, where attune report shows them")
+        private Path save;
+
         @Override
         public Integer call() throws IOException {
             LmClassifierModel classifier = LmClassifierModel.load(model);
@@ -143,8 +149,25 @@ final class ClassifyCommand {
             LabelEvaluation e = new LabelEvaluator().evaluate(classifier, dataset);
             List<String> labels = classifier.classifier().labels();
             PrintWriter w = spec.commandLine().getOut();
+            ObjectNode json = evaluationJson(e, labels, dataset.size());
+            if (save != null) {
+                List<List<Long>> confusion = new java.util.ArrayList<>();
+                json.get("confusion").forEach(row -> {
+                    List<Long> counts = new java.util.ArrayList<>();
+                    row.forEach(c -> counts.add(c.asLong()));
+                    confusion.add(counts);
+                });
+                Map<String, Double> metrics = new java.util.LinkedHashMap<>();
+                metrics.put("accuracy", e.accuracy());
+                metrics.put("macro_f1", e.macroAveragedF1());
+                metrics.put("n", (double) dataset.size());
+                Path file = new EvaluationResults(data.getFileName() + " (classify eval)", "classification",
+                        Map.of("model", model.toString(), "data", data.toString()), metrics, Map.of(), labels,
+                        confusion).write(save);
+                spec.commandLine().getErr().println("saved the results to " + file);
+            }
             if (output == OutputFormat.json) {
-                w.println(JSON.writeValueAsString(evaluationJson(e, labels, dataset.size())));
+                w.println(JSON.writeValueAsString(json));
             } else {
                 w.println(e);
                 w.println(e.getConfusionMatrix());

@@ -1,6 +1,7 @@
 package dev.attune.examples.cli;
 
 import dev.attune.core.checkpoint.HfCheckpoint;
+import dev.attune.core.io.AtomicFiles;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.train.LmTraining;
@@ -8,6 +9,7 @@ import dev.attune.core.train.RunDirectory;
 import dev.attune.core.data.PromptCompletionData;
 import dev.attune.core.train.TrainingResult;
 import dev.attune.examples.report.ReportOptions;
+import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,12 +23,14 @@ import picocli.CommandLine.Spec;
 /**
  * {@code attune finetune}: full fine-tuning of a Hugging Face GPT-2 checkpoint on prompt/completion pairs (JSON
  * Lines with the keys {@code prompt} and {@code completion}); the loss counts completion tokens only. The result
- * is a Hugging Face checkpoint in {@code OUT/model}.
+ * is a Hugging Face checkpoint in {@code OUT/model}, or with {@code --method} an adapter in {@code OUT/adapter} (PEFT's
+ * files).
  */
 @Command(name = "finetune",
         mixinStandardHelpOptions = true,
-        description = {"Fine-tune every weight of a model on prompt/completion pairs (JSONL: prompt, completion).",
-                "Writes OUT/metrics.jsonl, OUT/checkpoint-N/ and OUT/model/ (HF checkpoint)."})
+        description = {"Fine-tune a model on prompt/completion pairs (JSONL: prompt, completion): every weight, or",
+                "an adapter (--method lora|adalora|adapter|prefix|prompt|ia3) with the base frozen.",
+                "Writes OUT/metrics.jsonl, OUT/checkpoint-N/ and OUT/model/ (HF checkpoint) or OUT/adapter/ (PEFT)."})
 public final class FinetuneCommand implements Callable<Integer> {
 
     static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(5e-5, "linear", 0.0);
@@ -60,7 +64,13 @@ public final class FinetuneCommand implements Callable<Integer> {
     private TrainingOptions options;
 
     @Mixin
+    private AdapterOptions.MethodOptions method;
+
+    @Mixin
     private ReportOptions report;
+
+    /** Where a parameter-efficient run writes its adapter. */
+    static final String ADAPTER_DIRECTORY = "adapter";
 
     @Override
     public Integer call() throws IOException {
@@ -92,12 +102,23 @@ public final class FinetuneCommand implements Callable<Integer> {
                 gpt = withDropout;
             }
             List<Path> files = validation == null ? List.of(data) : List.of(data, validation);
-            TrainingResult result = report.attach(options.builder(DEFAULTS, n).runDirectory(run), spec, out,
-                            "full fine-tuning", model.toString())
-                    .data(train).validation(val).dataFiles(files).model(gpt).build().run();
-            Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
-            tokenizer.save(saved);
-            options.report(spec.commandLine().getOut(), result, saved);
+            if (method.full()) {
+                TrainingResult result = report.attach(options.builder(DEFAULTS, n).runDirectory(run), spec, out,
+                                "full fine-tuning", model.toString())
+                        .data(train).validation(val).dataFiles(files).model(gpt).build().run();
+                Path saved = out.resolve(LmTraining.MODEL_DIRECTORY);
+                tokenizer.save(saved);
+                options.report(spec.commandLine().getOut(), result, saved);
+            } else {
+                // the base stays frozen; only the adapter trains, and only the adapter is written
+                PeftModel peft = method.config(n, tokenizer).apply(gpt, options.seed);
+                TrainingResult result = report.attach(options.builder(DEFAULTS, n).runDirectory(run), spec, out,
+                                method.method + " (" + peft.trainableParameters() + ")", model.toString())
+                        .data(train).validation(val).dataFiles(files).trainable(peft).saveModel(false).build().run();
+                Path saved = out.resolve(ADAPTER_DIRECTORY);
+                AtomicFiles.writeDirectory(saved, peft::save);
+                options.report(spec.commandLine().getOut(), result, saved);
+            }
         }
         return 0;
     }

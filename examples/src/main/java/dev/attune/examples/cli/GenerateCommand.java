@@ -43,6 +43,11 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "model directory")
     private Path model;
 
+    @Option(names = "--adapter", paramLabel = "ADIR",
+            description = "adapter directory (adapter_config.json + adapter_model.safetensors, Attune's or PEFT's)")
+    private Path adapter;
+
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     private Input input;
 
@@ -85,7 +90,7 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         GenerationConfig config = config();
         Tokenizer tokenizer = tokenizer(model);
-        GptModel gpt = HfCheckpoint.load(model);
+        GptModel gpt = AdapterOptions.withAdapter(HfCheckpoint.load(model), adapter);
         Generator generator = Generator.of(gpt, tokenizer);
         int[] prompt = input.ids != null ? input.ids : tokenizer.encode(input.prompt);
         PrintWriter out = spec.commandLine().getOut();

@@ -33,6 +33,10 @@ final class ScoreCommand implements Callable<Integer> {
             description = "Hugging Face GPT-2 directory (config.json + model.safetensors).")
     private Path model;
 
+    @Option(names = "--adapter", paramLabel = "ADIR",
+            description = "Adapter directory (adapter_config.json + adapter_model.safetensors, Attune's or PEFT's).")
+    private Path adapter;
+
     @Option(names = "--ids", required = true, paramLabel = "1,5,9", split = ",",
             description = "Comma-separated token ids.")
     private int[] ids;
@@ -43,7 +47,7 @@ final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        GptModel m = HfCheckpoint.load(model);
+        GptModel m = AdapterOptions.withAdapter(HfCheckpoint.load(model), adapter);
         int n = ids.length;
         int[] targets = new int[n];
         for (int i = 0; i < n; i++) {

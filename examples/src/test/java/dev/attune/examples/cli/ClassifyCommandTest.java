@@ -74,9 +74,17 @@ class ClassifyCommandTest {
         assertThat(trained.get("examples").asInt()).isEqualTo(200);
         assertThat(Files.exists(out.resolve("classifier.json"))).isTrue();
 
-        Cli e = Cli.run("classify", "eval", "--model", out.toString(), "--data", test.toString(), "--output", "json");
+        Cli e = Cli.run("classify", "eval", "--model", out.toString(), "--data", test.toString(), "--output", "json",
+                "--save", out.toString());
         assertThat(e.exitCode()).as(e.err()).isZero();
         JsonNode r = JSON.readTree(e.out());
+        // --save: the same numbers as an evaluation file that attune report shows
+        var saved = dev.attune.examples.report.EvaluationResults.read(
+                out.resolve("evaluations").resolve(test.getFileName() + "-classify-eval.json"));
+        assertThat(saved.metrics()).containsEntry("accuracy", r.get("accuracy").asDouble())
+                .containsEntry("macro_f1", r.get("macro_f1").asDouble()).containsEntry("n", 60.0);
+        assertThat(saved.confusion().get(0).get(1)).isEqualTo(r.get("confusion").get(0).get(1).asLong());
+        assertThat(saved.confusion().get(1).get(0)).isEqualTo(r.get("confusion").get(1).get(0).asLong());
         assertThat(r.get("n").asInt()).isEqualTo(60);
         List<String> labels = new ArrayList<>();
         r.get("labels").forEach(l -> labels.add(l.asText()));

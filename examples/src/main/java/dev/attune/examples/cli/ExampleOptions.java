@@ -1,0 +1,26 @@
+package dev.attune.examples.cli;
+
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** The options every example command shares. */
+final class ExampleOptions {
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "base model directory (default: examples/base-model; any GPT-2 checkpoint with tokenizer)")
+    Path model;
+
+    @Option(names = "--data", paramLabel = "DIR", description = "data set folder with train.jsonl and test.jsonl")
+    Path data;
+
+    @Option(names = "--reduced", description = "a smaller split and fewer steps (what the tests run)")
+    boolean reduced;
+
+    Path model(Path fallback) {
+        return model != null ? model : fallback;
+    }
+
+    Path data(Path fallback) {
+        return data != null ? data : fallback;
+    }
+}

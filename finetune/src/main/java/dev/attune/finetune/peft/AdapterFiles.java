@@ -1,0 +1,149 @@
+package dev.attune.finetune.peft;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.attune.core.io.AtomicFiles;
+import dev.attune.core.io.ModelFileException;
+import dev.attune.core.io.SafeTensors;
+import dev.attune.core.io.SafeTensorsWriter;
+import dev.attune.core.io.TensorInfo;
+import dev.attune.core.model.GptModel;
+import dev.attune.finetune.peft.adalora.AdaLoraConfig;
+import dev.attune.finetune.peft.bottleneck.BottleneckConfig;
+import dev.attune.finetune.peft.ia3.IA3Config;
+import dev.attune.finetune.peft.lora.LoraConfig;
+import dev.attune.finetune.peft.prefix.PrefixTuningConfig;
+import dev.attune.finetune.peft.prompt.PromptTuningConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * PEFT's adapter directory: {@code adapter_config.json} and {@code adapter_model.safetensors}, as
+ * {@code save_pretrained} writes them, so adapters move between Attune and Python's PEFT unchanged.
+ */
+public final class AdapterFiles {
+
+    public static final String CONFIG_FILE = "adapter_config.json";
+    public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** peft_type -> reader of its adapter_config.json. */
+    private static final Map<String, Function<JsonNode, AdapterConfig>> READERS = new LinkedHashMap<>();
+
+    static {
+        READERS.put(LoraConfig.PEFT_TYPE, LoraConfig::fromJson);
+        READERS.put(AdaLoraConfig.PEFT_TYPE, AdaLoraConfig::fromJson);
+        READERS.put(IA3Config.PEFT_TYPE, IA3Config::fromJson);
+        READERS.put(PromptTuningConfig.PEFT_TYPE, PromptTuningConfig::fromJson);
+        READERS.put(PrefixTuningConfig.PEFT_TYPE, PrefixTuningConfig::fromJson);
+        READERS.put(BottleneckConfig.PEFT_TYPE, BottleneckConfig::fromJson);
+    }
+
+    private AdapterFiles() {
+    }
+
+    /** The {@code peft_type} values Attune reads. */
+    public static List<String> supportedTypes() {
+        return List.copyOf(READERS.keySet());
+    }
+
+    /** Reads {@code directory/adapter_config.json}; an unsupported or missing {@code peft_type} is an error. */
+    public static AdapterConfig readConfig(Path directory) throws IOException {
+        Path file = directory.resolve(CONFIG_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new ModelFileException(directory, "not an adapter directory: " + CONFIG_FILE + " is missing");
+        }
+        JsonNode json;
+        try {
+            json = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ModelFileException(file, "not valid JSON: " + e.getMessage(), e);
+        }
+        if (json == null || !json.isObject()) {
+            throw new ModelFileException(file, "expected a JSON object");
+        }
+        JsonNode type = json.get("peft_type");
+        if (type == null || !type.isTextual()) {
+            throw new ModelFileException(file, "no \"peft_type\" string: is this an adapter_config.json? (Attune "
+                    + "reads peft_type " + String.join(", ", supportedTypes()) + ")");
+        }
+        Function<JsonNode, AdapterConfig> reader = READERS.get(type.asText());
+        if (reader == null) {
+            throw new ModelFileException(file, "peft_type \"" + type.asText() + "\" is not supported; Attune reads "
+                    + String.join(", ", supportedTypes()));
+        }
+        try {
+            return reader.apply(json);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFileException(file, e.getMessage(), e);
+        }
+    }
+
+    /** Opens {@code directory/adapter_model.safetensors} (PEFT's older {@code adapter_model.bin} is refused). */
+    public static SafeTensors openWeights(Path directory) throws IOException {
+        Path file = directory.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(file)) {
+            if (Files.isRegularFile(directory.resolve("adapter_model.bin"))) {
+                throw new ModelFileException(directory, "holds adapter_model.bin (a PyTorch pickle), which Attune "
+                        + "does not read; save it with safe_serialization=True to get " + WEIGHTS_FILE);
+            }
+            throw new ModelFileException(directory, WEIGHTS_FILE + " is missing");
+        }
+        return SafeTensors.open(file);
+    }
+
+    /**
+     * Writes the adapter into {@code directory} (created if missing; the two files replaced atomically): the
+     * config and the tensors under PEFT's key names, float32.
+     */
+    public static void write(Path directory, Adapter adapter, GptModel base) throws IOException {
+        Files.createDirectories(directory);
+        SafeTensorsWriter writer = SafeTensors.writer().metadata("format", "pt");
+        for (Map.Entry<String, INDArray> e : adapter.stateDict(base).entrySet()) {
+            INDArray t = e.getValue();
+            writer.add(e.getKey(), t.dataType() == DataType.FLOAT ? t : t.castTo(DataType.FLOAT));
+        }
+        writer.write(directory.resolve(WEIGHTS_FILE));
+        AtomicFiles.write(directory.resolve(CONFIG_FILE), JSON.writeValueAsBytes(adapter.configJson()));
+    }
+
+    /**
+     * Checks that {@code file} holds exactly the tensors {@code expected} names, with those shapes; every problem
+     * is listed at once. A shape mismatch means the adapter was made for a base model of another shape.
+     */
+    public static void checkTensors(SafeTensors file, Map<String, long[]> expected) throws ModelFileException {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            if (!file.contains(e.getKey())) {
+                problems.add("missing tensor " + e.getKey() + " " + Arrays.toString(e.getValue()));
+                continue;
+            }
+            TensorInfo info = file.info(e.getKey());
+            if (!Arrays.equals(info.shape(), e.getValue())) {
+                problems.add("tensor " + e.getKey() + " has shape " + Arrays.toString(info.shape()) + ", expected "
+                        + Arrays.toString(e.getValue()));
+            }
+        }
+        for (String name : file.names()) {
+            if (!expected.containsKey(name)) {
+                problems.add("unexpected tensor " + name);
+            }
+        }
+        if (!problems.isEmpty()) {
+            boolean shapes = problems.stream().anyMatch(p -> p.contains("has shape"));
+            throw new ModelFileException(file.path(), String.join("; ", problems)
+                    + (shapes ? " (was the adapter made for a base model of another shape?)" : ""));
+        }
+    }
+}

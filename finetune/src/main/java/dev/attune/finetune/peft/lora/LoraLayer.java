@@ -1,0 +1,131 @@
+package dev.attune.finetune.peft.lora;
+
+import static dev.attune.core.model.Gemm.gemm;
+
+import dev.attune.core.model.ProjectionAdapter;
+import dev.attune.core.model.Step;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * LoRA on one projection {@code y = x W + b}: {@code y' = y + scaling * drop(x) A^T B^T (+ db)}, with PEFT's layout
+ * {@code A [r, in]}, {@code B [out, r]}. Forward and backward side by side; the base projection is untouched.
+ *
+ * <pre>
+ *   d  = drop(x)                     [R, in]   (dropout on the adapter's input only, as PEFT)
+ *   h  = d A^T                       [R, r]
+ *   y' = y + scaling * h B^T (+ db)  [R, out]
+ * backward, given dy' = dL/dy':
+ *   dL/dy = dy'                      (the base output enters y' unchanged)
+ *   dB = scaling * dy'^T h           [out, r]
+ *   g  = dy' B                       [R, r]
+ *   dA = scaling * g^T d             [r, in]
+ *   dx += scaling * (g A) * mask     [R, in]
+ *   db = sum over rows of dy'        [out]     (bias lora_only)
+ * </pre>
+ */
+final class LoraLayer implements ProjectionAdapter {
+
+    final INDArray a;          // [r, in]
+    final INDArray b;          // [out, r]
+    final INDArray biasDelta;  // [out], null unless the bias trains
+    private final INDArray gradA;
+    private final INDArray gradB;
+    private final INDArray gradBias;
+    private final double scaling;
+    private final double dropout;
+    private final long site;
+
+    // kept from the training forward for the backward
+    private INDArray h;        // [R, r]
+    private INDArray dropped;  // [R, in], only with dropout
+    private INDArray mask;     // [R, in], only with dropout
+    private INDArray g;        // [R, r], from backwardOutput for backwardInput
+
+    LoraLayer(INDArray a, INDArray b, INDArray biasDelta, INDArray gradA, INDArray gradB, INDArray gradBias,
+              double scaling, double dropout, long site) {
+        this.a = a;
+        this.b = b;
+        this.biasDelta = biasDelta;
+        this.gradA = gradA;
+        this.gradB = gradB;
+        this.gradBias = gradBias;
+        this.scaling = scaling;
+        this.dropout = dropout;
+        this.site = site;
+    }
+
+    @Override
+    public void forwardOutput(INDArray x, INDArray y, Step s) {
+        long rows = x.size(0);
+        INDArray in = x;
+        boolean drop = s.training() && dropout > 0;
+        if (drop) {
+            mask = s.dropoutMask(dropout, site, rows, x.size(1));
+            in = x.mul(mask);
+        }
+        INDArray hh = s.training() && h != null && h.size(0) == rows ? h : Nd4j.create(x.dataType(), rows, a.size(0));
+        gemm(in, false, a, true, hh, 1.0, 0.0);
+        gemm(hh, false, b, true, y, scaling, 1.0);
+        if (biasDelta != null) {
+            y.addiRowVector(biasDelta);
+        }
+        if (s.training()) {
+            h = hh;
+            dropped = drop ? in : null;
+            mask = drop ? mask : null;
+            g = null;
+        }
+    }
+
+    @Override
+    public INDArray backwardOutput(INDArray x, INDArray dy, Step s) {
+        checkForward();
+        double beta = s.accumulate() ? 1.0 : 0.0;
+        INDArray in = dropped != null ? dropped : x;
+        gemm(dy, true, h, false, gradB, scaling, beta);
+        g = Nd4j.create(dy.dataType(), dy.size(0), b.size(1));
+        gemm(dy, false, b, false, g, 1.0, 0.0);
+        gemm(g, true, in, false, gradA, scaling, beta);
+        if (gradBias != null) {
+            INDArray sum = dy.sum(0);
+            if (s.accumulate()) {
+                gradBias.addi(sum);
+            } else {
+                gradBias.assign(sum);
+            }
+        }
+        return dy;
+    }
+
+    @Override
+    public void backwardInput(INDArray x, INDArray dy, INDArray dx, Step s) {
+        checkForward();
+        if (g == null) {
+            g = Nd4j.create(dy.dataType(), dy.size(0), b.size(1));
+            gemm(dy, false, b, false, g, 1.0, 0.0);
+        }
+        if (mask == null) {
+            gemm(g, false, a, false, dx, scaling, 1.0);
+        } else {
+            INDArray t = Nd4j.create(dx.dataType(), dx.size(0), dx.size(1));
+            gemm(g, false, a, false, t, scaling, 0.0);
+            dx.addi(t.muli(mask));
+        }
+        g = null;
+    }
+
+    private void checkForward() {
+        if (h == null) {
+            throw new IllegalStateException("LoRA backward without a training forward pass");
+        }
+    }
+
+    /** {@code W [in, out] += scaling * A^T B^T}, {@code bias += db}: the update folded into the base weights. */
+    void merge(INDArray weight, INDArray bias) {
+        gemm(a, true, b, true, weight, scaling, 1.0);
+        if (biasDelta != null) {
+            bias.addi(biasDelta);
+        }
+    }
+}

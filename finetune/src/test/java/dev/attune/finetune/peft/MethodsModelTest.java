@@ -1,0 +1,182 @@
+package dev.attune.finetune.peft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.attune.core.data.TokenWindows;
+import dev.attune.core.generate.GenerationConfig;
+import dev.attune.core.generate.GenerationResult;
+import dev.attune.core.generate.Generator;
+import dev.attune.core.model.GptModel;
+import dev.attune.core.model.TokenBatch;
+import dev.attune.core.tokenizer.Tokenizer;
+import dev.attune.core.train.AdamW;
+import dev.attune.core.train.LmTraining;
+import dev.attune.core.train.TrainingListener;
+import dev.attune.finetune.peft.adalora.AdaLora;
+import dev.attune.finetune.peft.bottleneck.BottleneckConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Every method other than LoRA through the model's adapter seam: PEFT's logits and greedy generations (KV cache),
+ * gradients against finite differences, training, a bit-identical base, save and reload.
+ */
+class MethodsModelTest {
+
+    @TempDir
+    Path dir;
+
+    static int[] prompt() {
+        return Fixtures.prompt();
+    }
+
+    static int[] greedy(GptModel model, int[] prompt) {
+        return Generator.of(model, Tokenizer.gpt2()).generate(prompt, GenerationConfig.greedy(6)).ids();
+    }
+
+    @Test
+    void peftsAdaptersGivePeftsLogitsAndGenerations() throws IOException {
+        for (String name : new String[] {"ia3", "prompt", "adalora"}) {
+            PeftModel peft = Peft.load(Fixtures.base(), Fixtures.adapter(name));
+            assertThat(Fixtures.maxAbsDiff(peft.model().logits(Fixtures.batch()), Fixtures.logits(name)))
+                    .as(name).isLessThan(1e-4);
+            if (!name.equals("adalora")) {
+                assertThat(greedy(peft.model(), prompt())).as(name).containsExactly(Fixtures.greedy(name));
+            }
+        }
+        assertThat(Fixtures.greedy("prompt")).isNotEqualTo(Fixtures.greedy("base"));
+    }
+
+    @Test
+    void prefixKeepsRealPositionsFromZeroInScoringAndKvCacheGeneration() throws IOException {
+        PeftModel peft = Peft.load(Fixtures.base(), Fixtures.adapter("prefix"));
+        assertThat(Fixtures.maxAbsDiff(peft.model().logits(Fixtures.batch()), Fixtures.logits("prefix.positions0")))
+                .isLessThan(1e-4);
+        assertThat(greedy(peft.model(), prompt())).containsExactly(Fixtures.greedy("prefix.positions0"));
+    }
+
+    @Test
+    void batchedGenerationWithLeftPaddingEqualsEachRowAlone() throws IOException {
+        for (String name : new String[] {"prompt", "prefix"}) {
+            PeftModel peft = Peft.load(Fixtures.base(), Fixtures.adapter(name));
+            Generator g = Generator.of(peft.model(), Tokenizer.gpt2());
+            int[] shortPrompt = {7, 8};
+            List<GenerationResult> batch = g.generateBatch(List.of(prompt(), shortPrompt), GenerationConfig.greedy(5));
+            assertThat(batch.get(0).ids()).as(name).containsExactly(g.generate(prompt(), GenerationConfig.greedy(5)).ids());
+            assertThat(batch.get(1).ids()).as(name)
+                    .containsExactly(g.generate(shortPrompt, GenerationConfig.greedy(5)).ids());
+        }
+    }
+
+    static List<AdapterConfig> configs() {
+        return List.of(
+                Peft.ia3().build(),
+                Peft.promptTuning().numVirtualTokens(3).initText("!#", Tokenizer.gpt2()).build(),
+                Peft.prefixTuning().numVirtualTokens(3).build(),
+                Peft.prefixTuning().numVirtualTokens(3).projection(true, 16).build(),
+                Peft.bottleneck().reductionFactor(4).nonLinearity(BottleneckConfig.NonLinearity.GELU_NEW).build(),
+                Peft.bottleneck().variant(BottleneckConfig.Variant.PFEIFFER).reductionFactor(4).build(),
+                Peft.adaLora().initR(4).targetR(2).alpha(8).targets("c_attn", "mlp.c_fc").totalStep(60)
+                        .schedule(5, 20, 1).build());
+    }
+
+    @Test
+    void gradientsThroughTheModelMatchCentralDifferences() {
+        for (AdapterConfig config : configs()) {
+            PeftModel peft = config.apply(Fixtures.base(), 4);
+            // move away from the start (B = 0, E = 0, scale 1) so every weight has a gradient
+            INDArray p = peft.parameters();
+            p.addi(new SplittableRandomArray(9).uniform(p.length(), 0.3).reshape(p.shape()).castTo(p.dataType()));
+            TokenBatch batch = Fixtures.batch();
+            int n = batch.validTargets();
+            peft.forwardBackward(batch, n, false, 0);
+            INDArray grad = peft.gradients().dup();
+            if (peft.adapter(peft.activeAdapter()) instanceof AdaLora) {
+                // the regulariser's share is in the gradient too; take it out to compare with the loss alone
+                peft.gradients().assign(0);
+                peft.adapter(peft.activeAdapter()).regularise(1.0);
+                grad.subi(peft.gradients());
+            }
+            SplittableRandom pick = new SplittableRandom(5);
+            int checked = 0;
+            double h = 1e-2;
+            for (int k = 0; k < 400 && checked < 8; k++) {
+                int i = pick.nextInt((int) p.length());
+                double exact = grad.getDouble(i);
+                if (Math.abs(exact) < 2e-3) {
+                    continue;
+                }
+                double v = p.getDouble(i);
+                p.putScalar(i, v + h);
+                double up = peft.loss(batch) / n;
+                p.putScalar(i, v - h);
+                double down = peft.loss(batch) / n;
+                p.putScalar(i, v);
+                double numeric = (up - down) / (2 * h);
+                assertThat(Math.abs(numeric - exact) / Math.abs(exact)).as("%s entry %d: %s vs %s", config.peftType(), i,
+                        numeric, exact).isLessThan(0.05);
+                checked++;
+            }
+            assertThat(checked).as(config.peftType()).isGreaterThanOrEqualTo(4);
+        }
+    }
+
+    /** Uniform noise without ND4J's global random state. */
+    record SplittableRandomArray(long seed) {
+        INDArray uniform(long n, double scale) {
+            SplittableRandom r = new SplittableRandom(seed);
+            double[] v = new double[(int) n];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (r.nextDouble() * 2 - 1) * scale;
+            }
+            return org.nd4j.linalg.factory.Nd4j.createFromArray(v);
+        }
+    }
+
+    @Test
+    void everyMethodTrainsWithTheBaseBitIdenticalAndReloadsExactly() throws IOException {
+        int[] text = new int[300];
+        for (int i = 0; i < text.length; i++) {
+            text[i] = Fixtures.CYCLE[i % Fixtures.CYCLE.length];
+        }
+        for (AdapterConfig config : configs()) {
+            GptModel base = Fixtures.trainingBase();
+            INDArray weights = base.parameters().dup();
+            TokenBatch batch = Fixtures.batch();
+            INDArray before = base.logits(batch);
+            PeftModel peft = config.apply(base, 2);
+            if (!(config instanceof dev.attune.finetune.peft.prompt.PromptTuningConfig)
+                    && !(config instanceof dev.attune.finetune.peft.prefix.PrefixTuningConfig)) {
+                assertThat(Fixtures.maxAbsDiff(base.logits(batch), before)).as(config.peftType() + " starts unchanged")
+                        .isLessThan(1e-6);
+            }
+            List<Double> losses = new ArrayList<>();
+            LmTraining.builder().trainable(peft).data(TokenWindows.of(text)).batchSize(4).contextLength(16)
+                    .optimizer(AdamW.builder().weightDecay(0).build()).learningRate(3e-2).maxSteps(60).progress(false)
+                    .listener(new TrainingListener() {
+                        @Override
+                        public void onStep(StepMetrics step) {
+                            losses.add(step.loss());
+                        }
+                    }).build().run();
+            assertThat(losses.get(losses.size() - 1)).as(config.peftType()).isLessThan(losses.get(0) * 0.8);
+            assertThat(base.parameters()).as(config.peftType() + ": base bit-identical").isEqualTo(weights);
+            if (peft.adapter(peft.activeAdapter()) instanceof AdaLora ada) {
+                assertThat(ada.totalRank()).as("AdaLoRA ranks shrink to the target").isEqualTo(2 * 2 * 2);
+                assertThat(ada.rankLog()).isNotEmpty();
+                assertThat(peft.lastRegularisation()).isGreaterThan(0);
+            }
+            INDArray trained = base.logits(batch);
+            Path saved = dir.resolve(config.peftType() + losses.size() + System.nanoTime());
+            peft.save(saved);
+            PeftModel again = Peft.load(Fixtures.trainingBase(), saved);
+            assertThat(Fixtures.maxAbsDiff(again.model().logits(batch), trained)).as(config.peftType()).isLessThan(1e-5);
+        }
+    }
+}

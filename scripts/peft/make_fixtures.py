@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Makes the PEFT interop fixtures under finetune/src/test/resources/peft/ (run once, results committed).
+
+A tiny random GPT-2 base and one adapter per PEFT method Attune reads, each saved by PEFT's own save_pretrained,
+with non-trivial weights (perturbed after PEFT's init, so LoRA's B is not zero), and PEFT's logits for fixed ids.
+
+    python3 -m venv /tmp/venv && /tmp/venv/bin/pip install peft transformers torch safetensors
+    /tmp/venv/bin/python scripts/peft/make_fixtures.py [OUT_DIR]
+
+Versions used for the committed files are written to OUT_DIR/versions.json.
+"""
+import json
+import os
+import shutil
+import sys
+
+import peft
+import safetensors
+import torch
+import transformers
+from peft import (AdaLoraConfig, IA3Config, LoraConfig, PrefixTuningConfig, PromptTuningConfig, TaskType,
+                  get_peft_model, PeftModel)
+import safetensors.torch
+from safetensors.torch import save_file
+from transformers import GPT2Config, GPT2LMHeadModel
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "finetune", "src",
+                                                         "test", "resources", "peft")
+OUT = os.path.abspath(OUT)
+IDS = torch.tensor([[5, 17, 42, 3, 99, 0, 64, 23], [1, 2, 3, 4, 5, 6, 7, 8]])
+PROMPT = torch.tensor([[11, 12, 13, 14]])
+NEW_TOKENS = 6
+
+
+def base_model():
+    torch.manual_seed(0)
+    cfg = GPT2Config(vocab_size=100, n_positions=32, n_embd=32, n_layer=2, n_head=4, bos_token_id=0,
+                     eos_token_id=0, initializer_range=0.3, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    m = GPT2LMHeadModel(cfg)
+    m.eval()
+    return m
+
+
+def perturb(model, names, scale, seed, around=0.0):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if any(k in n for k in names):
+                p.copy_(around + scale * torch.randn(p.shape, generator=g))
+
+
+def logits(model, ids=IDS):
+    with torch.no_grad():
+        out = model(input_ids=ids).logits
+    return out[:, -ids.shape[1]:, :].contiguous().float()
+
+
+def greedy(model):
+    with torch.no_grad():
+        out = model.generate(input_ids=PROMPT, attention_mask=torch.ones_like(PROMPT), max_new_tokens=NEW_TOKENS,
+                             do_sample=False, pad_token_id=0)
+    return out[0, -NEW_TOKENS:].tolist()
+
+
+def prefix_cache(adapter_dir, batch):
+    from transformers import DynamicCache
+    cfg = base_model().config
+    emb = safetensors.torch.load_file(os.path.join(adapter_dir, "adapter_model.safetensors"))["prompt_embeddings"]
+    p = emb.shape[0]
+    kv = emb.view(p, cfg.n_layer * 2, cfg.n_head, cfg.n_embd // cfg.n_head).permute(1, 2, 0, 3)  # [2L, H, P, hs]
+    cache = DynamicCache()
+    for layer in range(cfg.n_layer):
+        cache.update(kv[2 * layer].unsqueeze(0).expand(batch, -1, -1, -1).contiguous(),
+                     kv[2 * layer + 1].unsqueeze(0).expand(batch, -1, -1, -1).contiguous(), layer)
+    return cache, p
+
+
+def prefix_from_zero(adapter_dir, ids):
+    cache, p = prefix_cache(adapter_dir, ids.shape[0])
+    t = ids.shape[1]
+    with torch.no_grad():
+        return base_model()(input_ids=ids, past_key_values=cache, attention_mask=torch.ones(ids.shape[0], p + t),
+                            position_ids=torch.arange(t).unsqueeze(0).expand(ids.shape[0], -1)).logits.float()
+
+
+def prefix_greedy_from_zero(adapter_dir):
+    ids = PROMPT.clone()
+    out = []
+    for _ in range(NEW_TOKENS):
+        logits = prefix_from_zero(adapter_dir, ids)
+        nxt = int(logits[0, -1].argmax())
+        out.append(nxt)
+        ids = torch.cat([ids, torch.tensor([[nxt]])], dim=1)
+    return out
+
+
+def main():
+    if os.path.exists(OUT):
+        shutil.rmtree(OUT)
+    os.makedirs(OUT)
+    expected = {"base": logits(base_model())}
+    base_model().save_pretrained(os.path.join(OUT, "base"))
+    generations = {"base": greedy(base_model())}
+
+    def make(name, config, perturbations, merged=False, generate=False):
+        model = get_peft_model(base_model(), config)
+        for i, (keys, scale, around) in enumerate(perturbations):
+            perturb(model, keys, scale, 100 + i, around)
+        model.eval()
+        expected[name] = logits(model)
+        if generate:
+            generations[name] = greedy(model)
+        model.save_pretrained(os.path.join(OUT, name))
+        os.remove(os.path.join(OUT, name, "README.md"))  # a generated model card, not needed
+        # the saved adapter must reproduce the logits when PEFT loads it back
+        again = PeftModel.from_pretrained(base_model(), os.path.join(OUT, name))
+        again.eval()
+        assert torch.allclose(logits(again), expected[name], atol=1e-5), name
+        if merged:
+            expected[name + ".merged"] = logits(model.merge_and_unload())
+        print(name, {k: tuple(v.shape) for k, v in
+                     safetensors.torch.load_file(os.path.join(OUT, name, "adapter_model.safetensors")).items()})
+
+    make("lora", LoraConfig(task_type=TaskType.CAUSAL_LM, r=4, lora_alpha=8, lora_dropout=0.0,
+                            target_modules=["c_attn", "c_proj"], fan_in_fan_out=True),
+         [(["lora_B"], 0.1, 0.0)], merged=True, generate=True)
+    make("lora_rslora", LoraConfig(task_type=TaskType.CAUSAL_LM, r=2, lora_alpha=4, use_rslora=True,
+                                   target_modules=["mlp.c_fc"], layers_to_transform=[1], bias="lora_only",
+                                   fan_in_fan_out=True),
+         [(["lora_B"], 0.1, 0.0), (["c_fc.base_layer.bias"], 0.1, 0.0)], merged=True)
+    make("ia3", IA3Config(task_type=TaskType.CAUSAL_LM, target_modules=["c_attn", "mlp.c_proj"],
+                          feedforward_modules=["mlp.c_proj"], fan_in_fan_out=True),
+         [(["ia3_l"], 0.2, 1.0)], merged=True, generate=True)
+    make("prompt", PromptTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=3), [], generate=True)
+    make("prefix", PrefixTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=3), [], generate=True)
+    make("adalora", AdaLoraConfig(task_type=TaskType.CAUSAL_LM, init_r=4, target_r=2, lora_alpha=8,
+                                  target_modules=["c_attn"], total_step=100, fan_in_fan_out=True),
+         [(["lora_E"], 0.3, 0.0)])
+
+    # PEFT (0.21 with transformers 5.x) gives the real tokens of a prefix-tuned GPT-2 the positions P..P+T-1, as if
+    # the virtual tokens were real ones; Attune keeps them at 0..T-1 (the prefix has no positions). The same prefix
+    # under Attune's convention, computed with transformers directly, is the reference for that:
+    expected["prefix.positions0"] = prefix_from_zero(os.path.join(OUT, "prefix"), IDS)
+    generations["prefix.positions0"] = prefix_greedy_from_zero(os.path.join(OUT, "prefix"))
+
+    save_file(expected, os.path.join(OUT, "expected_logits.safetensors"))
+    with open(os.path.join(OUT, "expected.json"), "w") as f:
+        json.dump({"ids": IDS.tolist(), "prompt": PROMPT[0].tolist(), "greedy": generations,
+                   "versions": {"peft": peft.__version__, "transformers": transformers.__version__,
+                                "torch": torch.__version__, "safetensors": safetensors.__version__}}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
