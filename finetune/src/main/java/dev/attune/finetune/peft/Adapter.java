@@ -1,5 +1,7 @@
 package dev.attune.finetune.peft;
 
+import dev.attune.core.config.GptConfig;
+
 import dev.attune.core.io.SafeTensors;
 import dev.attune.core.model.GptModel;
 import java.io.IOException;
@@ -82,5 +84,15 @@ public interface Adapter {
     /** Adds the adapter's effect to {@code base}'s weights. */
     default void merge(GptModel base) {
         throw new UnsupportedOperationException(config().peftType() + " adapters cannot be merged into the weights");
+    }
+
+    /**
+     * Refuses a base model whose shape differs from {@code made}, the shape the adapter {@code what} was made for
+     * (dropout settings may differ).
+     */
+    static void requireShape(String what, GptConfig made, GptModel base) {
+        if (!base.config().withDropout(0).equals(made.withDropout(0))) {
+            throw new IllegalArgumentException(what + " made for a model of shape " + made + ", not " + base.config());
+        }
     }
 }

@@ -1,5 +1,9 @@
 package dev.attune.finetune.peft;
 
+import dev.attune.core.model.ProjectionAdapter;
+
+import dev.attune.core.model.GptModel;
+
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.model.Projection;
 import java.util.ArrayList;
@@ -90,5 +94,19 @@ public record Target(int layer, Projection projection) {
     /** PEFT's suffix rule. */
     public static boolean matches(String path, String name) {
         return path.equals(name) || path.endsWith("." + name);
+    }
+
+    /** Wraps each target's projection in {@code base} with the adapter layer at the same index. */
+    public static void wrapAll(GptModel base, List<Target> targets, List<? extends ProjectionAdapter> layers) {
+        for (int i = 0; i < targets.size(); i++) {
+            base.adapters().wrap(targets.get(i).layer(), targets.get(i).projection(), layers.get(i));
+        }
+    }
+
+    /** Removes the adapters around every target's projection in {@code base}. */
+    public static void unwrapAll(GptModel base, List<Target> targets) {
+        for (Target t : targets) {
+            base.adapters().unwrap(t.layer(), t.projection());
+        }
     }
 }

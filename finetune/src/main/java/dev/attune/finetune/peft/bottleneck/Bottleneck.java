@@ -122,10 +122,7 @@ public final class Bottleneck implements Adapter {
     }
 
     private void checkShape(GptModel base) {
-        if (!base.config().withDropout(0).equals(model.withDropout(0))) {
-            throw new IllegalArgumentException("these bottleneck adapters were made for a model of shape " + model
-                    + ", not " + base.config());
-        }
+        Adapter.requireShape("these bottleneck adapters were", model, base);
     }
 
     @Override

@@ -74,23 +74,16 @@ public final class IA3 implements Adapter {
     @Override
     public void attach(GptModel base) {
         checkShape(base);
-        for (int i = 0; i < targets.size(); i++) {
-            base.adapters().wrap(targets.get(i).layer(), targets.get(i).projection(), layers.get(i));
-        }
+        Target.wrapAll(base, targets, layers);
     }
 
     @Override
     public void detach(GptModel base) {
-        for (Target t : targets) {
-            base.adapters().unwrap(t.layer(), t.projection());
-        }
+        Target.unwrapAll(base, targets);
     }
 
     private void checkShape(GptModel base) {
-        if (!base.config().withDropout(0).equals(model.withDropout(0))) {
-            throw new IllegalArgumentException("this IA3 adapter was made for a model of shape " + model + ", not "
-                    + base.config());
-        }
+        Adapter.requireShape("this IA3 adapter was", model, base);
     }
 
     @Override
