@@ -82,8 +82,12 @@ public final class CompressedTensor {
         }
     }
 
-    /** A zero tensor for the Hugging Face tensor {@code name} of shape {@code hfShape}. */
-    static CompressedTensor zeros(String name, WeightFormat format, long[] hfShape) {
+    /**
+     * A zero tensor standing for the Hugging Face tensor {@code name} ({@code wte.weight} or a projection weight,
+     * see {@link GptModel#compressedNames}) of shape {@code hfShape}, for loaders to fill with {@link #load} or
+     * {@link #quantize}.
+     */
+    public static CompressedTensor zeros(String name, WeightFormat format, long[] hfShape) {
         boolean conv1d = !name.equals("wte.weight");
         int rows = Math.toIntExact(hfShape[0]);
         int cols = Math.toIntExact(hfShape[1]);
@@ -114,6 +118,24 @@ public final class CompressedTensor {
     public long[] scaleShape() {
         requireInt8();
         return conv1d ? new long[] {groups(), out} : new long[] {out, groups()};
+    }
+
+    /** False when a value (bf16) or a scale (int8) is infinite or NaN. */
+    public boolean isFinite() {
+        if (format == WeightFormat.INT8) {
+            for (float s : scales) {
+                if (!Float.isFinite(s)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        for (short v : bf16) {
+            if ((v & 0x7f80) == 0x7f80) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Bytes the compressed values and scales occupy. */

@@ -104,8 +104,11 @@ public final class GptModel {
         return new Linear(param(prefix + ".weight"), param(prefix + ".bias"), compressed.get(prefix + ".weight"));
     }
 
-    /** The tensors a compressed model holds as bf16 or int8: every projection weight, and wte (the tied LM head). */
-    private static List<String> compressedNames(GptConfig config) {
+    /**
+     * The tensors a compressed model holds as bf16 or int8, in {@link #parameterNames()} order: {@code wte} (the
+     * token embedding and tied LM head) and the four projection weights of every layer.
+     */
+    public static List<String> compressedNames(GptConfig config) {
         List<String> names = new java.util.ArrayList<>();
         names.add("wte.weight");
         for (int l = 0; l < config.layers(); l++) {
