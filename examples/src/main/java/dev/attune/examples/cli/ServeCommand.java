@@ -17,6 +17,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -87,6 +88,9 @@ public final class ServeCommand implements Callable<Integer> {
             + " in-flight requests may finish at shutdown (default ${DEFAULT-VALUE})")
     private long shutdownGrace;
 
+    @Mixin
+    private WeightsOption weights;
+
     @Option(names = "--no-access-log", description = "do not log one line per request")
     private boolean noAccessLog;
 
@@ -122,7 +126,7 @@ public final class ServeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         Tokenizer tokenizer = ModelDirectory.tokenizer(model);
-        GptModel gpt = HfCheckpoint.load(model);
+        GptModel gpt = HfCheckpoint.load(model, weights.resolve(model));
         ChatTemplate template = chatTemplate != null ? ChatTemplate.load(chatTemplate) : null;
         AttuneServer server = AttuneServer.start(gpt, tokenizer, template, config);
         CountDownLatch stopped = new CountDownLatch(1);
