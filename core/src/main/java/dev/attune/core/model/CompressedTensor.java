@@ -320,8 +320,9 @@ public final class CompressedTensor {
             }
             return;
         }
+        // each check of an INDArray's layout costs microseconds of ND4J shape queries: once per operand
         float[] xs = new float[rows * in];
-        HostBuffers.floats(HostBuffers.isDense(x) ? x : x.dup('c')).get(0, xs);
+        HostBuffers.window(HostBuffers.isDense(x) ? x : x.dup('c'), 0, rows * in).get(0, xs);
         float[] ys = new float[rows * out];
         if (format == WeightFormat.INT8) {
             Parallel.rows(out, 64, (from, to) -> PackedKernels.int8(xs, rows, q, scales, in, out, group, ys, from, to));
@@ -330,7 +331,7 @@ public final class CompressedTensor {
         }
         if (bias != null) {
             float[] b = new float[out];
-            HostBuffers.floats(bias).get(0, b);
+            HostBuffers.window(bias, 0, out).get(0, b);               // a contiguous [out] view
             for (int r = 0; r < rows; r++) {
                 for (int o = 0; o < out; o++) {
                     ys[r * out + o] += b[o];
@@ -338,7 +339,7 @@ public final class CompressedTensor {
             }
         }
         if (HostBuffers.isDense(y)) {
-            HostBuffers.floats(y).put(0, ys);
+            HostBuffers.window(y, 0, rows * out).put(0, ys);
         } else {
             y.assign(Nd4j.createFromArray(ys).reshape(rows, out));
         }

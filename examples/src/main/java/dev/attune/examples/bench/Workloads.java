@@ -43,6 +43,25 @@ final class Workloads {
         ALL.put(w.name(), w);
     }
 
+    /** Workloads measured in one process with no peer line: their fields carry the comparison. */
+    private static final java.util.Set<String> NO_PEER = java.util.Set.of("generate-b1-formats", "weights-quality");
+
+    /**
+     * The peer's workload that {@code name} is compared with: the same name, or for compressed weights
+     * ({@code generate-b1-int8}) the peer's float32 workload ({@code generate-b1}); null when it has none.
+     */
+    static String peerOf(String name) {
+        if (NO_PEER.contains(name)) {
+            return null;
+        }
+        for (String suffix : new String[] {"-bf16", "-int8"}) {
+            if (name.endsWith(suffix)) {
+                return name.substring(0, name.length() - suffix.length());
+            }
+        }
+        return name;
+    }
+
     static Map<String, Workload> all() {
         return Collections.unmodifiableMap(ALL);
     }
