@@ -120,6 +120,8 @@ public final class TaggingExample {
         console.printf(Locale.ROOT, "%-36s %9s %9s %9s%n", "entities (as seqeval)", "precision", "recall", "f1");
         entities.forEach((method, r) -> console.printf(Locale.ROOT, "%-36s %9.3f %9.3f %9.3f%n", method,
                 r.precision(), r.recall(), r.f1()));
+        console.println("(the language model tags each word at its first sub-token, before it has seen the words after"
+                + " it; the CRF's features include the next word)");
         return new Result(table, entities);
     }
 

@@ -81,7 +81,8 @@ public final class SequenceClassifier {
         return new SequenceClassifier(model, tokenizer, labels, score.castTo(DataType.FLOAT).dup());
     }
 
-    private static double gaussian(SplittableRandom r) {
+    /** A standard normal draw (Box-Muller), for transformers' {@code N(0, 0.02)} head initialisation. */
+    static double gaussian(SplittableRandom r) {
         double u = 1 - r.nextDouble();
         return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r.nextDouble());
     }

@@ -124,15 +124,10 @@ public final class TokenClassifier {
         float[] w = new float[labels.size() * c];
         SplittableRandom random = new SplittableRandom(seed);
         for (int i = 0; i < w.length; i++) {
-            w[i] = (float) (0.02 * gaussian(random));
+            w[i] = (float) (0.02 * SequenceClassifier.gaussian(random));
         }
         return new TokenClassifier(model, tokenizer, labels, dropout,
                 Nd4j.create(w, new long[] {labels.size(), c}, DataType.FLOAT), Nd4j.zeros(DataType.FLOAT, labels.size()));
-    }
-
-    private static double gaussian(SplittableRandom r) {
-        double u = 1 - r.nextDouble();
-        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r.nextDouble());
     }
 
     public GptModel model() {

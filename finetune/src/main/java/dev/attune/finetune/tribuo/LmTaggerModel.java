@@ -3,11 +3,6 @@ package dev.attune.finetune.tribuo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.oracle.labs.mlrg.olcut.config.json.JsonProvenanceSerialization;
-import com.oracle.labs.mlrg.olcut.provenance.ObjectProvenance;
-import com.oracle.labs.mlrg.olcut.provenance.Provenance;
-import com.oracle.labs.mlrg.olcut.provenance.ProvenanceUtil;
-import com.oracle.labs.mlrg.olcut.provenance.io.ProvenanceSerializationException;
 import com.oracle.labs.mlrg.olcut.util.Pair;
 import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.io.AtomicFiles;
@@ -20,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -190,8 +184,7 @@ public final class LmTaggerModel extends SequenceModel<Label> {
         o.put("head_dropout", tagger.dropout());
         o.put("base_model", basePath);
         o.put("base_sha256", baseSha256);
-        String provenanceJson = new JsonProvenanceSerialization(true)
-                .serializeToString(ProvenanceUtil.marshalProvenance(getProvenance()));
+        String provenanceJson = ModelFiles.provenanceJson(getProvenance());
         AtomicFiles.writeDirectory(directory, dir -> {
             if (method == LmTaggerTrainer.Method.FULL) {
                 new Pretrained(tagger.model(), (BpeTokenizer) tagger.tokenizer()).save(dir.resolve("model"));
@@ -199,7 +192,7 @@ public final class LmTaggerModel extends SequenceModel<Label> {
                 peft.save(Files.createDirectory(dir.resolve(ADAPTER_DIRECTORY)));
             }
             tagger.saveHead(dir.resolve("classifier.safetensors"));
-            Files.writeString(dir.resolve("provenance.json"), provenanceJson);
+            Files.writeString(dir.resolve(ModelFiles.PROVENANCE_FILE), provenanceJson);
             Files.writeString(dir.resolve("tagger.json"),
                     JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
         });
@@ -229,30 +222,14 @@ public final class LmTaggerModel extends SequenceModel<Label> {
         if (method == LmTaggerTrainer.Method.FULL) {
             pretrained = Pretrained.load(directory.resolve("model"));
         } else {
-            if (!Files.isDirectory(base)) {
-                throw new IOException(file + " refers to the base checkpoint " + base + ", which is not there");
-            }
-            String now = Checkpoints.sha256(base);
-            if (!now.equals(hash)) {
-                throw new IOException("the base checkpoint " + base + " has changed since training: SHA-256 " + now
-                        + ", the tagger was trained on " + hash);
-            }
-            pretrained = Pretrained.load(base);
+            pretrained = ModelFiles.loadBase(base, hash, file);
         }
         PeftModel peft = method == LmTaggerTrainer.Method.PEFT
                 ? Peft.load(pretrained.model(), directory.resolve(ADAPTER_DIRECTORY)) : null;
         TokenClassifier tagger = TokenClassifier.create(pretrained.model(), pretrained.tokenizer(), labels,
                 o.path("head_dropout").asDouble(TokenClassifier.DEFAULT_DROPOUT), 0);
         tagger.loadHead(directory.resolve("classifier.safetensors"));
-        ModelProvenance provenance;
-        try {
-            ObjectProvenance p = ProvenanceUtil.unmarshalProvenance(new JsonProvenanceSerialization(true)
-                    .deserializeFromString(Files.readString(directory.resolve("provenance.json"))));
-            provenance = (ModelProvenance) p;
-        } catch (ProvenanceSerializationException | ClassCastException e) {
-            throw new IOException(directory.resolve("provenance.json") + ": not a model provenance: " + e.getMessage(), e);
-        }
-        return new LmTaggerModel(provenance, tagger, method, peft, base, hash);
+        return new LmTaggerModel(ModelFiles.readProvenance(directory), tagger, method, peft, base, hash);
     }
 
     /** A short model card from the provenance: what the model is, how and on what it was trained. */
@@ -264,15 +241,7 @@ public final class LmTaggerModel extends SequenceModel<Label> {
         s.append("base checkpoint: ").append(basePath).append('\n');
         s.append("base sha256: ").append(baseSha256).append('\n');
         s.append("fine-tuning method: ").append(method.name().toLowerCase(Locale.ROOT)).append('\n');
-        s.append("trained: ").append(getProvenance().getTrainingTime()).append('\n');
-        s.append("training data: ").append(getProvenance().getDatasetProvenance().getSourceProvenance()).append('\n');
-        s.append("trainer: ").append(getProvenance().getTrainerProvenance().getClassName()).append('\n');
-        for (Iterator<Pair<String, Provenance>> it = getProvenance().getTrainerProvenance().iterator(); it.hasNext(); ) {
-            Pair<String, Provenance> p = it.next();
-            s.append("  ").append(p.getA()).append(": ").append(p.getB()).append('\n');
-        }
-        s.append("environment: java ").append(getProvenance().getJavaVersion()).append(", tribuo ")
-                .append(getProvenance().getTribuoVersion()).append(", ").append(getProvenance().getOS()).append('\n');
+        ModelFiles.appendTraining(s, getProvenance());
         return s.toString();
     }
 
