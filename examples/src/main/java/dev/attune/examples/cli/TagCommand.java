@@ -285,6 +285,9 @@ final class TagCommand {
                     }
                     words.add(t.get(i).asText());
                 }
+                if (words.isEmpty()) {
+                    throw new IOException(file + ", line " + line + ": \"tokens\" is empty");
+                }
                 out.add(words);
             });
             return out;
