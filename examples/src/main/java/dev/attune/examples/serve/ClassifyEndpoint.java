@@ -54,11 +54,7 @@ final class ClassifyEndpoint {
 
     void classify(Context ctx, byte[] body) {
         RequestFields f = RequestFields.parse(json, body, FIELDS);
-        String name = f.string("model", null);
-        if (name != null && !name.equals(config.modelName())) {
-            throw ApiError.notFound("model", "model_not_found", "no model '" + name + "'; this server serves '"
-                    + config.modelName() + "'");
-        }
+        ApiError.requireServed(f.string("model", null), config);
         if (!f.has("input")) {
             throw ApiError.badRequest("input", "missing required field 'input' (a string or an array of strings)");
         }
