@@ -209,16 +209,10 @@ public final class CompressedTensor {
 
     /** Output row {@code o} as floats into {@code dst[offset ..]} ({@code in} values). */
     void dequantizeRow(int o, float[] dst, int offset) {
-        int row = o * in;
         if (format == WeightFormat.BF16) {
-            for (int i = 0; i < in; i++) {
-                dst[offset + i] = Float.intBitsToFloat(bf16[row + i] << 16);
-            }
-            return;
-        }
-        int groups = groups();
-        for (int i = 0; i < in; i++) {
-            dst[offset + i] = q[row + i] * scales[o * groups + i / group];
+            PackedKernels.bf16Row(bf16, in, o, dst, offset);
+        } else {
+            PackedKernels.int8Row(q, scales, in, group, o, dst, offset);
         }
     }
 

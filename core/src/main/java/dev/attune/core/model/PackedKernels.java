@@ -50,7 +50,15 @@ final class PackedKernels {
         boolean pairs = vector && group == 2 * LANES && in % group == 0;
         for (int o0 = from; o0 < to; o0 += BLOCK) {
             int o1 = Math.min(to, o0 + BLOCK);
-            for (int r = 0; r < rows; r++) {
+            int r = 0;
+            if (pairs) {
+                for (; r + 4 <= rows; r += 4) {
+                    for (int o = o0; o < o1; o++) {
+                        int8PairsFourRows(x, r, q, scales, in, out, o, y);
+                    }
+                }
+            }
+            for (; r < rows; r++) {
                 for (int o = o0; o < o1; o++) {
                     y[r * out + o] = pairs ? int8DotPairs(x, r * in, q, scales, in, o)
                             : vector ? int8Dot(x, r * in, q, scales, in, group, o)
@@ -58,6 +66,40 @@ final class PackedKernels {
                 }
             }
         }
+    }
+
+    /**
+     * Output {@code o} for input rows {@code r .. r+3} at once: each block of weights is converted and scaled once
+     * and meets four inputs, so a small batch costs less than four single rows (batched decoding, short prompts).
+     */
+    private static void int8PairsFourRows(float[] x, int r, byte[] q, float[] scales, int in, int out, int o,
+                                          float[] y) {
+        int row = o * in;
+        int g = o * (in / (2 * LANES));
+        int x0 = r * in;
+        int x1 = x0 + in;
+        int x2 = x1 + in;
+        int x3 = x2 + in;
+        FloatVector t0 = FloatVector.zero(F);
+        FloatVector t1 = t0;
+        FloatVector t2 = t0;
+        FloatVector t3 = t0;
+        for (int i = 0; i < in; i += 2 * LANES, g++) {
+            FloatVector s = FloatVector.broadcast(F, scales[g]);
+            FloatVector w0 = ((FloatVector) ByteVector.fromArray(B, q, row + i)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(s);
+            FloatVector w1 = ((FloatVector) ByteVector.fromArray(B, q, row + i + LANES)
+                    .convertShape(VectorOperators.B2F, F, 0)).mul(s);
+            int j = i + LANES;
+            t0 = w1.fma(FloatVector.fromArray(F, x, x0 + j), w0.fma(FloatVector.fromArray(F, x, x0 + i), t0));
+            t1 = w1.fma(FloatVector.fromArray(F, x, x1 + j), w0.fma(FloatVector.fromArray(F, x, x1 + i), t1));
+            t2 = w1.fma(FloatVector.fromArray(F, x, x2 + j), w0.fma(FloatVector.fromArray(F, x, x2 + i), t2));
+            t3 = w1.fma(FloatVector.fromArray(F, x, x3 + j), w0.fma(FloatVector.fromArray(F, x, x3 + i), t3));
+        }
+        y[r * out + o] = t0.reduceLanes(VectorOperators.ADD);
+        y[(r + 1) * out + o] = t1.reduceLanes(VectorOperators.ADD);
+        y[(r + 2) * out + o] = t2.reduceLanes(VectorOperators.ADD);
+        y[(r + 3) * out + o] = t3.reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -126,7 +168,15 @@ final class PackedKernels {
         boolean vector = VECTOR && !forceScalar;
         for (int o0 = from; o0 < to; o0 += BLOCK) {
             int o1 = Math.min(to, o0 + BLOCK);
-            for (int r = 0; r < rows; r++) {
+            int r = 0;
+            if (vector) {
+                for (; r + 4 <= rows; r += 4) {
+                    for (int o = o0; o < o1; o++) {
+                        bf16FourRows(x, r, w, in, out, o, y);
+                    }
+                }
+            }
+            for (; r < rows; r++) {
                 for (int o = o0; o < o1; o++) {
                     y[r * out + o] = vector ? bf16Dot(x, r * in, w, in, o) : bf16DotScalar(x, r * in, w, in, o, 0);
                 }
@@ -134,14 +184,42 @@ final class PackedKernels {
         }
     }
 
+    /** Output {@code o} for input rows {@code r .. r+3}, each weight vector converted once. */
+    private static void bf16FourRows(float[] x, int r, short[] w, int in, int out, int o, float[] y) {
+        int row = o * in;
+        int x0 = r * in;
+        int x1 = x0 + in;
+        int x2 = x1 + in;
+        int x3 = x2 + in;
+        FloatVector t0 = FloatVector.zero(F);
+        FloatVector t1 = t0;
+        FloatVector t2 = t0;
+        FloatVector t3 = t0;
+        int i = 0;
+        for (; i <= in - LANES; i += LANES) {
+            FloatVector v = bf16Vector(w, row + i);
+            t0 = v.fma(FloatVector.fromArray(F, x, x0 + i), t0);
+            t1 = v.fma(FloatVector.fromArray(F, x, x1 + i), t1);
+            t2 = v.fma(FloatVector.fromArray(F, x, x2 + i), t2);
+            t3 = v.fma(FloatVector.fromArray(F, x, x3 + i), t3);
+        }
+        y[r * out + o] = t0.reduceLanes(VectorOperators.ADD) + bf16DotScalar(x, x0, w, in, o, i);
+        y[(r + 1) * out + o] = t1.reduceLanes(VectorOperators.ADD) + bf16DotScalar(x, x1, w, in, o, i);
+        y[(r + 2) * out + o] = t2.reduceLanes(VectorOperators.ADD) + bf16DotScalar(x, x2, w, in, o, i);
+        y[(r + 3) * out + o] = t3.reduceLanes(VectorOperators.ADD) + bf16DotScalar(x, x3, w, in, o, i);
+    }
+
+    private static FloatVector bf16Vector(short[] w, int at) {
+        return ((IntVector) ShortVector.fromArray(S, w, at).convertShape(VectorOperators.S2I, I, 0))
+                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
     private static float bf16Dot(float[] x, int xOff, short[] w, int in, int o) {
         int row = o * in;
         FloatVector acc = FloatVector.zero(F);
         int i = 0;
         for (; i <= in - LANES; i += LANES) {
-            FloatVector v = ((IntVector) ShortVector.fromArray(S, w, row + i).convertShape(VectorOperators.S2I, I, 0))
-                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            acc = v.fma(FloatVector.fromArray(F, x, xOff + i), acc);
+            acc = bf16Vector(w, row + i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD) + bf16DotScalar(x, xOff, w, in, o, i);
     }
@@ -153,5 +231,36 @@ final class PackedKernels {
             t += Float.intBitsToFloat(w[row + i] << 16) * x[xOff + i];
         }
         return t;
+    }
+
+    /** Row {@code o} of int8 weights as floats, {@code q * scale}, into {@code dst[offset ..]}. */
+    static void int8Row(byte[] q, float[] scales, int in, int group, int o, float[] dst, int offset) {
+        int groups = (in + group - 1) / group;
+        int row = o * in;
+        int i = 0;
+        if (VECTOR && !forceScalar && group % LANES == 0) {
+            for (; i <= in - LANES; i += LANES) {
+                FloatVector s = FloatVector.broadcast(F, scales[o * groups + i / group]);
+                ((FloatVector) ByteVector.fromArray(B, q, row + i).convertShape(VectorOperators.B2F, F, 0)).mul(s)
+                        .intoArray(dst, offset + i);
+            }
+        }
+        for (; i < in; i++) {
+            dst[offset + i] = q[row + i] * scales[o * groups + i / group];
+        }
+    }
+
+    /** Row {@code o} of bfloat16 weights as floats into {@code dst[offset ..]}. */
+    static void bf16Row(short[] w, int in, int o, float[] dst, int offset) {
+        int row = o * in;
+        int i = 0;
+        if (VECTOR && !forceScalar) {
+            for (; i <= in - LANES; i += LANES) {
+                bf16Vector(w, row + i).intoArray(dst, offset + i);
+            }
+        }
+        for (; i < in; i++) {
+            dst[offset + i] = Float.intBitsToFloat(w[row + i] << 16);
+        }
     }
 }
