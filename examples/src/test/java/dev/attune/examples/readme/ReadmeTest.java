@@ -207,6 +207,7 @@ class ReadmeTest {
         Files.write(inputFile, input, StandardCharsets.UTF_8);
 
         List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx3g",
+                "--add-modules", "jdk.incubator.vector",          // as the launcher passes it (--weights bf16|int8)
                 "-cp", System.getProperty("java.class.path"), ReadmeRunner.class.getName(), inputFile.toString());
         ProcessBuilder pb = new ProcessBuilder(command).directory(root.toFile()).redirectErrorStream(true);
         pb.environment().put("OMP_NUM_THREADS", "1");
