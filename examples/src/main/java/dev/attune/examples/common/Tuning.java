@@ -54,6 +54,10 @@ public final class Tuning {
             return new Settings(steps, batchSize, lr, seed, show);
         }
 
+        public Settings withBatchSize(int rows) {
+            return new Settings(steps, rows, lr, seed, progress);
+        }
+
         public Settings withLr(double rate) {
             return new Settings(steps, batchSize, rate, seed, progress);
         }
@@ -73,6 +77,18 @@ public final class Tuning {
     public static TrainingResult train(Trainable trainable, Tokenizer tokenizer, List<Pair> pairs, Settings settings)
             throws IOException {
         return train(trainable, data(tokenizer, pairs), settings);
+    }
+
+    /**
+     * Trains {@code trainable} to write each completion and then a line break, the end the generating examples stop
+     * at ({@link #complete} with stop string {@code "\n"}). The line break stands in for the end-of-sequence token,
+     * which the small base model has hardly seen (its corpus is one document) and which a short LoRA run would spend
+     * most of its steps learning; a line break it has seen tens of thousands of times.
+     */
+    public static TrainingResult trainLines(Trainable trainable, Tokenizer tokenizer, List<Pair> pairs,
+                                            Settings settings) throws IOException {
+        List<Pair> lines = pairs.stream().map(p -> new Pair(p.prompt(), p.completion() + "\n")).toList();
+        return train(trainable, withoutEndOfSequence(data(tokenizer, lines)), settings);
     }
 
     /** Trains {@code trainable} on {@code data} with the examples' schedule (10% warm-up, then linear decay). */
@@ -115,6 +131,23 @@ public final class Tuning {
             }
         }
         return out;
+    }
+
+    /**
+     * Mean cross-entropy per completion token (nats) of {@code trainable} on the pairs as {@link #trainLines} trains
+     * on them, over at most {@code maxBatches} batches of 16: measured before and after training, it shows what the
+     * training learned even when greedy answers do not change yet.
+     */
+    public static double lineLoss(Trainable trainable, Tokenizer tokenizer, List<Pair> pairs, int maxBatches) {
+        List<Pair> lines = pairs.stream().map(p -> new Pair(p.prompt(), p.completion() + "\n")).toList();
+        double sum = 0;
+        long targets = 0;
+        for (TokenBatch b : withoutEndOfSequence(data(tokenizer, lines)).evaluationBatches(16,
+                trainable.contextLength(), maxBatches)) {
+            sum += trainable.loss(b);
+            targets += b.validTargets();
+        }
+        return sum / targets;
     }
 
     /**

@@ -37,12 +37,12 @@ public final class QaExample {
 
         public static Settings defaults() {
             return new Settings(ExampleFiles.BASE_MODEL, ExampleFiles.DATA.resolve("qa"), Path.of("runs", "qa"), 0,
-                    0, new Tuning.Settings(200, 16, 3e-3, 7, true));
+                    0, new Tuning.Settings(150, 16, 5e-3, 7, true));
         }
 
         /** Fewer items and steps: the tests' mode. */
         public Settings reduced() {
-            return new Settings(model, data, out, 300, 40, lora.withSteps(80));
+            return new Settings(model, data, out, 64, 12, lora.withSteps(15).withBatchSize(8));
         }
 
         public Settings withProgress(boolean show) {
@@ -63,7 +63,8 @@ public final class QaExample {
     }
 
     /** Before and after fine-tuning, and one answered example. */
-    public record Result(Score before, Score after, Path adapter, Item sample, String sampleAnswer) {
+    public record Result(Score before, Score after, double answerLossBefore, double answerLossAfter, Path adapter,
+                         Item sample, String sampleAnswer) {
     }
 
     private QaExample() {
@@ -85,8 +86,11 @@ public final class QaExample {
         console.printf(Locale.ROOT, "[2/3] LoRA fine-tuning (%d steps of %d) ...%n", s.lora().steps(),
                 s.lora().batchSize());
         PeftModel peft = Tuning.lora(base.model(), s.lora().seed());
-        Tuning.train(peft, base.tokenizer(), train.stream().map(i -> new Tuning.Pair(prompt(i), " " + i.answer()))
+        List<Tuning.Pair> held = test.stream().map(i -> new Tuning.Pair(prompt(i), " " + i.answer())).toList();
+        double lossBefore = Tuning.lineLoss(peft, base.tokenizer(), held, 4);
+        Tuning.trainLines(peft, base.tokenizer(), train.stream().map(i -> new Tuning.Pair(prompt(i), " " + i.answer()))
                 .toList(), s.lora());
+        double lossAfter = Tuning.lineLoss(peft, base.tokenizer(), held, 4);
         Path adapter = s.out().resolve("adapter");
         peft.save(adapter);
         console.println("[3/3] The fine-tuned model answers the test questions ...");
@@ -97,11 +101,13 @@ public final class QaExample {
         for (Score sc : List.of(before, after)) {
             console.printf(Locale.ROOT, "%-18s %12.3f %8.3f%n", sc.method(), sc.exactMatch(), sc.f1());
         }
+        console.printf(Locale.ROOT, "Loss of the gold answers on the test items (nats per token): %.3f before, %.3f "
+                + "after LoRA%n", lossBefore, lossAfter);
         Item sample = test.get(0);
         console.printf("%nContext: %s%nQuestion: %s%nAnswer: %s (gold: %s)%n", sample.context(), sample.question(),
                 answers.get(0), sample.answer());
         console.printf("LoRA adapter saved to %s%n", adapter);
-        return new Result(before, after, adapter, sample, answers.get(0));
+        return new Result(before, after, lossBefore, lossAfter, adapter, sample, answers.get(0));
     }
 
     static String prompt(Item item) {

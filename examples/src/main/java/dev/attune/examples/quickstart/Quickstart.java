@@ -127,10 +127,10 @@ public final class Quickstart {
         console.printf("The base model with the adapter merged in, saved as a Hugging Face directory: %s%n",
                 modelDir);
 
-        String prompt = "Headline: Meridian Bank";
+        String prompt = "A hacker is";
         console.printf("Generating from the reloaded model after \"%s\" (sampled, streamed):%n   %s", prompt, prompt);
-        GenerationConfig generation = GenerationConfig.builder().maxNewTokens(24).doSample(true).temperature(0.8)
-                .topK(40).seed(7).stopStrings("\n").build();
+        GenerationConfig generation = GenerationConfig.builder().maxNewTokens(32).doSample(true).temperature(0.8)
+                .topK(40).seed(7).build();
         GenerationResult g = Generator.of(merged.model(), merged.tokenizer()).generate(prompt, generation, piece -> {
             console.print(piece);
             console.flush();

@@ -49,12 +49,12 @@ public final class SupportExample {
 
         public static Settings defaults() {
             return new Settings(ExampleFiles.BASE_MODEL, ExampleFiles.DATA.resolve("support"),
-                    Path.of("runs", "support"), 0, 0, new Tuning.Settings(200, 16, 3e-3, 7, true));
+                    Path.of("runs", "support"), 0, 0, new Tuning.Settings(120, 8, 5e-3, 7, true));
         }
 
         /** Fewer items and steps: the tests' mode. */
         public Settings reduced() {
-            return new Settings(model, data, out, 200, 16, lora.withSteps(80));
+            return new Settings(model, data, out, 48, 6, lora.withSteps(12).withBatchSize(8));
         }
 
         public Settings withProgress(boolean show) {
@@ -67,7 +67,8 @@ public final class SupportExample {
     }
 
     /** Mean ROUGE-L of the first assistant reply of each test dialogue, before and after fine-tuning. */
-    public record Result(double rougeLBefore, double rougeLAfter, Path adapter, List<ChatMessage> conversation) {
+    public record Result(double rougeLBefore, double rougeLAfter, double replyLossBefore, double replyLossAfter,
+                         Path adapter, List<ChatMessage> conversation) {
     }
 
     private static final int MAX_REPLY_TOKENS = 40;
@@ -102,17 +103,22 @@ public final class SupportExample {
         console.printf(Locale.ROOT, "[2/3] LoRA fine-tuning on every assistant turn (%d steps of %d) ...%n",
                 s.lora().steps(), s.lora().batchSize());
         PeftModel peft = Tuning.lora(base.model(), s.lora().seed());
-        Tuning.train(peft, base.tokenizer(), pairs(template, train), s.lora());
+        List<Tuning.Pair> held = pairs(template, test);
+        double lossBefore = Tuning.lineLoss(peft, base.tokenizer(), held, 4);
+        Tuning.trainLines(peft, base.tokenizer(), pairs(template, train), s.lora());
+        double lossAfter = Tuning.lineLoss(peft, base.tokenizer(), held, 4);
         Path adapter = s.out().resolve("adapter");
         peft.save(adapter);
         console.println("[3/3] The fine-tuned model replies to the test dialogues ...");
         double after = replyRouge(base, template, rouge, test);
         console.printf(Locale.ROOT, "%nReply ROUGE-L on %d held-out dialogues: base model %.3f, LoRA fine-tuned %.3f%n",
                 test.size(), before, after);
+        console.printf(Locale.ROOT, "Loss of the reference replies in the test dialogues (nats per token): %.3f before, "
+                + "%.3f after LoRA%n", lossBefore, lossAfter);
         console.printf("LoRA adapter saved to %s%n%n", adapter);
 
         List<ChatMessage> conversation = chat(base, template, console, input);
-        return new Result(before, after, adapter, conversation);
+        return new Result(before, after, lossBefore, lossAfter, adapter, conversation);
     }
 
     /** The chat loop: user turns from {@code input} (or the script when null), replies streamed to the console. */
@@ -121,7 +127,7 @@ public final class SupportExample {
         List<ChatMessage> dialogue = new ArrayList<>();
         dialogue.add(ChatMessage.system(SYSTEM));
         GenerationConfig config = GenerationConfig.builder().maxNewTokens(MAX_REPLY_TOKENS)
-                .stopStrings(template.stopStrings()).contextOverflow(GenerationConfig.ContextOverflow.TRUNCATE_LEFT)
+                .stopStrings(stops(template)).contextOverflow(GenerationConfig.ContextOverflow.TRUNCATE_LEFT)
                 .build();
         Generator generator = Generator.of(lm.model(), lm.tokenizer());
         console.println(input == null ? "Replaying a scripted conversation:" : "Chat with the assistant (empty line "
@@ -148,7 +154,7 @@ public final class SupportExample {
                 console.print(piece);
                 console.flush();
             }).text();
-            for (String stop : template.stopStrings()) {
+            for (String stop : stops(template)) {
                 int at = reply.indexOf(stop);
                 reply = at >= 0 ? reply.substring(0, at) : reply;
             }
@@ -156,6 +162,13 @@ public final class SupportExample {
             dialogue.add(ChatMessage.assistant(reply.strip()));
         }
         return dialogue;
+    }
+
+    /** A reply is one line: the template's stop strings, and the line break training ends every reply with. */
+    static List<String> stops(ChatTemplate template) {
+        List<String> stops = new ArrayList<>(template.stopStrings());
+        stops.add("\n");
+        return stops;
     }
 
     static final String SYSTEM = "You are the support assistant of Attune Shop. Answer briefly and politely.";
@@ -187,7 +200,7 @@ public final class SupportExample {
             }
         }
         List<String> replies = Tuning.complete(lm.model(), lm.tokenizer(), prompts, MAX_REPLY_TOKENS,
-                template.stopStrings().toArray(String[]::new));
+                stops(template).toArray(String[]::new));
         double sum = 0;
         for (int i = 0; i < replies.size(); i++) {
             sum += rouge.score(replies.get(i), List.of(references.get(i))).rougeL();

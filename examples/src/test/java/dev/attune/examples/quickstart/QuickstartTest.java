@@ -41,7 +41,7 @@ class QuickstartTest {
                 .isNotEqualTo(base.model().parameter("h.0.attn.c_attn.weight"));
         assertThat(merged.model().parameter("wte.weight")).isEqualTo(base.model().parameter("wte.weight"));
 
-        assertThat(r.generation().ids().length).isBetween(1, 24);
+        assertThat(r.generation().ids().length).isEqualTo(32);
         String report = text.toString(StandardCharsets.UTF_8);
         assertThat(report).contains("Base model base-model: GPT-2 with 4 layers, 2,615,424 parameters")
                 .contains("macro-F1").contains("LoRA adapter with classifier head saved to " + r.adapter())
