@@ -13,7 +13,7 @@ final class ExampleOptions {
     @Option(names = "--data", paramLabel = "DIR", description = "data set folder with train.jsonl and test.jsonl")
     Path data;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "where the LoRA adapter is saved")
+    @Option(names = "--out", paramLabel = "DIR", description = "where the example saves what it trains (adapters; default: runs/EXAMPLE)")
     Path out;
 
     @Option(names = "--reduced", description = "a smaller split and fewer steps (what the tests run)")

@@ -54,7 +54,7 @@ public final class SupportExample {
 
         /** Fewer items and steps: the tests' mode. */
         public Settings reduced() {
-            return new Settings(model, data, out, 48, 6, lora.withSteps(12).withBatchSize(8));
+            return new Settings(model, data, out, 48, 6, lora.withSteps(24).withBatchSize(8));
         }
 
         public Settings withProgress(boolean show) {
