@@ -41,6 +41,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
                 EvaluateCommand.class,
                 ReportCommand.class,
                 ClassifyCommand.class,
+                TagCommand.class,
                 WarmUpCommand.class,
         })
 public final class AttuneCli {
