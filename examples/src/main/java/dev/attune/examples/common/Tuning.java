@@ -1,5 +1,6 @@
 package dev.attune.examples.common;
 
+import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.data.PromptCompletionData;
 import dev.attune.core.data.TrainingData;
 import dev.attune.core.generate.GenerationConfig;
@@ -132,6 +133,24 @@ public final class Tuning {
         }
         return out;
     }
+
+    /** A LoRA adapter trained by {@link #loraOnLines}, and the held-out pairs' loss before and after training. */
+    public record LineTuning(PeftModel peft, double heldOutLossBefore, double heldOutLossAfter) {
+    }
+
+    /**
+     * The generating examples' fine-tuning: {@link #lora} on {@code base}, trained by {@link #trainLines} on
+     * {@code train}, with {@link #lineLoss} of {@code heldOut} measured before and after.
+     */
+    public static LineTuning loraOnLines(Pretrained base, List<Pair> train, List<Pair> heldOut, Settings settings)
+            throws IOException {
+        PeftModel peft = lora(base.model(), settings.seed());
+        double before = lineLoss(peft, base.tokenizer(), heldOut, HELD_OUT_BATCHES);
+        trainLines(peft, base.tokenizer(), train, settings);
+        return new LineTuning(peft, before, lineLoss(peft, base.tokenizer(), heldOut, HELD_OUT_BATCHES));
+    }
+
+    private static final int HELD_OUT_BATCHES = 4;
 
     /**
      * Mean cross-entropy per completion token (nats) of {@code trainable} on the pairs as {@link #trainLines} trains

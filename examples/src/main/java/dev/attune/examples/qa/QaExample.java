@@ -85,12 +85,10 @@ public final class QaExample {
         Score before = score("base model", base, test);
         console.printf(Locale.ROOT, "[2/3] LoRA fine-tuning (%d steps of %d) ...%n", s.lora().steps(),
                 s.lora().batchSize());
-        PeftModel peft = Tuning.lora(base.model(), s.lora().seed());
-        List<Tuning.Pair> held = test.stream().map(i -> new Tuning.Pair(prompt(i), " " + i.answer())).toList();
-        double lossBefore = Tuning.lineLoss(peft, base.tokenizer(), held, 4);
-        Tuning.trainLines(peft, base.tokenizer(), train.stream().map(i -> new Tuning.Pair(prompt(i), " " + i.answer()))
-                .toList(), s.lora());
-        double lossAfter = Tuning.lineLoss(peft, base.tokenizer(), held, 4);
+        Tuning.LineTuning tuned = Tuning.loraOnLines(base, pairs(train), pairs(test), s.lora());
+        PeftModel peft = tuned.peft();
+        double lossBefore = tuned.heldOutLossBefore();
+        double lossAfter = tuned.heldOutLossAfter();
         Path adapter = s.out().resolve("adapter");
         peft.save(adapter);
         console.println("[3/3] The fine-tuned model answers the test questions ...");
@@ -108,6 +106,10 @@ public final class QaExample {
                 answers.get(0), sample.answer());
         console.printf("LoRA adapter saved to %s%n", adapter);
         return new Result(before, after, lossBefore, lossAfter, adapter, sample, answers.get(0));
+    }
+
+    static List<Tuning.Pair> pairs(List<Item> items) {
+        return items.stream().map(i -> new Tuning.Pair(prompt(i), " " + i.answer())).toList();
     }
 
     static String prompt(Item item) {

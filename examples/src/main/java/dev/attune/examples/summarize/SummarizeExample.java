@@ -102,12 +102,10 @@ public final class SummarizeExample {
         scores.add(score(BASE, rouge, test, summaries(base, test)));
         console.printf(Locale.ROOT, "[2/3] LoRA fine-tuning (%d steps of %d) ...%n", s.lora().steps(),
                 s.lora().batchSize());
-        PeftModel peft = Tuning.lora(base.model(), s.lora().seed());
-        List<Tuning.Pair> held = test.stream().map(i -> new Tuning.Pair(prompt(i), " " + i.summary())).toList();
-        double lossBefore = Tuning.lineLoss(peft, base.tokenizer(), held, 4);
-        Tuning.trainLines(peft, base.tokenizer(), train.stream().map(i -> new Tuning.Pair(prompt(i), " " + i.summary()))
-                .toList(), s.lora());
-        double lossAfter = Tuning.lineLoss(peft, base.tokenizer(), held, 4);
+        Tuning.LineTuning lora = Tuning.loraOnLines(base, pairs(train), pairs(test), s.lora());
+        PeftModel peft = lora.peft();
+        double lossBefore = lora.heldOutLossBefore();
+        double lossAfter = lora.heldOutLossAfter();
         Path adapter = s.out().resolve("adapter");
         peft.save(adapter);
         console.println("[3/3] The fine-tuned model summarises the test documents ...");
@@ -126,6 +124,10 @@ public final class SummarizeExample {
                 tuned.get(0));
         console.printf("LoRA adapter saved to %s%n", adapter);
         return new Result(scores, lossBefore, lossAfter, adapter, sample, tuned.get(0));
+    }
+
+    static List<Tuning.Pair> pairs(List<Item> items) {
+        return items.stream().map(i -> new Tuning.Pair(prompt(i), " " + i.summary())).toList();
     }
 
     static String prompt(Item item) {

@@ -102,11 +102,10 @@ public final class SupportExample {
         double before = replyRouge(base, template, rouge, test);
         console.printf(Locale.ROOT, "[2/3] LoRA fine-tuning on every assistant turn (%d steps of %d) ...%n",
                 s.lora().steps(), s.lora().batchSize());
-        PeftModel peft = Tuning.lora(base.model(), s.lora().seed());
-        List<Tuning.Pair> held = pairs(template, test);
-        double lossBefore = Tuning.lineLoss(peft, base.tokenizer(), held, 4);
-        Tuning.trainLines(peft, base.tokenizer(), pairs(template, train), s.lora());
-        double lossAfter = Tuning.lineLoss(peft, base.tokenizer(), held, 4);
+        Tuning.LineTuning lora = Tuning.loraOnLines(base, pairs(template, train), pairs(template, test), s.lora());
+        PeftModel peft = lora.peft();
+        double lossBefore = lora.heldOutLossBefore();
+        double lossAfter = lora.heldOutLossAfter();
         Path adapter = s.out().resolve("adapter");
         peft.save(adapter);
         console.println("[3/3] The fine-tuned model replies to the test dialogues ...");
