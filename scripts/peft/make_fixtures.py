@@ -62,38 +62,6 @@ def greedy(model):
     return out[0, -NEW_TOKENS:].tolist()
 
 
-def prefix_cache(adapter_dir, batch):
-    from transformers import DynamicCache
-    cfg = base_model().config
-    emb = safetensors.torch.load_file(os.path.join(adapter_dir, "adapter_model.safetensors"))["prompt_embeddings"]
-    p = emb.shape[0]
-    kv = emb.view(p, cfg.n_layer * 2, cfg.n_head, cfg.n_embd // cfg.n_head).permute(1, 2, 0, 3)  # [2L, H, P, hs]
-    cache = DynamicCache()
-    for layer in range(cfg.n_layer):
-        cache.update(kv[2 * layer].unsqueeze(0).expand(batch, -1, -1, -1).contiguous(),
-                     kv[2 * layer + 1].unsqueeze(0).expand(batch, -1, -1, -1).contiguous(), layer)
-    return cache, p
-
-
-def prefix_from_zero(adapter_dir, ids):
-    cache, p = prefix_cache(adapter_dir, ids.shape[0])
-    t = ids.shape[1]
-    with torch.no_grad():
-        return base_model()(input_ids=ids, past_key_values=cache, attention_mask=torch.ones(ids.shape[0], p + t),
-                            position_ids=torch.arange(t).unsqueeze(0).expand(ids.shape[0], -1)).logits.float()
-
-
-def prefix_greedy_from_zero(adapter_dir):
-    ids = PROMPT.clone()
-    out = []
-    for _ in range(NEW_TOKENS):
-        logits = prefix_from_zero(adapter_dir, ids)
-        nxt = int(logits[0, -1].argmax())
-        out.append(nxt)
-        ids = torch.cat([ids, torch.tensor([[nxt]])], dim=1)
-    return out
-
-
 def main():
     if os.path.exists(OUT):
         shutil.rmtree(OUT)
@@ -136,12 +104,6 @@ def main():
     make("adalora", AdaLoraConfig(task_type=TaskType.CAUSAL_LM, init_r=4, target_r=2, lora_alpha=8,
                                   target_modules=["c_attn"], total_step=100, fan_in_fan_out=True),
          [(["lora_E"], 0.3, 0.0)])
-
-    # PEFT (0.21 with transformers 5.x) gives the real tokens of a prefix-tuned GPT-2 the positions P..P+T-1, as if
-    # the virtual tokens were real ones; Attune keeps them at 0..T-1 (the prefix has no positions). The same prefix
-    # under Attune's convention, computed with transformers directly, is the reference for that:
-    expected["prefix.positions0"] = prefix_from_zero(os.path.join(OUT, "prefix"), IDS)
-    generations["prefix.positions0"] = prefix_greedy_from_zero(os.path.join(OUT, "prefix"))
 
     save_file(expected, os.path.join(OUT, "expected_logits.safetensors"))
     with open(os.path.join(OUT, "expected.json"), "w") as f:

@@ -151,7 +151,7 @@ final class HeadTrainable implements Trainable {
 
     @Override
     public int contextLength() {
-        return model.config().contextLength();
+        return model.config().contextLength() - model.adapters().virtualPositions();
     }
 
     /** The base's artifact in {@code base/} (when there is a base), the head in {@code score.safetensors}. */

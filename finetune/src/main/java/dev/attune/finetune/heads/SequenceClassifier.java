@@ -174,7 +174,7 @@ public final class SequenceClassifier {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
         }
-        int maxLength = model.config().contextLength();
+        int maxLength = model.config().contextLength() - model.adapters().virtualPositions();
         int[][] ids = new int[texts.size()][];
         for (int i = 0; i < ids.length; i++) {
             try {

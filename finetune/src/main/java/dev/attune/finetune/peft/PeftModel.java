@@ -309,9 +309,10 @@ public final class PeftModel implements Trainable {
         return base.loss(batch);
     }
 
+    /** Tokens a training row may hold: the base's context, less the positions a prefix or soft prompt takes. */
     @Override
     public int contextLength() {
-        return base.config().contextLength();
+        return base.config().contextLength() - base.adapters().virtualPositions();
     }
 
     /** Writes the active adapter as PEFT does: {@code adapter_config.json} and {@code adapter_model.safetensors}. */
