@@ -3,6 +3,8 @@
 
 A tiny random GPT-2 base and one adapter per PEFT method Attune reads, each saved by PEFT's own save_pretrained,
 with non-trivial weights (perturbed after PEFT's init, so LoRA's B is not zero), and PEFT's logits for fixed ids.
+The seqcls_* adapters sit on GPT2ForSequenceClassification (task_type SEQ_CLS) and carry its `score` head as
+modules_to_save; their expected values are the classifier's logits [B, NUM_LABELS].
 
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install peft transformers torch safetensors
     /tmp/venv/bin/python scripts/peft/make_fixtures.py [OUT_DIR]
@@ -22,7 +24,7 @@ from peft import (AdaLoraConfig, IA3Config, LoraConfig, PrefixTuningConfig, Prom
                   get_peft_model, PeftModel)
 import safetensors.torch
 from safetensors.torch import save_file
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "finetune", "src",
                                                          "test", "resources", "peft")
@@ -30,6 +32,7 @@ OUT = os.path.abspath(OUT)
 IDS = torch.tensor([[5, 17, 42, 3, 99, 0, 64, 23], [1, 2, 3, 4, 5, 6, 7, 8]])
 PROMPT = torch.tensor([[11, 12, 13, 14]])
 NEW_TOKENS = 6
+NUM_LABELS = 3
 
 
 def base_model():
@@ -39,6 +42,21 @@ def base_model():
     m = GPT2LMHeadModel(cfg)
     m.eval()
     return m
+
+
+def classifier_base():
+    """The fixture base under GPT2ForSequenceClassification (pad id 0); its score head is set by perturb()."""
+    torch.manual_seed(1)
+    m = GPT2ForSequenceClassification.from_pretrained(os.path.join(OUT, "base"), num_labels=NUM_LABELS,
+                                                      pad_token_id=0)
+    m.name_or_path = None  # keeps this machine's path out of the saved adapter_config.json
+    m.eval()
+    return m
+
+
+def class_logits(model, ids=IDS):
+    with torch.no_grad():
+        return model(input_ids=ids).logits.contiguous().float()
 
 
 def perturb(model, names, scale, seed, around=0.0):
@@ -63,14 +81,13 @@ def greedy(model):
 
 
 def main():
-    if os.path.exists(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    os.makedirs(OUT, exist_ok=True)  # attune_* files in OUT are Attune's (check_attune_adapter.py): kept
     expected = {"base": logits(base_model())}
     base_model().save_pretrained(os.path.join(OUT, "base"))
     generations = {"base": greedy(base_model())}
 
     def make(name, config, perturbations, merged=False, generate=False):
+        shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
         model = get_peft_model(base_model(), config)
         for i, (keys, scale, around) in enumerate(perturbations):
             perturb(model, keys, scale, 100 + i, around)
@@ -104,6 +121,27 @@ def main():
     make("adalora", AdaLoraConfig(task_type=TaskType.CAUSAL_LM, init_r=4, target_r=2, lora_alpha=8,
                                   target_modules=["c_attn"], total_step=100, fan_in_fan_out=True),
          [(["lora_E"], 0.3, 0.0)])
+
+    def make_classifier(name, config, perturbations):
+        shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
+        model = get_peft_model(classifier_base(), config)
+        for i, (keys, scale, around) in enumerate(perturbations):
+            perturb(model, keys, scale, 200 + i, around)
+        model.eval()
+        expected[name] = class_logits(model)
+        model.save_pretrained(os.path.join(OUT, name))
+        os.remove(os.path.join(OUT, name, "README.md"))
+        again = PeftModel.from_pretrained(classifier_base(), os.path.join(OUT, name))
+        again.eval()
+        assert torch.allclose(class_logits(again), expected[name], atol=1e-5), name
+        print(name, {k: tuple(v.shape) for k, v in
+                     safetensors.torch.load_file(os.path.join(OUT, name, "adapter_model.safetensors")).items()})
+
+    make_classifier("seqcls_lora", LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8, lora_dropout=0.0,
+                                              target_modules=["c_attn"], fan_in_fan_out=True),
+                    [(["lora_B"], 0.1, 0.0), (["score"], 0.5, 0.0)])
+    make_classifier("seqcls_prefix", PrefixTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=3),
+                    [(["score"], 0.5, 0.0)])
 
     save_file(expected, os.path.join(OUT, "expected_logits.safetensors"))
     with open(os.path.join(OUT, "expected.json"), "w") as f:

@@ -4,6 +4,7 @@ import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import dev.attune.core.train.Trainable;
 import dev.attune.core.train.TrainableTensor;
+import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -154,10 +155,17 @@ final class HeadTrainable implements Trainable {
         return model.config().contextLength() - model.adapters().virtualPositions();
     }
 
-    /** The base's artifact in {@code base/} (when there is a base), the head in {@code score.safetensors}. */
+    /**
+     * An adapter's directory with the head in it as PEFT's {@code modules_to_save}; otherwise the base's artifact in
+     * {@code base/} (when there is a base) and the head in {@code score.safetensors}.
+     */
     @Override
     public void save(Path directory) throws IOException {
         pushWeights();
+        if (base instanceof PeftModel peft) {
+            peft.save(directory, classifier.modulesToSave());
+            return;
+        }
         if (base != null) {
             Path b = Files.createDirectory(directory.resolve("base"));
             base.save(b);
@@ -167,6 +175,13 @@ final class HeadTrainable implements Trainable {
 
     @Override
     public void load(Path directory) throws IOException {
+        if (base instanceof PeftModel peft) {
+            peft.load(directory);
+            baseView(parameters).assign(base.parameters());
+            classifier.loadHead(peft.modulesToSave().orElseThrow(() -> new IOException(directory
+                    + " holds no classification head (modules_to_save)")));
+            return;
+        }
         if (base != null) {
             base.load(directory.resolve("base"));
             baseView(parameters).assign(base.parameters());
