@@ -68,24 +68,46 @@ public final class AdapterFiles {
      */
     public static AdapterConfig readConfig(Path directory) throws IOException {
         Path file = directory.resolve(CONFIG_FILE);
-        com.fasterxml.jackson.databind.node.ObjectNode json = readJson(directory);
+        try {
+            return parseConfig(readJson(directory));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFileException(file, e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The config an {@code adapter_config.json} text describes (as {@link #readConfig} reads it from a file), e.g.
+     * {@code config.toJson().toString()} kept in a string setting; an unsupported or missing {@code peft_type} is an
+     * error.
+     */
+    public static AdapterConfig configFromJson(String json) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("adapter config is not valid JSON: " + e.getMessage(), e);
+        }
+        if (node == null || !node.isObject()) {
+            throw new IllegalArgumentException("adapter config must be a JSON object, got " + json);
+        }
+        return parseConfig((com.fasterxml.jackson.databind.node.ObjectNode) node);
+    }
+
+    private static AdapterConfig parseConfig(com.fasterxml.jackson.databind.node.ObjectNode json) {
         JsonNode type = json.get("peft_type");
         if (type == null || !type.isTextual()) {
-            throw new ModelFileException(file, "no \"peft_type\" string: is this an adapter_config.json? (Attune "
+            throw new IllegalArgumentException("no \"peft_type\" string: is this an adapter_config.json? (Attune "
                     + "reads peft_type " + String.join(", ", supportedTypes()) + ")");
         }
         Function<JsonNode, AdapterConfig> reader = READERS.get(type.asText());
         if (reader == null) {
-            throw new ModelFileException(file, "peft_type \"" + type.asText() + "\" is not supported; Attune reads "
+            throw new IllegalArgumentException("peft_type \"" + type.asText() + "\" is not supported; Attune reads "
                     + String.join(", ", supportedTypes()));
         }
-        try {
-            moduleNames(json);
-            json.remove(MODULES_TO_SAVE);
-            return reader.apply(json);
-        } catch (IllegalArgumentException e) {
-            throw new ModelFileException(file, e.getMessage(), e);
-        }
+        moduleNames(json);
+        com.fasterxml.jackson.databind.node.ObjectNode copy = json.deepCopy();
+        copy.remove(MODULES_TO_SAVE);
+        return reader.apply(copy);
     }
 
     private static com.fasterxml.jackson.databind.node.ObjectNode readJson(Path directory) throws IOException {
