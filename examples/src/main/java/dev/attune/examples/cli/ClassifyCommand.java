@@ -81,8 +81,8 @@ final class ClassifyCommand {
         @Option(names = "--no-progress", description = "do not show the progress line")
         private boolean noProgress;
 
-        @Option(names = "--output", defaultValue = "text", paramLabel = "text|json", description = "output format")
-        private OutputFormat output;
+        @Mixin
+        private OutputOption output;
 
         @Override
         public Integer call() throws IOException {
@@ -101,14 +101,14 @@ final class ClassifyCommand {
             LmClassifierModel classifier = trainer.train(dataset);
             classifier.save(out);
             PrintWriter w = spec.commandLine().getOut();
-            if (output == OutputFormat.json) {
-                ObjectNode o = JSON.createObjectNode();
+            if (output.json()) {
+                ObjectNode o = OutputOption.object();
                 o.put("out", out.toString());
                 o.put("examples", dataset.size());
                 ArrayNode labels = o.putArray("labels");
                 classifier.classifier().labels().forEach(labels::add);
                 o.put("method", m);
-                w.println(JSON.writeValueAsString(o));
+                OutputOption.print(w, o);
             } else {
                 w.println("trained on " + dataset.size() + " examples, labels " + classifier.classifier().labels()
                         + "; classifier saved to " + out);
@@ -133,8 +133,8 @@ final class ClassifyCommand {
         @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "texts per forward pass (default ${DEFAULT-VALUE})")
         private int batch;
 
-        @Option(names = "--output", defaultValue = "text", paramLabel = "text|json", description = "output format")
-        private OutputFormat output;
+        @Mixin
+        private OutputOption output;
 
         @Option(names = "--save", paramLabel = "RUN_DIR",
                 description = "also write the results to RUN_DIR/evaluations/, where attune report shows them")
@@ -165,8 +165,8 @@ final class ClassifyCommand {
                         confusion).write(save);
                 spec.commandLine().getErr().println("saved the results to " + file);
             }
-            if (output == OutputFormat.json) {
-                w.println(JSON.writeValueAsString(json));
+            if (output.json()) {
+                OutputOption.print(w, json);
             } else {
                 w.println(e);
                 w.println(e.getConfusionMatrix());

@@ -48,6 +48,11 @@ final class EvaluateCommand implements Callable<Integer> {
             description = "Hugging Face GPT-2 directory; its tokenizer files if present, else GPT-2's tokenizer.")
     private Path model;
 
+    @Option(names = "--adapter", paramLabel = "ADIR",
+            description = "Adapter directory (adapter_config.json + adapter_model.safetensors, Attune's or PEFT's)"
+                    + " to evaluate the model with.")
+    private Path adapter;
+
     @Option(names = "--task", required = true, paramLabel = "FILE.jsonl", description = "The task file.")
     private Path task;
 
@@ -112,7 +117,7 @@ final class EvaluateCommand implements Callable<Integer> {
         List<TaskItem> items = TaskFiles.read(task, taskType);
         TaskPrompt prompt = template == null ? null : TaskPrompt.load(template);
         Pretrained loaded = ModelDirectory.load(model);
-        GptModel gpt = loaded.model();
+        GptModel gpt = AdapterOptions.withAdapter(loaded.model(), adapter);
         Tokenizer tokenizer = loaded.tokenizer();
         FewShotSampler fewShot = switch (sampler) {
             case random -> FewShotSampler.random(seed);
@@ -126,8 +131,14 @@ final class EvaluateCommand implements Callable<Integer> {
         EvalReport report = evaluator.evaluate(task.toString(), taskType, items);
 
         if (save != null) {
-            Path file = EvaluationResults.of(report, items, java.util.Map.of("model", model.toString(),
-                    "task file", task.toString(), "seed", Long.toString(seed))).write(save);
+            java.util.Map<String, String> details = new java.util.LinkedHashMap<>();
+            details.put("model", model.toString());
+            if (adapter != null) {
+                details.put("adapter", adapter.toString());
+            }
+            details.put("task file", task.toString());
+            details.put("seed", Long.toString(seed));
+            Path file = EvaluationResults.of(report, items, details).write(save);
             spec.commandLine().getErr().println("saved the results to " + file);
         }
         PrintWriter out = spec.commandLine().getOut();

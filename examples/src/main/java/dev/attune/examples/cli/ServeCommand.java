@@ -1,8 +1,6 @@
 package dev.attune.examples.cli;
 
-import dev.attune.core.checkpoint.HfCheckpoint;
-import dev.attune.core.model.GptModel;
-import dev.attune.core.tokenizer.Tokenizer;
+import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.examples.serve.ApiKeys;
 import dev.attune.examples.serve.AttuneServer;
 import dev.attune.examples.serve.ServerConfig;
@@ -29,7 +27,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "serve",
         mixinStandardHelpOptions = true,
         description = {"Serve a model over HTTP: OpenAI-compatible /v1/completions, /v1/chat/completions (with"
-                + " streaming), /v1/models, plus /v1/score, /v1/classify, /health, /ready and /metrics.",
+                + " streaming), /v1/models, plus /v1/score, /v1/classify (with --classifier), /health, /ready and"
+                + " /metrics.",
                 "Without --api-keys the server binds loopback addresses only."})
 public final class ServeCommand implements Callable<Integer> {
 
@@ -38,6 +37,14 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "DIR", description = "model directory (config.json + model.safetensors)")
     private Path model;
+
+    @Option(names = "--adapter", paramLabel = "ADIR", description = "PEFT adapter directory (adapter_config.json +"
+            + " adapter_model.safetensors, Attune's or PEFT's) to serve the model with")
+    private Path adapter;
+
+    @Option(names = "--classifier", paramLabel = "CDIR", description = "classifier directory (attune classify train"
+            + " --out) that answers /v1/classify; without it /v1/classify answers 501")
+    private Path classifier;
 
     @Option(names = "--host", paramLabel = "HOST", defaultValue = "127.0.0.1",
             description = "address to bind (default ${DEFAULT-VALUE}); non-loopback needs --api-keys")
@@ -98,16 +105,30 @@ public final class ServeCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return 0;
         }
-        if (model == null) {
-            throw new ParameterException(spec.commandLine(), "Missing required option: '--model=DIR'");
-        }
         if (!noAccessLog && System.getProperty("org.slf4j.simpleLogger.log.dev.attune.serve.access") == null) {
             // the attune command logs at WARN; the access log is INFO and on by default
             System.setProperty("org.slf4j.simpleLogger.log.dev.attune.serve.access", "info");
         }
+        AttuneServer server = open();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.stop();
+            stopped.countDown();
+        }, "attune-serve-shutdown"));
+        System.err.println("attune serve: " + describe() + " on " + server.baseUrl()
+                + (apiKeys == null ? " (no API keys: loopback only)" : " (API keys from " + apiKeys + ")"));
+        stopped.await();
+        return 0;
+    }
+
+    /** Checks the options, loads model, adapter and classifier, and starts the server (what {@link #call} serves). */
+    AttuneServer open() throws IOException {
+        if (model == null) {
+            throw new ParameterException(spec.commandLine(), "Missing required option: '--model=DIR'");
+        }
         ServerConfig.Builder b = ServerConfig.builder().host(host).port(port).maxBatch(maxBatch).maxQueue(maxQueue)
                 .maxTokens(maxTokens).maxPromptTokens(maxPromptTokens).maxBodyBytes(maxBodyBytes)
-                .shutdownGrace(Duration.ofSeconds(shutdownGrace))
+                .shutdownGrace(Duration.ofSeconds(shutdownGrace)).adapter(adapter).classifier(classifier)
                 .modelName(name != null ? name : model.toAbsolutePath().normalize().getFileName().toString());
         if (apiKeys != null) {
             b.apiKeys(ApiKeys.load(apiKeys));
@@ -121,20 +142,15 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Tokenizer tokenizer = ModelDirectory.tokenizer(model);
-        GptModel gpt = HfCheckpoint.load(model);
+        Pretrained loaded = ModelDirectory.load(model);
         ChatTemplate template = chatTemplate != null ? ChatTemplate.load(chatTemplate) : null;
-        AttuneServer server = AttuneServer.start(gpt, tokenizer, template, config);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.stop();
-            stopped.countDown();
-        }, "attune-serve-shutdown"));
-        System.err.println("attune serve: " + config.modelName() + " on " + server.baseUrl()
-                + (config.apiKeys() == null ? " (no API keys: loopback only)" : " (" + config.apiKeys().size()
-                + " API keys)"));
-        stopped.await();
-        return 0;
+        return AttuneServer.start(loaded.model(), loaded.tokenizer(), template, config);
+    }
+
+    private String describe() {
+        String name = this.name != null ? this.name : model.toAbsolutePath().normalize().getFileName().toString();
+        return name + (adapter != null ? " with adapter " + adapter : "")
+                + (classifier != null ? ", classifier " + classifier : "");
     }
 
     private static String readKey() throws IOException {

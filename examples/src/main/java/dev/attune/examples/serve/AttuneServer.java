@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.generate.Generator;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.Tokenizer;
+import dev.attune.finetune.peft.Peft;
+import dev.attune.finetune.tribuo.LmClassifierModel;
 import dev.attune.prompting.template.ChatTemplate;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
@@ -29,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code POST /v1/completions}, {@code POST /v1/chat/completions} (also as server-sent events with
  *       {@code "stream": true}), {@code GET /v1/models}, {@code POST /v1/score} (log-likelihood of continuations),
- *       {@code POST /v1/classify} (needs a classification head: 501 without one);</li>
+ *       {@code POST /v1/classify} (texts through the classifier of {@link ServerConfig#classifier()}: 501 without
+ *       one);</li>
  *   <li>{@code GET /health} (the process is up), {@code GET /ready} (model loaded, not shutting down),
  *       {@code GET /metrics} (Prometheus text, see {@link ServerMetrics}).</li>
  * </ul>
@@ -37,10 +40,11 @@ import org.slf4j.LoggerFactory;
  * Requests are decoded together by continuous batching ({@link BatchEngine}). With {@link ServerConfig#apiKeys()},
  * every {@code /v1/*} request needs {@code Authorization: Bearer KEY}; health, readiness and metrics stay open for
  * probes and scrapers. One access-log line per request names method, path, status, time, key label and token
- * counts, never prompt text or keys.
+ * counts, never prompt text or keys. A PEFT adapter ({@link ServerConfig#adapter()}) runs inside the served model,
+ * so completions, chat and scoring all use it; {@code /v1/models} names the adapter and the classifier loaded.
  *
  * <pre>{@code
- * try (AttuneServer server = AttuneServer.start(model, tokenizer, ServerConfig.builder().port(0).build())) {
+ * try (AttuneServer server = AttuneServer.start(model, tokenizer, null, ServerConfig.builder().port(0).build())) {
  *     System.out.println(server.baseUrl());   // http://127.0.0.1:PORT
  *     ...
  * }                                            // stop(): in-flight requests finish, new ones get 503
@@ -63,7 +67,8 @@ public final class AttuneServer implements AutoCloseable {
     private volatile boolean draining;
     private boolean stopped;
 
-    private AttuneServer(GptModel model, Tokenizer tokenizer, ChatTemplate chatTemplate, ServerConfig config) {
+    private AttuneServer(GptModel model, Tokenizer tokenizer, ChatTemplate chatTemplate, ServerConfig config,
+                         LmClassifierModel classifier, ObjectNode modelDetails) {
         this.config = config;
         ObjectMapper json = new ObjectMapper();
         BatchEngine[] holder = new BatchEngine[1];
@@ -74,8 +79,9 @@ public final class AttuneServer implements AutoCloseable {
         this.accessLog = config.accessLog() != null ? config.accessLog() : ACCESS::info;
         Generator generator = Generator.of(model, tokenizer);
         CompletionEndpoints completions = new CompletionEndpoints(json, generator, tokenizer, engine, config,
-                new ChatPrompts(chatTemplate));
+                new ChatPrompts(chatTemplate), modelDetails);
         ScoreEndpoint score = new ScoreEndpoint(json, model, tokenizer, engine, config);
+        ClassifyEndpoint classify = classifier == null ? null : new ClassifyEndpoint(json, classifier, engine, config);
         this.app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
             c.startup.showOldJavalinVersionWarning = false;
@@ -104,9 +110,13 @@ public final class AttuneServer implements AutoCloseable {
             c.routes.post("/v1/chat/completions", ctx -> completions.complete(ctx, body(ctx), true));
             c.routes.post("/v1/score", ctx -> score.score(ctx, body(ctx)));
             c.routes.post("/v1/classify", ctx -> {
-                throw ApiError.notImplemented("no_classification_head", "the served model has no classification"
-                        + " head: /v1/classify needs a model with a sequence-classification head, and '"
-                        + config.modelName() + "' is served as a language model only");
+                if (classify == null) {
+                    throw ApiError.notImplemented("no_classification_head", "the server has no classification"
+                            + " head: /v1/classify needs a classifier directory (attune serve --classifier DIR,"
+                            + " from attune classify train), and '" + config.modelName() + "' is served as a"
+                            + " language model only");
+                }
+                classify.classify(ctx, body(ctx));
             });
             c.routes.exception(ApiError.class, (e, ctx) -> error(ctx, e));
             c.routes.exception(Exception.class, (e, ctx) -> {
@@ -125,14 +135,30 @@ public final class AttuneServer implements AutoCloseable {
 
     /**
      * Starts a server for {@code model}; the chat endpoint renders messages with {@code chatTemplate}
-     * ({@link ChatTemplate#simple()} when null).
+     * ({@link ChatTemplate#simple()} when null). The adapter of {@link ServerConfig#adapter()}, if any, is loaded onto
+     * {@code model} itself (which must have none attached yet, and is frozen), and the classifier of
+     * {@link ServerConfig#classifier()} is loaded with its own weights, as {@code LmClassifierModel.load} reads them.
+     *
+     * @throws IOException when the adapter or the classifier directory cannot be read (the message names the file)
      */
     public static AttuneServer start(GptModel model, Tokenizer tokenizer, ChatTemplate chatTemplate,
-                                     ServerConfig config) {
+                                     ServerConfig config) throws IOException {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(tokenizer, "tokenizer");
         Objects.requireNonNull(config, "config");
-        AttuneServer server = new AttuneServer(model, tokenizer, chatTemplate, config);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode details = json.createObjectNode();
+        if (config.adapter() != null) {
+            Peft.load(model, config.adapter()); // attaches the adapter to model: every forward pass runs it
+            details.putObject("adapter").put("path", config.adapter().toString())
+                    .put("peft_type", Peft.readConfig(config.adapter()).peftType());
+        }
+        LmClassifierModel classifier = null;
+        if (config.classifier() != null) {
+            classifier = LmClassifierModel.load(config.classifier());
+            details.set("classifier", ClassifyEndpoint.describe(json, classifier, config.classifier()));
+        }
+        AttuneServer server = new AttuneServer(model, tokenizer, chatTemplate, config, classifier, details);
         server.engine.start();
         server.app.start();
         for (var connector : server.app.jettyServer().server().getConnectors()) {

@@ -56,9 +56,12 @@ final class CompletionEndpoints {
     private final int contextLength;
     private final int eos;
     private final long created = Instant.now().getEpochSecond();
+    private final ObjectNode modelDetails;
 
+    /** @param modelDetails fields that {@code /v1/models} adds to the model's entry (the adapter, the classifier) */
     CompletionEndpoints(ObjectMapper json, Generator generator, Tokenizer tokenizer, BatchEngine engine,
-                        ServerConfig config, ChatPrompts chat) {
+                        ServerConfig config, ChatPrompts chat, ObjectNode modelDetails) {
+        this.modelDetails = modelDetails.deepCopy();
         this.json = json;
         this.generator = generator;
         this.tokenizer = tokenizer;
@@ -96,6 +99,9 @@ final class CompletionEndpoints {
         ObjectNode m = json.createObjectNode();
         m.put("id", config.modelName()).put("object", "model").put("created", created).put("owned_by", "attune");
         m.put("context_length", contextLength);
+        m.putNull("adapter");
+        m.putNull("classifier");
+        m.setAll(modelDetails.deepCopy());
         return m;
     }
 

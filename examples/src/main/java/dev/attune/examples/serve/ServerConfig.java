@@ -2,6 +2,7 @@ package dev.attune.examples.serve;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -22,10 +23,15 @@ import java.util.function.Consumer;
  * @param shutdownGrace   how long {@link AttuneServer#stop()} lets in-flight requests finish (default 30 s)
  * @param accessLog       where the one line per request goes; null means the SLF4J logger
  *                        {@code dev.attune.serve.access} at INFO. Lines never hold prompt text or keys
+ * @param adapter         a PEFT adapter directory ({@code adapter_config.json} + {@code adapter_model.safetensors},
+ *                        Attune's or PEFT's) that {@link AttuneServer#start} attaches to the served model, or null
+ * @param classifier      a classifier directory written by {@code attune classify train} (or
+ *                        {@code LmClassifierModel.save}) that answers {@code POST /v1/classify}, or null (then that
+ *                        endpoint answers 501)
  */
 public record ServerConfig(String host, int port, ApiKeys apiKeys, String modelName, int maxBatch, int maxQueue,
                            long maxBodyBytes, int maxPromptTokens, int maxTokens, Duration shutdownGrace,
-                           Consumer<String> accessLog) {
+                           Consumer<String> accessLog, Path adapter, Path classifier) {
 
     public ServerConfig {
         Objects.requireNonNull(host, "host");
@@ -87,6 +93,8 @@ public record ServerConfig(String host, int port, ApiKeys apiKeys, String modelN
         private int maxTokens = 1024;
         private Duration shutdownGrace = Duration.ofSeconds(30);
         private Consumer<String> accessLog;
+        private Path adapter;
+        private Path classifier;
 
         private Builder() {
         }
@@ -102,10 +110,12 @@ public record ServerConfig(String host, int port, ApiKeys apiKeys, String modelN
         public Builder maxTokens(int n) { this.maxTokens = n; return this; }
         public Builder shutdownGrace(Duration d) { this.shutdownGrace = d; return this; }
         public Builder accessLog(Consumer<String> sink) { this.accessLog = sink; return this; }
+        public Builder adapter(Path directory) { this.adapter = directory; return this; }
+        public Builder classifier(Path directory) { this.classifier = directory; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(host, port, apiKeys, modelName, maxBatch, maxQueue, maxBodyBytes, maxPromptTokens,
-                    maxTokens, shutdownGrace, accessLog);
+                    maxTokens, shutdownGrace, accessLog, adapter, classifier);
         }
     }
 }

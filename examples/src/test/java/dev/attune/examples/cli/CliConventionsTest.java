@@ -62,6 +62,24 @@ class CliConventionsTest {
         assertThat(missing).as("options whose --help does not say what their computed default is").isEmpty();
     }
 
+    /** Every command and subcommand (classify's too) takes --output through the shared OutputOption mixin. */
+    @Test
+    void everyOutputOptionIsTheSharedOne() {
+        List<String> own = new ArrayList<>();
+        List<CommandLine> todo = new ArrayList<>(new CommandLine(new AttuneCli()).getSubcommands().values());
+        while (!todo.isEmpty()) {
+            CommandLine c = todo.remove(todo.size() - 1);
+            todo.addAll(c.getSubcommands().values());
+            OptionSpec o = c.getCommandSpec().findOption("--output");
+            boolean shared = o != null && o.userObject() instanceof java.lang.reflect.Field f
+                    && f.getDeclaringClass() == OutputOption.class;
+            if (o != null && !shared && !c.getCommandName().equals("report")) {
+                own.add(c.getCommandSpec().qualifiedName());
+            }
+        }
+        assertThat(own).as("commands with an --output of their own").isEmpty();
+    }
+
     @Test
     void outputOffATerminalHasNoEscapeCodes() {
         for (String[] args : List.of(new String[] {"--help"}, new String[] {"generate", "--help"},
