@@ -2,8 +2,9 @@
 # Side-by-side benchmark: Attune (MKL and OpenBLAS) and the PyTorch peer, alternating, several repetitions.
 # Each workload runs in its own process (so peak RSS belongs to it), all with the same thread count.
 #
-#   bench/run.sh [--reps N] [--threads N] [--smoke] [--out DIR] [WORKLOAD...]
+#   bench/run.sh [--reps N] [--threads N] [--smoke] [--out DIR] [--sides S1,S2] [WORKLOAD...]
 #
+# --sides limits the sides run (attune-mkl, attune-openblas, pytorch, jtokkit; default: all that know the workload).
 # Writes DIR/results.jsonl (one JSON line per process) and DIR/table.md (bench/report.py's table).
 # Defaults: 3 repetitions, threads = cores, DIR = bench/out/<date-time>, every workload both sides know.
 set -euo pipefail
@@ -13,6 +14,7 @@ reps=3
 threads="$(nproc)"
 smoke=""
 out=""
+only_sides=""
 workloads=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -20,7 +22,8 @@ while [[ $# -gt 0 ]]; do
     --threads) threads="$2"; shift 2 ;;
     --smoke) smoke="--smoke"; shift ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --sides) only_sides=",$2,"; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) workloads+=("$1"); shift ;;
   esac
@@ -85,6 +88,11 @@ for ((rep = 1; rep <= reps; rep++)); do
     else
       has "$w" "${java_names[@]}" && sides+=(attune-mkl attune-openblas)
       has "$w" "${peer_names[@]}" && sides+=(pytorch)
+    fi
+    if [[ -n "$only_sides" ]]; then
+      kept=()
+      for s in "${sides[@]}"; do [[ "$only_sides" == *",$s,"* ]] && kept+=("$s"); done
+      sides=("${kept[@]}")
     fi
     # Rotate the order every repetition so no side always runs first (after the machine has been idle).
     n=${#sides[@]}

@@ -4,8 +4,8 @@
 #   bench/startup.sh [--reps N] [--out DIR] BEFORE_REPO AFTER_REPO
 #
 # Each REPO is a checkout whose jar is built (mvn -B -q -DskipTests package). Both run through their own `attune`
-# launcher on the same small model with GPT-2's vocabulary (the quickstart's shape: 4 layers, 7.2M parameters,
-# made by `attune quickstart --steps 1` of AFTER_REPO). Measured per run: wall seconds and CPU seconds (user + sys)
+# launcher on the same small model with GPT-2's vocabulary (4 layers, 4 heads, width 128: 7.2M parameters, made
+# by one step of AFTER_REPO's `attune pretrain` on the repository's README). Measured per run: wall seconds and CPU seconds (user + sys)
 # of `attune --version`, `attune score --ids 1,5,9` and `attune generate --max-new-tokens 1`; the phases of one
 # score-like run (bench/StartupPhases.java) on each build. Writes DIR/results.jsonl and DIR/machine.txt (with both
 # commits and the load average, since start-up time depends on what else runs).
@@ -28,9 +28,15 @@ results="$out/results.jsonl"
 : > "$results"
 model="$out/model"
 if [[ ! -f "$model/model.safetensors" ]]; then
-  "$after/attune" quickstart --steps 1 --quiet --out "$out/quickstart" >/dev/null
-  mv "$out/quickstart/model" "$model"
-  rm -rf "$out/quickstart"
+  mkdir -p "$out/pretrain"
+  cat > "$out/pretrain/config.json" <<'JSON'
+{"model_type": "gpt2", "vocab_size": 50257, "n_positions": 128, "n_embd": 128, "n_layer": 4, "n_head": 4,
+ "bos_token_id": 50256, "eos_token_id": 50256}
+JSON
+  "$after/attune" pretrain --corpus "$after/README.md" --config "$out/pretrain/config.json" --steps 1 --batch 2 \
+    --context 128 --no-progress --out "$out/pretrain/run" >/dev/null
+  mv "$out/pretrain/run/model" "$model"
+  rm -rf "$out/pretrain"
 fi
 commit() { git -C "$1" rev-parse --short HEAD; }
 dirty() { [[ -z "$(git -C "$1" status --porcelain --untracked-files=no)" ]] && echo false || echo true; }

@@ -1,14 +1,22 @@
 package dev.attune.core.model;
 
 import dev.attune.core.config.GptConfig;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Every buffer one forward (and backward) pass writes, allocated once per shape and reused. For training each layer
- * keeps its own (the backward pass reads them); for inference all layers share one set and the residual stream is
- * updated in place.
+ * Every buffer one forward (and backward) pass writes, allocated once per shape and reused. For inference all layers
+ * share one set and the residual stream is updated in place. For training each layer keeps what its backward pass
+ * reads (the residual stream, layer-norm statistics, queries, keys, values, attention probabilities, the MLP's
+ * pre-activation) and shares the rest: buffers only the forward pass reads (qkv, per-head outputs, branch outputs)
+ * always, and the inputs of the projections whenever only a weight gradient would read them ({@link Keep}).
  */
 final class Activations {
 
@@ -16,6 +24,7 @@ final class Activations {
     final int n;
     final int total;
     final boolean training;
+    private final Keep[] keep;  // training: per layer; inference: null
 
     private final INDArray[] resid;    // training: x_0 .. x_L; inference: one buffer
     private final Block.Acts[] blocks;  // training: one per layer; inference: one shared
@@ -27,6 +36,14 @@ final class Activations {
     final Scratch scratch;   // training only
     INDArray logits;         // [R, V], training only, allocated when a loss needs it
 
+    /**
+     * Which projection inputs one layer keeps for its backward pass: each is read there only by the projection's
+     * weight gradient (none while the base is frozen) or by an adapter wrapping it.
+     */
+    record Keep(boolean ln1Out, boolean attnY, boolean ln2Out, boolean mlpG) {
+        static final Keep ALL = new Keep(true, true, true, true);
+    }
+
     /** Backward scratch, shared by all layers. */
     static final class Scratch {
         INDArray dResid;   // [R, C] gradient of the residual stream
@@ -36,11 +53,18 @@ final class Activations {
         Mlp.Grads mlp;
     }
 
-    Activations(GptConfig c, DataType t, int batch, int n, int total, boolean training) {
+    /** Inference buffers: one set shared by every layer. */
+    Activations(GptConfig c, DataType t, int batch, int n, int total) {
+        this(c, t, batch, n, total, null);
+    }
+
+    /** Training buffers when {@code keep} (one entry per layer) is given, inference buffers when it is null. */
+    Activations(GptConfig c, DataType t, int batch, int n, int total, Keep[] keep) {
         this.batch = batch;
         this.n = n;
         this.total = total;
-        this.training = training;
+        this.training = keep != null;
+        this.keep = keep == null ? null : keep.clone();
         long rows = (long) batch * n;
         long C = c.embeddingSize();
         long bh = (long) batch * c.heads();
@@ -50,28 +74,43 @@ final class Activations {
             resid[i] = Nd4j.create(t, rows, C);
         }
         blocks = new Block.Acts[training ? L : 1];
+        // Written and read within one layer's forward pass: one buffer serves every layer.
+        INDArray qkv = Nd4j.create(t, rows, 3 * C);
+        INDArray yHeads = Nd4j.create(t, bh, n, c.headSize());
+        INDArray attnOut = Nd4j.create(t, rows, C);
+        INDArray mlpOut = Nd4j.create(t, rows, C);
+        // Read by the backward pass only where Keep says so.
+        INDArray sharedC = null;
+        INDArray sharedInner = null;
         for (int l = 0; l < blocks.length; l++) {
+            Keep k = training ? keep[l] : Keep.ALL;
             Block.Acts b = new Block.Acts();
+            b.keep = k;
             b.mid = training ? Nd4j.create(t, rows, C) : resid[0];
-            b.ln1Out = Nd4j.create(t, rows, C);
             b.ln1Mean = Nd4j.create(t, rows);
             b.ln1Rstd = Nd4j.create(t, rows);
-            b.ln2Out = training ? Nd4j.create(t, rows, C) : b.ln1Out;
             b.ln2Mean = training ? Nd4j.create(t, rows) : b.ln1Mean;
             b.ln2Rstd = training ? Nd4j.create(t, rows) : b.ln1Rstd;
+            if (training && (!k.ln1Out() || !k.attnY() || !k.ln2Out())) {
+                sharedC = sharedC == null ? Nd4j.create(t, rows, C) : sharedC;
+            }
+            b.ln1Out = k.ln1Out() ? Nd4j.create(t, rows, C) : sharedC;
+            b.ln2Out = !training ? b.ln1Out : k.ln2Out() ? Nd4j.create(t, rows, C) : sharedC;
             Attention.Acts a = new Attention.Acts();
-            a.qkv = Nd4j.create(t, rows, 3 * C);
+            a.qkv = qkv;
             a.q = Nd4j.create(t, bh, n, c.headSize());
             a.probs = Nd4j.create(t, bh, n, total);
-            a.yHeads = Nd4j.create(t, bh, n, c.headSize());
-            a.y = Nd4j.create(t, rows, C);
-            a.out = Nd4j.create(t, rows, C);
+            a.yHeads = yHeads;
+            a.y = k.attnY() ? Nd4j.create(t, rows, C) : sharedC;
+            a.out = attnOut;
             b.attn = a;
             Mlp.Acts m = new Mlp.Acts();
             m.h = Nd4j.create(t, rows, c.innerSize());
-            m.tanh = Nd4j.create(t, rows, c.innerSize());
-            m.g = Nd4j.create(t, rows, c.innerSize());
-            m.out = Nd4j.create(t, rows, C);
+            if (!k.mlpG()) {
+                sharedInner = sharedInner == null ? Nd4j.create(t, rows, c.innerSize()) : sharedInner;
+            }
+            m.g = k.mlpG() ? Nd4j.create(t, rows, c.innerSize()) : sharedInner;
+            m.out = mlpOut;
             b.mlp = m;
             blocks[l] = b;
         }
@@ -105,6 +144,36 @@ final class Activations {
 
     boolean fits(int batch, int n, int total) {
         return this.batch == batch && this.n == n && this.total == total;
+    }
+
+    /** Whether these training buffers have this shape and keep what {@code keep} asks for. */
+    boolean fits(int batch, int n, int total, Keep[] keep) {
+        return fits(batch, n, total) && Arrays.equals(this.keep, keep);
+    }
+
+    /** Bytes of every buffer held here, each counted once however many layers share it. */
+    long bytes() {
+        Set<INDArray> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<INDArray> all = new ArrayList<>(Arrays.asList(resid));
+        for (Block.Acts b : blocks) {
+            all.addAll(Arrays.asList(b.ln1Out, b.ln1Mean, b.ln1Rstd, b.mid, b.ln2Out, b.ln2Mean, b.ln2Rstd,
+                    b.attn.qkv, b.attn.q, b.attn.probs, b.attn.yHeads, b.attn.y, b.attn.out, b.mlp.h, b.mlp.g,
+                    b.mlp.out));
+        }
+        all.addAll(Arrays.asList(lnfOut, lnfMean, lnfRstd, logits));
+        if (kv != null) {
+            for (KvCache.Layer l : kv) {
+                all.add(l.keys(total));
+                all.add(l.values(total));
+            }
+        }
+        long bytes = 0;
+        for (INDArray a : all) {
+            if (a != null && seen.add(a)) {
+                bytes += a.length() * a.dataType().width();
+            }
+        }
+        return bytes;
     }
 
     /** The residual stream entering layer {@code layer} ({@code layer = L}: leaving the last one). */

@@ -92,13 +92,15 @@ final class Attention {
 
     /**
      * dout [R, C] -> parameter gradients and dx [R, C] (input of c_attn, overwritten). Keys and values in front of the
-     * pass's own ({@code p.start} of them: a {@link KvPrefix}) send their gradients to {@code prefix}.
+     * pass's own ({@code p.start} of them: a {@link KvPrefix}) send their gradients to {@code prefix}. {@code x} and
+     * {@code y} (the projections' inputs) may be null where nothing reads them (see {@link Activations.Keep}).
      */
-    void backward(Pass p, INDArray x, Acts a, KvCache.Layer kv, INDArray dout, Grads g, INDArray dx, KvPrefix prefix) {
+    void backward(Pass p, INDArray x, INDArray y, Acts a, KvCache.Layer kv, INDArray dout, Grads g, INDArray dx,
+                  KvPrefix prefix) {
         if (a.outMask != null) {
             dout = dout.mul(a.outMask);
         }
-        cProj.backward(a.y, dout, g.dy, p);
+        cProj.backward(y, dout, g.dy, p);
         g.dyHeads.reshape(p.batch, heads, p.n, headSize)
                 .assign(g.dy.reshape(p.batch, p.n, heads, headSize).permute(0, 2, 1, 3));
         INDArray keys = kv.keys(p.total);

@@ -17,6 +17,7 @@ final class Block {
 
     /** Activations of one layer, kept for the backward pass. */
     static final class Acts {
+        Activations.Keep keep;  // which projection inputs the backward pass may read
         INDArray ln1Out;   // [R, C]
         INDArray ln1Mean;  // [R]
         INDArray ln1Rstd;  // [R]
@@ -65,10 +66,12 @@ final class Block {
      * adds its part to the residual stream's gradient). {@code dLn} and {@code dBranch} are scratch.
      */
     void backward(Pass p, INDArray x, Acts a, KvCache.Layer kv, INDArray dResid, Activations.Scratch s, KvPrefix prefix) {
-        mlp.backward(p, a.ln2Out, a.mlp, branchGradient(afterMlp, dResid, s.dBranch, p), s.mlp, s.dLn);
+        Activations.Keep k = a.keep;
+        mlp.backward(p, k.ln2Out() ? a.ln2Out : null, k.mlpG() ? a.mlp.g : null, a.mlp,
+                branchGradient(afterMlp, dResid, s.dBranch, p), s.mlp, s.dLn);
         ln2.backward(s.dLn, a.mid, a.ln2Mean, a.ln2Rstd, dResid, p.accumulate);  // dResid is now d mid
-        attention.backward(p, a.ln1Out, a.attn, kv, branchGradient(afterAttention, dResid, s.dBranch, p), s.attn,
-                s.dLn, prefix);
+        attention.backward(p, k.ln1Out() ? a.ln1Out : null, k.attnY() ? a.attn.y : null, a.attn, kv,
+                branchGradient(afterAttention, dResid, s.dBranch, p), s.attn, s.dLn, prefix);
         ln1.backward(s.dLn, x, a.ln1Mean, a.ln1Rstd, dResid, p.accumulate);        // dResid is now d x
     }
 

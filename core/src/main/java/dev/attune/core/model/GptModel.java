@@ -2,6 +2,7 @@ package dev.attune.core.model;
 
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.Engine;
+import dev.attune.core.engine.HostBuffers;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -130,19 +131,34 @@ public final class GptModel {
                 p.assign(0.0);
             } else {
                 boolean residual = name.endsWith("attn.c_proj.weight") || name.endsWith("mlp.c_proj.weight");
-                p.assign(gaussian(new SplittableRandom(seed * 1_000_003L + i), p.length(), residual ? residualStd : std)
-                        .reshape(p.shape()).castTo(dataType));
+                ParameterLayout.Entry e = m.layout.entry(name);
+                fillGaussian(m.parameters, e.offset(), e.size(), new SplittableRandom(seed * 1_000_003L + i),
+                        residual ? residualStd : std);
             }
         }
         return m;
     }
 
-    private static INDArray gaussian(SplittableRandom rng, long n, double std) {
-        float[] values = new float[Math.toIntExact(n)];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) (rng.nextGaussian() * std);
+    /**
+     * Fills a weight with N(0, std) draws in order, a block at a time straight into the flat buffer: a whole-tensor
+     * temporary (wte is 154 MB), or many small ND4J ones (freed only when the garbage collector gets to them), would
+     * raise the process's peak memory for good.
+     */
+    private static void fillGaussian(INDArray flat, long offset, long n, SplittableRandom rng, double std) {
+        int block = 1 << 16;
+        float[] values = new float[(int) Math.min(n, block)];
+        for (long from = 0; from < n; from += block) {
+            int count = (int) Math.min(block, n - from);
+            for (int j = 0; j < count; j++) {
+                values[j] = (float) (rng.nextGaussian() * std);
+            }
+            if (flat.dataType() == DataType.FLOAT && Engine.isCpu()) {
+                HostBuffers.window(flat, offset + from, count).put(values, 0, count);
+            } else {
+                flat.get(NDArrayIndex.interval(offset + from, offset + from + count))
+                        .assign(Nd4j.createFromArray(Arrays.copyOf(values, count)).castTo(flat.dataType()));
+            }
         }
-        return Nd4j.createFromArray(values);
     }
 
     public GptConfig config() {
@@ -261,16 +277,46 @@ public final class GptModel {
         }
         TrainingPass t = trainingPass(batch, dropoutSeed);
         Activations a = t.acts;
-        if (a.logits == null) {
-            a.logits = Nd4j.create(dataType, (long) t.pass.rows, config.vocabSize());
+        int rows = t.pass.rows;
+        int chunk = trainingHeadChunk(rows);
+        if (a.logits == null || a.logits.rows() != chunk) {
+            a.logits = Nd4j.create(dataType, chunk, config.vocabSize());
         }
-        head.forward(a.lnfOut, a.logits);                                          // [R, V]
-        double loss = LmHead.crossEntropy(a.logits, t.targets, 1.0 / lossDivisor);   // logits -> dlogits
-        if (needsBackward()) {
-            head.backward(a.lnfOut, a.logits, a.scratch.dLn, accumulate);          // dLn = d ln_f(x_L)
+        boolean backward = needsBackward();
+        double loss = 0;
+        // The LM head a few rows at a time: [R, V] logits would be the largest activation of a small model's step.
+        for (int from = 0; from < rows; from += chunk) {
+            int to = Math.min(rows, from + chunk);
+            INDArray x = a.lnfOut.get(NDArrayIndex.interval(from, to), NDArrayIndex.all());          // [r, C]
+            INDArray logits = to - from == chunk ? a.logits
+                    : a.logits.get(NDArrayIndex.interval(0, to - from), NDArrayIndex.all());
+            head.forward(x, logits);                                                               // [r, V]
+            loss += LmHead.crossEntropy(logits, Arrays.copyOfRange(t.targets, from, to),
+                    backward ? 1.0 / lossDivisor : Double.NaN);                                     // -> dlogits
+            if (backward) {
+                INDArray dLn = a.scratch.dLn.get(NDArrayIndex.interval(from, to), NDArrayIndex.all());
+                head.backward(x, logits, dLn, accumulate || from > 0);                            // d ln_f(x_L)
+            }
+        }
+        if (backward) {
             backward(t, accumulate);
         }
         return loss;
+    }
+
+    /** Tests set this to force several LM-head chunks on a small model; 0 chooses by size. */
+    static volatile int trainingHeadChunkRows = 0;
+
+    /** Rows of the LM head per chunk in training: about 32 MiB of float logits, at least 64 rows. */
+    private int trainingHeadChunk(int rows) {
+        int chunk = trainingHeadChunkRows > 0 ? trainingHeadChunkRows
+                : Math.max(64, (32 << 20) / (4 * config.vocabSize()));
+        return Math.min(rows, chunk);
+    }
+
+    /** Bytes held by the training pass's activation buffers (each buffer once), 0 before the first pass. */
+    long trainingActivationBytes() {
+        return trainingActivations == null ? 0 : trainingActivations.bytes();
     }
 
     /**
@@ -320,6 +366,20 @@ public final class GptModel {
         return !frozen || adapters.lowestLayer() < config.layers();
     }
 
+    /**
+     * Per layer, the projection inputs the next backward pass reads: all of them while the base trains (its weight
+     * gradients read them), only those an adapter wraps while it is frozen.
+     */
+    private Activations.Keep[] keep() {
+        Activations.Keep[] keep = new Activations.Keep[blocks.length];
+        for (int l = 0; l < blocks.length; l++) {
+            Block b = blocks[l];
+            keep[l] = frozen ? new Activations.Keep(b.attention.cAttn.adapter != null, b.attention.cProj.adapter != null,
+                    b.mlp.cFc.adapter != null, b.mlp.cProj.adapter != null) : Activations.Keep.ALL;
+        }
+        return keep;
+    }
+
     /** One training forward pass and what its backward needs. */
     private record TrainingPass(Pass pass, Activations acts, int[] ids, int[] pos, int[] targets, int virtual) {
     }
@@ -330,10 +390,11 @@ public final class GptModel {
         int prefix = adapters.prefixLength();
         int b = batch.batchSize();
         int t = batch.length() + virtual;
-        if (trainingActivations == null || !trainingActivations.fits(b, t, prefix + t)) {
+        Activations.Keep[] keep = keep();
+        if (trainingActivations == null || !trainingActivations.fits(b, t, prefix + t, keep)) {
             trainingActivations = null; // let the old buffers go before allocating new ones
             lastTraining = null;
-            trainingActivations = new Activations(config, dataType, b, t, prefix + t, true);
+            trainingActivations = new Activations(config, dataType, b, t, prefix + t, keep);
         }
         Activations a = trainingActivations;
         Pass p = new Pass(b, t, prefix, null, dataType, true, dropoutSeed);
@@ -481,7 +542,7 @@ public final class GptModel {
         if (evaluationActivations == null || !evaluationActivations.fits(b, t, prefix + t)) {
             evaluationActivations = null;
             evaluationCache = null;
-            evaluationActivations = new Activations(config, dataType, b, t, prefix + t, false);
+            evaluationActivations = new Activations(config, dataType, b, t, prefix + t);
             evaluationCache = new KvCache(config.layers(), b, config.heads(), prefix + t, config.headSize(), dataType);
         }
         KvCache cache = evaluationCache;
@@ -666,7 +727,7 @@ public final class GptModel {
         int start = cache.length();
         int[] pos = cache.advance(mask, n);
         Pass p = new Pass(b, n, start, cache.keyValid(start + n), dataType, false, 0);
-        Activations a = new Activations(config, dataType, b, n, start + n, false);
+        Activations a = new Activations(config, dataType, b, n, start + n);
         forwardLayers(p, ids, pos, a, layers(cache));
         if (allPositions) {
             INDArray x = a.lnfOut;

@@ -25,7 +25,6 @@ final class Mlp {
     /** Activations of one layer's MLP, kept for the backward pass. */
     static final class Acts {
         INDArray h;        // [R, 4C] before GELU
-        INDArray tanh;     // [R, 4C] tanh(K (h + A h^3)), reused by the backward pass
         INDArray g;        // [R, 4C] after GELU
         INDArray out;      // [R, C]
         INDArray outMask;  // residual dropout mask, or null
@@ -47,7 +46,7 @@ final class Mlp {
     /** x [R, C] (already layer-normed) -> a.out [R, C]. */
     void forward(Pass p, INDArray x, Acts a) {
         cFc.forward(x, a.h, p);                                // [R, 4C]
-        gelu(a.h, a.tanh, a.g);                                // [R, 4C]
+        gelu(a.h, a.g);                                        // [R, 4C]
         cProj.forward(a.g, a.out, p);                          // [R, C]
         if (p.dropout(residualDropout)) {
             a.outMask = p.mask(residualDropout, Pass.mlpOutSite(layer), p.rows, width);
@@ -55,35 +54,42 @@ final class Mlp {
         }
     }
 
-    /** dout [R, C] -> parameter gradients and dx [R, C] (input of c_fc, overwritten). */
-    void backward(Pass p, INDArray x, Acts a, INDArray dout, Grads g, INDArray dx) {
+    /**
+     * dout [R, C] -> parameter gradients and dx [R, C] (input of c_fc, overwritten). {@code x} and {@code gelu} (the
+     * projections' inputs) may be null where nothing reads them (see {@link Activations.Keep}).
+     */
+    void backward(Pass p, INDArray x, INDArray gelu, Acts a, INDArray dout, Grads g, INDArray dx) {
         if (a.outMask != null) {
             dout = dout.mul(a.outMask);
         }
-        cProj.backward(a.g, dout, g.dg, p);                   // dg [R, 4C]
-        geluBackward(a.h, a.tanh, g.dg);                      // now dh, in place
+        cProj.backward(gelu, dout, g.dg, p);                  // dg [R, 4C]
+        geluBackward(a.h, g.dg);                              // now dh, in place
         cFc.backward(x, g.dg, dx, p);
     }
 
     /** g = 0.5 h (1 + tanh(K (h + A h^3))). */
-    static void gelu(INDArray h, INDArray tanh, INDArray g) {
+    static void gelu(INDArray h, INDArray g) {
         if (Ops.hostKernels(h.dataType())) {
-            geluHost(h, tanh, g, false);
+            geluHost(h, g, false);
             return;
         }
-        INDArray inner = h.mul(h).muli(h).muli(A).addi(h).muli(K);
-        tanh.assign(Transforms.tanh(inner, false));
-        g.assign(tanh).addi(1.0).muli(h).muli(0.5);
+        g.assign(tanhOfInner(h)).addi(1.0).muli(h).muli(0.5);
+    }
+
+    private static INDArray tanhOfInner(INDArray h) {
+        return Transforms.tanh(h.mul(h).muli(h).muli(A).addi(h).muli(K), false);
     }
 
     /**
-     * dg -> dh in place: d/dh = 0.5 (1 + t) + 0.5 h (1 - t^2) K (1 + 3A h^2), with t the forward pass's tanh.
+     * dg -> dh in place: d/dh = 0.5 (1 + t) + 0.5 h (1 - t^2) K (1 + 3A h^2), with t = tanh(K (h + A h^3)) computed
+     * again from h: keeping it from the forward pass would cost a [R, 4C] buffer per layer for one cheap pass.
      */
-    static void geluBackward(INDArray h, INDArray tanh, INDArray dg) {
+    static void geluBackward(INDArray h, INDArray dg) {
         if (Ops.hostKernels(h.dataType())) {
-            geluHost(h, tanh, dg, true);
+            geluHost(h, dg, true);
             return;
         }
+        INDArray tanh = tanhOfInner(h);
         INDArray sech2 = tanh.mul(tanh).rsubi(1.0);                        // 1 - t^2
         INDArray inner = h.mul(h).muli(3 * A).addi(1.0).muli(K);          // K (1 + 3A h^2)
         INDArray local = sech2.muli(inner).muli(h).addi(tanh).addi(1.0).muli(0.5);
@@ -92,28 +98,25 @@ final class Mlp {
 
     /**
      * Both GELU passes in one sweep over host memory (nine ND4J calls each otherwise, a third of a small model's
-     * step). Forward: fills tanh and out = g. Backward: out holds dg and becomes dh.
+     * step). Forward: out = g. Backward: out holds dg and becomes dh.
      */
-    private static void geluHost(INDArray h, INDArray tanh, INDArray out, boolean backward) {
+    private static void geluHost(INDArray h, INDArray out, boolean backward) {
         int rows = (int) h.rows();
         int cols = (int) h.columns();
         FloatBuffer hb = HostBuffers.floats(h);
-        FloatBuffer tb = HostBuffers.floats(tanh);
         FloatBuffer ob = HostBuffers.floats(out);
         float k = (float) K;
         float a = (float) A;
         Parallel.rows(rows, 4, (from, to) -> {
             float[] x = new float[cols];
-            float[] t = new float[cols];
             float[] o = new float[cols];
             for (int r = from; r < to; r++) {
                 hb.get(r * cols, x);
                 if (backward) {
-                    tb.get(r * cols, t);
                     ob.get(r * cols, o);
                     for (int i = 0; i < cols; i++) {
                         float v = x[i];
-                        float th = t[i];
+                        float th = tanh(k * (v + a * v * v * v));
                         float local = 0.5f * (1 + th) + 0.5f * v * (1 - th * th) * k * (1 + 3 * a * v * v);
                         o[i] *= local;
                     }
@@ -121,10 +124,8 @@ final class Mlp {
                     for (int i = 0; i < cols; i++) {
                         float v = x[i];
                         float th = tanh(k * (v + a * v * v * v));
-                        t[i] = th;
                         o[i] = 0.5f * v * (1 + th);
                     }
-                    tb.put(r * cols, t);
                 }
                 ob.put(r * cols, o);
             }

@@ -37,6 +37,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
                 EvaluateCommand.class,
                 ReportCommand.class,
                 ClassifyCommand.class,
+                TagCommand.class,
                 WarmUpCommand.class,
         })
 public final class AttuneCli {

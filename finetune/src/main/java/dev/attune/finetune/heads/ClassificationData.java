@@ -11,7 +11,8 @@ import java.util.SplittableRandom;
 /**
  * Labelled token sequences as {@link TrainingData}, so that {@code LmTraining} trains a classification head with
  * its usual loop: each row's class index rides in the batch's targets at the row's last real position, every other
- * target is {@link TokenBatch#IGNORE}. {@link SequenceClassifier#trainable} reads it from there.
+ * target is {@link TokenBatch#IGNORE}. {@link SequenceClassifier#trainable} reads it from there. For token
+ * classification ({@link #perPosition}) each row carries a class index (or {@code IGNORE}) at every position.
  *
  * <p>Rows are right-padded with {@code padToken} (causal attention needs no mask for right padding). A row longer
  * than the context keeps its first tokens, as Hugging Face's default truncation does. Training rows come epoch by
@@ -20,7 +21,8 @@ import java.util.SplittableRandom;
 public final class ClassificationData implements TrainingData {
 
     private final List<int[]> rows;
-    private final int[] labels;
+    private final int[] labels; // null: per-position targets
+    private final List<int[]> positionTargets; // null: one label per row
     private final int padToken;
     private final String description;
 
@@ -44,8 +46,44 @@ public final class ClassificationData implements TrainingData {
         }
         this.rows = rows.stream().map(int[]::clone).toList();
         this.labels = labels.clone();
+        this.positionTargets = null;
         this.padToken = padToken;
         this.description = description;
+    }
+
+    private ClassificationData(List<int[]> rows, List<int[]> targets, int padToken, String description) {
+        if (rows.isEmpty() || rows.size() != targets.size()) {
+            throw new IllegalArgumentException("need the same, non-zero number of rows and target rows, got "
+                    + rows.size() + " and " + targets.size());
+        }
+        for (int i = 0; i < rows.size(); i++) {
+            if (rows.get(i).length == 0) {
+                throw new IllegalArgumentException(description + ", example " + (i + 1) + ": no tokens");
+            }
+            if (targets.get(i).length != rows.get(i).length) {
+                throw new IllegalArgumentException(description + ", example " + (i + 1) + ": " + rows.get(i).length
+                        + " tokens but " + targets.get(i).length + " targets");
+            }
+            for (int t : targets.get(i)) {
+                if (t < 0 && t != TokenBatch.IGNORE) {
+                    throw new IllegalArgumentException(description + ", example " + (i + 1) + ": negative label index");
+                }
+            }
+        }
+        this.rows = rows.stream().map(int[]::clone).toList();
+        this.labels = null;
+        this.positionTargets = targets.stream().map(int[]::clone).toList();
+        this.padToken = padToken;
+        this.description = description;
+    }
+
+    /**
+     * Rows whose every position carries its own class index, or {@link TokenBatch#IGNORE} where the loss should not
+     * look (token classification). A row longer than the context keeps its first positions and their targets.
+     */
+    public static ClassificationData perPosition(List<int[]> rows, List<int[]> targets, int padToken,
+            String description) {
+        return new ClassificationData(rows, targets, padToken, description);
     }
 
     public int size() {
@@ -107,7 +145,11 @@ public final class ClassificationData implements TrainingData {
             int[] row = rows.get(picked[b]);
             int n = Math.min(row.length, maxLength);
             System.arraycopy(row, 0, inputs, b * t, n);
-            targets[b * t + n - 1] = labels[picked[b]];
+            if (labels == null) {
+                System.arraycopy(positionTargets.get(picked[b]), 0, targets, b * t, n);
+            } else {
+                targets[b * t + n - 1] = labels[picked[b]];
+            }
         }
         return new TokenBatch(picked.length, t, inputs, targets);
     }

@@ -97,7 +97,8 @@ public final class SequenceClassifier {
         return new SequenceClassifier(model, tokenizer, labels, score.castTo(DataType.FLOAT).dup());
     }
 
-    private static double gaussian(SplittableRandom r) {
+    /** A standard normal draw (Box-Muller), for transformers' {@code N(0, 0.02)} head initialisation. */
+    static double gaussian(SplittableRandom r) {
         double u = 1 - r.nextDouble();
         return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r.nextDouble());
     }
@@ -119,9 +120,28 @@ public final class SequenceClassifier {
         return score;
     }
 
-    void replaceScore(INDArray view) {
-        view.assign(score);
-        score = view;
+    /** The {@code score} layer as {@link HeadTrainable} trains it. */
+    private LinearHead head() {
+        return new LinearHead() {
+            @Override public GptModel model() { return model; }
+            @Override public int numLabels() { return labels.size(); }
+            @Override public String weightName() { return SCORE_WEIGHT; }
+            @Override public String biasName() { return null; }
+            @Override public INDArray weight() { return score; }
+            @Override public INDArray bias() { return null; }
+            @Override public double dropout() { return 0; } // GPT2ForSequenceClassification has none
+            @Override public String fileName() { return "score.safetensors"; }
+            @Override public String taskType() { return TASK_TYPE; }
+            @Override public void save(Path file) throws IOException { saveHead(file); }
+            @Override public void load(Path file) throws IOException { loadHead(file); }
+            @Override public String description() { return "the classification head"; }
+
+            @Override
+            public void bind(INDArray weight, INDArray bias) {
+                weight.assign(score);
+                score = weight;
+            }
+        };
     }
 
     /** The index of {@code label}; a label the classifier does not know is an error that lists those it knows. */
@@ -272,7 +292,7 @@ public final class SequenceClassifier {
      * returned trainable's buffer.
      */
     public Trainable trainable(Trainable base) {
-        return new HeadTrainable(this, base);
+        return new HeadTrainable(head(), base);
     }
 
     /**
@@ -280,7 +300,7 @@ public final class SequenceClassifier {
      * adapter: {@code peft.save(dir, classifier.modulesToSave())}.
      */
     public ModulesToSave modulesToSave() {
-        return new ModulesToSave(TASK_TYPE, Map.of(SCORE_WEIGHT, score));
+        return HeadTrainable.modulesToSave(head());
     }
 
     /** Takes the head's weight from saved modules; the shape must match. */
