@@ -5,8 +5,6 @@ import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import dev.attune.core.train.Trainable;
 import dev.attune.core.train.TrainableTensor;
-import dev.attune.finetune.peft.ModulesToSave;
-import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -219,7 +217,7 @@ final class HeadTrainable implements Trainable {
     @Override
     public void save(Path directory) throws IOException {
         pushWeights();
-        if (base instanceof PeftModel peft) {
+        if (base instanceof dev.attune.finetune.peft.PeftModel peft) {
             peft.save(directory, modulesToSave(head));
             return;
         }
@@ -232,7 +230,7 @@ final class HeadTrainable implements Trainable {
 
     @Override
     public void load(Path directory) throws IOException {
-        if (base instanceof PeftModel peft) {
+        if (base instanceof dev.attune.finetune.peft.PeftModel peft) {
             peft.load(directory);
             baseView(parameters).assign(base.parameters());
             loadModules(head, peft.modulesToSave().orElseThrow(() -> new IOException(directory
@@ -247,24 +245,24 @@ final class HeadTrainable implements Trainable {
     }
 
     /** A head's tensors as PEFT's {@code modules_to_save} of its task model (weight, and bias if it has one). */
-    static ModulesToSave modulesToSave(LinearHead head) {
+    static dev.attune.finetune.peft.ModulesToSave modulesToSave(LinearHead head) {
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         tensors.put(head.weightName(), head.weight());
         if (head.biasName() != null) {
             tensors.put(head.biasName(), head.bias());
         }
-        return new ModulesToSave(head.taskType(), tensors);
+        return new dev.attune.finetune.peft.ModulesToSave(head.taskType(), tensors);
     }
 
     /** Takes a head's tensors from saved modules; names and shapes must match. */
-    static void loadModules(LinearHead head, ModulesToSave modules) {
+    static void loadModules(LinearHead head, dev.attune.finetune.peft.ModulesToSave modules) {
         copy(modules, head.weightName(), head.weight());
         if (head.biasName() != null) {
             copy(modules, head.biasName(), head.bias());
         }
     }
 
-    private static void copy(ModulesToSave modules, String name, INDArray into) {
+    private static void copy(dev.attune.finetune.peft.ModulesToSave modules, String name, INDArray into) {
         INDArray saved = modules.tensor(name);
         if (!java.util.Arrays.equals(saved.shape(), into.shape())) {
             throw new IllegalArgumentException("saved " + name + " has shape " + java.util.Arrays.toString(saved.shape())
