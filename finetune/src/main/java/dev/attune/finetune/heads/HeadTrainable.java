@@ -5,6 +5,8 @@ import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import dev.attune.core.train.Trainable;
 import dev.attune.core.train.TrainableTensor;
+import dev.attune.finetune.peft.Adapter;
+import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +46,10 @@ final class HeadTrainable implements Trainable {
     private final INDArray headGradient; // [L, C] view of gradients
     private final INDArray biasGradient; // [L] view of gradients, or null
     private final List<TrainableTensor> tensors;
+    // a PEFT base's active adapter: its step hooks (AdaLoRA's rank budget and regulariser) run here, as in
+    // PeftModel.forwardBackward, since the head's pass replaces that one
+    private final Adapter adapter;
+    private long stepsStarted;
 
     HeadTrainable(LinearHead head, Trainable base) {
         this.head = head;
@@ -53,6 +59,7 @@ final class HeadTrainable implements Trainable {
             model.freeze(); // the head alone: no base gradients to compute
         }
         this.baseLength = base == null ? 0 : base.parameters().length();
+        this.adapter = base instanceof PeftModel peft ? peft.adapter(peft.activeAdapter()) : null;
         long[] shape = head.weight().shape();
         this.weightLength = shape[0] * shape[1];
         long biasLength = head.biasName() == null ? 0 : shape[0];
@@ -113,6 +120,9 @@ final class HeadTrainable implements Trainable {
             throw new IllegalArgumentException("lossDivisor must be positive, got " + lossDivisor);
         }
         pushWeights();
+        if (adapter != null && !accumulate) {
+            adapter.onStepStart(stepsStarted++);
+        }
         INDArray hidden = model.trainingForward(batch, dropoutSeed);                   // [B, T, C]
         Positions at = Positions.of(batch, head.numLabels());
         INDArray h = SequenceClassifier.gather(hidden, at.flat);                        // [N, C]
@@ -159,6 +169,10 @@ final class HeadTrainable implements Trainable {
                 dHidden.getRow(at.flat[n]).assign(dh.getRow(n));
             }
             model.backwardFromHidden(dHidden.reshape(hidden.size(0), hidden.size(1), c), accumulate);
+            if (adapter != null) {
+                adapter.afterBackward(accumulate);
+                adapter.regularise(at.flat.length / lossDivisor);
+            }
             baseView(gradients).assign(base.gradients());
         }
         return loss;

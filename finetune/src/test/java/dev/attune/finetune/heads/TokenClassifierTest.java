@@ -189,6 +189,22 @@ class TokenClassifierTest {
         assertThat(loaded.logits(words, 4)).isDeepEqualTo(tagger.logits(words, 4));
     }
 
+    @Test
+    void adaLorasRankBudgetRunsWhenItTrainsBesideAHead() throws IOException {
+        GptModel model = ToyTagging.model(TOKENIZER, 3);
+        TokenClassifier tagger = TokenClassifier.create(model, TOKENIZER, ToyTagging.TAGS, 4);
+        PeftModel peft = Peft.adaLora().initR(6).targetR(2).targets("c_attn").totalStep(12).schedule(2, 4, 1).build()
+                .apply(model, 1);
+        var adaLora = (dev.attune.finetune.peft.adalora.AdaLora) peft.adapter(peft.activeAdapter());
+        assertThat(adaLora.totalRank()).isEqualTo(2 * 6);
+        List<ToyTagging.Sentence> train = ToyTagging.sentences(64, 11);
+        LmTraining.builder().trainable(tagger.trainable(peft))
+                .data(tagger.data(ToyTagging.words(train), ToyTagging.tags(train), "toy train")).batchSize(8)
+                .learningRate(1e-2).maxSteps(12).seed(5).progress(false).saveModel(false).build().run();
+        // the budget schedule ran: two layers' c_attn at the target rank
+        assertThat(adaLora.totalRank()).isEqualTo(2 * 2);
+    }
+
     static double[] accuracyAndAllOutside(TokenClassifier tagger, List<ToyTagging.Sentence> test) {
         List<List<String>> predicted = tagger.predict(ToyTagging.words(test), 16);
         int right = 0;
