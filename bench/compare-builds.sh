@@ -46,7 +46,7 @@ for ((rep = 1; rep <= reps; rep++)); do
     order=(before after); (( rep % 2 == 0 )) && order=(after before)
     for b in "${order[@]}"; do
       echo "compare-builds.sh: rep $rep/$reps $w $b" >&2
-      line="$(java -Xmx8g -jar "$out/$b/attune-examples.jar" bench "$w" 2>/dev/null | tail -1)" || true
+      line="$(java -Xmx8g --add-modules jdk.incubator.vector -jar "$out/$b/attune-examples.jar" bench "$w" 2>/dev/null | tail -1)" || true
       [[ "$line" == "{"* ]] && python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["build"]=sys.argv[2]; print(json.dumps(d))' "$line" "$b" >> "$results" \
         || echo "compare-builds.sh: $b $w failed" >&2
     done

@@ -64,8 +64,16 @@ def fmt(x, digits=1, like=None):
     return f"{x:.{digits}f}"
 
 
+def peer_workload(w):
+    """Compressed-weight workloads (generate-b1-int8 ...) are compared with the peer's float32 workload."""
+    for suffix in ("-bf16", "-int8"):
+        if w.endswith(suffix):
+            return w[: -len(suffix)]
+    return w
+
+
 def ratio(runs, w, side):
-    a, p = runs.get((w, side)), runs.get((w, "peer"))
+    a, p = runs.get((w, side)), runs.get((peer_workload(w), "peer"))
     if not a or not p:
         return "-"
     return f"{med(a, 'value') / med(p, 'value'):.2f}x"
@@ -94,9 +102,10 @@ def table(runs, peers, names):
         any_line = next((runs[(w, s)][0] for s in SIDES if runs.get((w, s))), None)
         if any_line is None:
             continue
-        peer = peers.get(w, "-")
+        pw = peer_workload(w)
+        peer = peers.get(pw, "-") + ("" if pw == w else f" ({pw})")
         out.append(f"| {w} | {any_line['unit']} | {cell(runs.get((w, 'attune-mkl')))} | "
-                   f"{cell(runs.get((w, 'attune-openblas')))} | {peer}: {cell(runs.get((w, 'peer')))} | "
+                   f"{cell(runs.get((w, 'attune-openblas')))} | {peer}: {cell(runs.get((pw, 'peer')))} | "
                    f"{ratio(runs, w, 'attune-mkl')} | {ratio(runs, w, 'attune-openblas')} |")
     return out
 
@@ -163,7 +172,8 @@ def utilisation(runs, names):
                 if not lines or med(lines, "decode_s_per_step") is None:
                     continue
                 step = med(lines, "decode_s_per_step")
-                rate = 4 * model_params(lines[0]) / step / 1e9
+                # compressed weights report the bytes a step reads; float32 ones read 4 bytes a weight
+                rate = (lines[0].get("weight_bytes") or 4 * model_params(lines[0])) / step / 1e9
                 out.append(f"| {w} | {HEADERS[s]} | {fmt(1000 * step, 2)} | {fmt(1000 * med(lines, 'prefill_s'), 1)} "
                            f"| {fmt(rate)} | {rate / peak:.2f} |")
     return out
@@ -172,7 +182,8 @@ def utilisation(runs, names):
 def main(paths):
     runs, peers = load(paths)
     order = ["sgemm", "membw-read", "membw-copy", "tokenize", "train-tiny", "fwdbwd-tiny", "train-gpt2",
-             "train-lora-gpt2", "fwdbwd-gpt2", "score-b8", "mc-gpt2", "generate-b1", "generate-b8"]
+             "train-lora-gpt2", "fwdbwd-gpt2", "score-b8", "mc-gpt2", "generate-b1", "generate-b1-bf16",
+             "generate-b1-int8", "generate-b8", "generate-b8-bf16", "generate-b8-int8"]
     names = order + sorted({w for w, _ in runs} - set(order))
     reps = max((len(v) for v in runs.values()), default=0)
     sample = next(iter(runs.values()), [{}])[0]

@@ -40,7 +40,10 @@ python="$here/.venv/bin/python"
 mkdir -p "$out/jar"
 cp -r "$root/examples/target/attune-examples.jar" "$root/examples/target/lib" "$out/jar/"
 read -r -a java_opts <<< "${ATTUNE_JAVA_OPTS:--Xmx8g}"
-attune=(java "${java_opts[@]}" -jar "$out/jar/attune-examples.jar")
+# --add-modules: the compressed-weight workloads (generate-*-bf16|int8) use the Vector API, an incubator module.
+attune=(java "${java_opts[@]}" --add-modules jdk.incubator.vector -jar "$out/jar/attune-examples.jar")
+# Java 17 announces the incubator module on stderr at every start; keep that line out of the log.
+quiet() { "$@" 2> >(grep -v --line-buffered '^WARNING: Using incubator modules' >&2); }
 
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" ATTUNE_THREADS="$threads"
 # OpenBLAS 0.3.19 (bundled with ND4J) does not pick its AVX-512 kernels for this CPU family unless told, and its
@@ -48,21 +51,21 @@ export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" ATTUNE_THREADS="$th
 openblas_env=(ATTUNE_BLAS=openblas OMP_WAIT_POLICY=PASSIVE)
 grep -qw avx512f /proc/cpuinfo && openblas_env+=(OPENBLAS_CORETYPE=SkylakeX)
 
-mapfile -t java_names < <("${attune[@]}" bench --list)
+mapfile -t java_names < <(quiet "${attune[@]}" bench --list)
 mapfile -t peer_names < <(sed -n 's/^    "\([a-z0-9-]*\)": (.*/\1/p' "$here/pytorch_peer.py")
 if [[ ${#workloads[@]} -eq 0 ]]; then
   workloads=(sgemm membw-read membw-copy tokenize train-tiny fwdbwd-tiny train-gpt2 fwdbwd-gpt2 score-b8
-             generate-b1 generate-b8 mc-gpt2)
+             generate-b1 generate-b1-bf16 generate-b1-int8 generate-b8 generate-b8-bf16 generate-b8-int8 mc-gpt2)
 fi
 has() { local x="$1"; shift; for n in "$@"; do [[ "$n" == "$x" ]] && return 0; done; return 1; }
 
 run_one() { # side workload
   local side="$1" w="$2" status=0
   case "$side" in
-    attune-mkl) env ATTUNE_BLAS=mkl "${attune[@]}" bench "$w" $smoke >> "$results" || status=$? ;;
-    attune-openblas) env "${openblas_env[@]}" "${attune[@]}" bench "$w" $smoke >> "$results" || status=$? ;;
+    attune-mkl) quiet env ATTUNE_BLAS=mkl "${attune[@]}" bench "$w" $smoke >> "$results" || status=$? ;;
+    attune-openblas) quiet env "${openblas_env[@]}" "${attune[@]}" bench "$w" $smoke >> "$results" || status=$? ;;
     pytorch) "$python" "$here/pytorch_peer.py" "$w" --threads "$threads" $smoke >> "$results" || status=$? ;;
-    jtokkit) "${attune[@]}" bench tokenize-jtokkit $smoke >> "$results" || status=$? ;;
+    jtokkit) quiet "${attune[@]}" bench tokenize-jtokkit $smoke >> "$results" || status=$? ;;
   esac
   [[ $status -eq 0 ]] || echo "run.sh: $side $w failed (exit $status)" >&2
 }

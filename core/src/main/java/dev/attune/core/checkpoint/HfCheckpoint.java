@@ -8,7 +8,10 @@ import dev.attune.core.io.TensorInfo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.config.GptConfig;
+import dev.attune.core.model.CompressedTensor;
 import dev.attune.core.model.GptModel;
+import dev.attune.core.model.WeightFormat;
+import org.nd4j.linalg.api.buffer.DataType;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,6 +42,22 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * other tensor is rejected rather than silently dropped: a file with extra weights (a classification head, another
  * architecture) is not the model its config describes. Every expected tensor must be present with the shape the
  * config implies; the error lists all that differ.
+ *
+ * <p>Compressed models ({@link GptModel#compressed(WeightFormat)}) are saved in the same layout, names and shapes:
+ * <ul>
+ *   <li>bf16: the compressed matrices ({@code wte} and the four projection weights of every layer) as {@code BF16}
+ *       tensors, everything else {@code F32}. Hugging Face's {@code from_pretrained} loads such a file as it is.</li>
+ *   <li>int8: each compressed matrix as an {@code I8} tensor of its usual shape plus a {@code F32} tensor named
+ *       after it with {@code _scale} appended ({@code transformer.h.0.attn.c_attn.weight_scale}), the per-block
+ *       scales, as in the compressed-tensors convention: the weight's shape with its input axis (the first of a
+ *       Conv1D weight, the second of {@code wte}) divided by the block size, rounded up. Float values are
+ *       {@code q * scale} of the block. The block size is the metadata entry {@code "attune.int8_block_size"}
+ *       (32 as Attune writes it). Other tools need that one multiplication to read it (transformers has no loader
+ *       for this layout).</li>
+ * </ul>
+ * The weights file's {@code __metadata__} says {@code "attune.weight_format": "bf16" | "int8"}. Any checkpoint loads
+ * in any format ({@link #load(Path, WeightFormat)}): stored values are kept bit for bit when the formats match,
+ * converted otherwise (int8 dequantized, float quantized).
  */
 public final class HfCheckpoint {
 
@@ -48,6 +67,13 @@ public final class HfCheckpoint {
     public static final String WEIGHTS_FILE = "model.safetensors";
     /** The index of a sharded checkpoint (read only). */
     public static final String INDEX_FILE = "model.safetensors.index.json";
+
+    /** The weights file's metadata key naming a compressed model's format. */
+    public static final String WEIGHT_FORMAT_KEY = "attune.weight_format";
+    /** The weights file's metadata key giving the int8 block size (32 when absent). */
+    public static final String INT8_BLOCK_KEY = "attune.int8_block_size";
+    /** Appended to an int8 tensor's name to name its scales. */
+    public static final String SCALE_SUFFIX = "_scale";
 
     private static final int MAX_LISTED = 8;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -106,25 +132,104 @@ public final class HfCheckpoint {
     }
 
     /**
-     * Loads a checkpoint directory into a new model (float32; F16, BF16 and F64 tensors are converted).
+     * Loads a checkpoint directory into a new float32 model (F16, BF16 and F64 tensors are converted, int8 ones
+     * dequantized).
      *
      * @throws ModelFileException if the directory is not a GPT-2 checkpoint, its tensors do not match its config
      *                            (every difference is listed), or an explicit {@code lm_head.weight} differs from
      *                            {@code wte.weight}
      */
     public static GptModel load(Path directory) throws IOException {
+        return load(directory, WeightFormat.FP32);
+    }
+
+    /**
+     * Loads a checkpoint directory into a new model holding its matrices in {@code format} (see
+     * {@link GptModel#compressed}). Compressed tensors stored in that same format are taken bit for bit; others are
+     * converted (float values quantized, int8 values dequantized).
+     *
+     * @throws ModelFileException as {@link #load(Path)}
+     */
+    public static GptModel load(Path directory, WeightFormat format) throws IOException {
         try (Plan plan = Plan.of(directory)) {
-            GptModel model = GptModel.zeros(plan.config);
+            GptModel model = GptModel.zeros(plan.config, format);
+            Map<String, CompressedTensor> packed = model.compressedTensors();
             for (Map.Entry<String, Stored> e : plan.tensors.entrySet()) {
+                String name = e.getKey();
                 Stored s = e.getValue();
-                s.file().readInto(s.info().name(), model.parameter(e.getKey()));
+                Stored scale = plan.scales.get(name);
+                CompressedTensor target = packed.get(name);
+                DType stored = s.info().dtype();
+                if (target != null && stored == DType.I8 && format == WeightFormat.INT8) {
+                    target.load(s.file().readBytes(s.info().name()), scale.file().readFloats(scale.info().name()),
+                            groupSize(s));
+                } else if (target != null && stored == DType.BF16 && format == WeightFormat.BF16) {
+                    target.load(s.file().readBytes(s.info().name()), null, 0);
+                } else {
+                    INDArray values = target == null ? model.parameter(name) : Nd4j.create(DataType.FLOAT,
+                            s.info().shape());
+                    if (scale != null) {
+                        values.assign(int8Values(name, s, scale));
+                    } else {
+                        s.file().readInto(s.info().name(), values);
+                    }
+                    if (target != null) {
+                        target.quantize(values);
+                    }
+                }
             }
             if (plan.lmHead != null) {
-                checkTied(plan.lmHead, model.parameter("wte.weight"));
+                checkTied(plan.lmHead, packed.isEmpty() ? model.parameter("wte.weight")
+                        : storedValues(plan, "wte.weight"));
             }
             checkFinite(directory, model);
             return model;
         }
+    }
+
+    /** The float values of a stored tensor (int8 dequantized). */
+    private static INDArray storedValues(Plan plan, String name) throws IOException {
+        Stored s = plan.tensors.get(name);
+        Stored scale = plan.scales.get(name);
+        return scale != null ? int8Values(name, s, scale) : s.file().read(s.info().name());
+    }
+
+    private static INDArray int8Values(String name, Stored weight, Stored scale) throws IOException {
+        CompressedTensor t = CompressedTensor.zeros(name, WeightFormat.INT8, weight.info().shape());
+        t.load(weight.file().readBytes(weight.info().name()), scale.file().readFloats(scale.info().name()),
+                groupSize(weight));
+        return t.dequantize();
+    }
+
+    /** The input axis of a compressed matrix: the first of a Conv1D weight {@code [in, out]}, the second of wte. */
+    private static int inputAxis(String name) {
+        return name.equals("wte.weight") ? 1 : 0;
+    }
+
+    /** The int8 block size a file declares ({@value WeightFormat#INT8_GROUP} when it does not). */
+    private static int groupSize(Stored weight) throws ModelFileException {
+        String declared = weight.file().metadata().get(INT8_BLOCK_KEY);
+        if (declared == null) {
+            return WeightFormat.INT8_GROUP;
+        }
+        try {
+            int group = Integer.parseInt(declared.trim());
+            if (group > 0) {
+                return group;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new ModelFileException(weight.file().path(), "metadata " + INT8_BLOCK_KEY + " is '" + declared
+                + "', not a positive block size");
+    }
+
+    /** The shape int8 scales must have: the weight's with the input axis divided into blocks, rounded up. */
+    private static long[] scaleShape(String name, long[] weight, int group) {
+        long[] s = weight.clone();
+        int axis = inputAxis(name);
+        s[axis] = (weight[axis] + group - 1) / group;
+        return s;
     }
 
     /**
@@ -132,11 +237,19 @@ public final class HfCheckpoint {
      * refuse it here, naming the tensors. One sum over the flat buffer finds out whether to look closer.
      */
     private static void checkFinite(Path directory, GptModel model) throws IOException {
-        if (Double.isFinite(model.parameters().sumNumber().doubleValue())) {
+        List<String> broken = new ArrayList<>();
+        for (CompressedTensor t : model.compressedTensors().values()) {
+            if (!t.isFinite()) {
+                broken.add("'" + t.name() + "' (not finite " + (t.format() == WeightFormat.INT8 ? "scales)" : "values)"));
+            }
+        }
+        if (broken.isEmpty() && Double.isFinite(model.parameters().sumNumber().doubleValue())) {
             return;
         }
-        List<String> broken = new ArrayList<>();
         for (String name : model.parameterNames()) {
+            if (model.compressedTensors().containsKey(name)) {
+                continue;
+            }
             INDArray t = model.parameter(name);
             long nan = Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition(
                     t, Conditions.isNan())).getLong(0);
@@ -170,13 +283,30 @@ public final class HfCheckpoint {
      * Saves a model as a checkpoint directory that {@code GPT2LMHeadModel.from_pretrained} loads unchanged:
      * {@code config.json} and a float32 {@code model.safetensors} with {@code transformer.}-prefixed names, Conv1D
      * weights {@code [in, out]}, no {@code lm_head.weight} (tied), and {@code __metadata__ {"format": "pt"}}. The
-     * directory is created if needed; each file is replaced atomically, weights first.
+     * directory is created if needed; each file is replaced atomically, weights first. A compressed model is saved
+     * with its compressed tensors as they are held (see the class comment), so it loads back bit for bit.
      */
     public static void save(GptModel model, Path directory) throws IOException {
         Files.createDirectories(directory);
         SafeTensorsWriter weights = SafeTensors.writer().metadata("format", "pt");
+        Map<String, CompressedTensor> packed = model.compressedTensors();
+        if (!packed.isEmpty()) {
+            weights.metadata(WEIGHT_FORMAT_KEY, model.weightFormat().id());
+            if (model.weightFormat() == WeightFormat.INT8) {
+                weights.metadata(INT8_BLOCK_KEY, Integer.toString(WeightFormat.INT8_GROUP));
+            }
+        }
         for (String name : model.parameterNames()) {
-            weights.add(Gpt2Names.PREFIX + name, model.parameter(name));
+            CompressedTensor t = packed.get(name);
+            String stored = Gpt2Names.PREFIX + name;
+            if (t == null) {
+                weights.add(stored, model.parameter(name));
+            } else if (t.format() == WeightFormat.BF16) {
+                weights.addRaw(stored, DType.BF16, t.storedBytes(), t.shape());
+            } else {
+                weights.addRaw(stored, DType.I8, t.storedBytes(), t.shape());
+                weights.add(stored + SCALE_SUFFIX, DType.F32, t.scales(), t.scaleShape());
+            }
         }
         weights.write(directory.resolve(WEIGHTS_FILE));
         model.config().writeJson(directory.resolve(CONFIG_FILE));
@@ -195,15 +325,17 @@ public final class HfCheckpoint {
         final GptConfig config;
         final List<SafeTensors> files;
         final Map<String, Stored> tensors; // canonical name -> stored tensor, in the model's order
+        final Map<String, Stored> scales;  // canonical name of an int8 tensor -> its scales
         final Stored lmHead;               // null when the file has none
         final List<String> ignored;
 
         private Plan(Path directory, GptConfig config, List<SafeTensors> files, Map<String, Stored> tensors,
-                     Stored lmHead, List<String> ignored) {
+                     Map<String, Stored> scales, Stored lmHead, List<String> ignored) {
             this.directory = directory;
             this.config = config;
             this.files = files;
             this.tensors = tensors;
+            this.scales = scales;
             this.lmHead = lmHead;
             this.ignored = ignored;
         }
@@ -223,6 +355,8 @@ public final class HfCheckpoint {
                 throws ModelFileException {
             Map<String, long[]> expected = GptModel.parameterShapes(config);
             Map<String, Stored> found = new LinkedHashMap<>();
+            Map<String, Stored> scales = new LinkedHashMap<>();
+            Set<String> compressible = new LinkedHashSet<>(GptModel.compressedNames(config));
             Stored lmHead = null;
             List<String> ignored = new ArrayList<>();
             List<String> unexpected = new ArrayList<>();
@@ -243,6 +377,12 @@ public final class HfCheckpoint {
                         }
                         lmHead = new Stored(file, t);
                         ignored.add(t.name());
+                    } else if (name.endsWith(SCALE_SUFFIX) && compressible.contains(
+                            name.substring(0, name.length() - SCALE_SUFFIX.length()))) {
+                        if (scales.put(name.substring(0, name.length() - SCALE_SUFFIX.length()),
+                                new Stored(file, t)) != null) {
+                            problems.add("'" + name + "' is stored twice");
+                        }
                     } else if (expected.containsKey(name)) {
                         Stored previous = found.put(name, new Stored(file, t));
                         if (previous != null) {
@@ -263,10 +403,17 @@ public final class HfCheckpoint {
                     continue;
                 }
                 ordered.put(e.getKey(), s);
-                checkTensor(s.info(), e.getValue(), problems);
+                checkTensor(s, e.getValue(), problems, e.getKey(), scales.get(e.getKey()));
+            }
+            for (Map.Entry<String, Stored> e : scales.entrySet()) {
+                Stored weight = found.get(e.getKey());
+                if (weight != null && weight.info().dtype() != DType.I8) {
+                    problems.add("'" + e.getValue().info().name() + "' scales '" + weight.info().name()
+                            + "', which is stored as " + weight.info().dtype() + ", not I8");
+                }
             }
             if (lmHead != null) {
-                checkTensor(lmHead.info(), expected.get("wte.weight"), problems);
+                checkTensor(lmHead, expected.get("wte.weight"), problems, Gpt2Names.LM_HEAD, null);
             }
             if (!missing.isEmpty()) {
                 problems.add(0, "missing tensor" + (missing.size() == 1 ? " " : "s ") + list(missing));
@@ -289,14 +436,30 @@ public final class HfCheckpoint {
                 }
                 throw new ModelFileException(files.get(0).path(), message.toString());
             }
-            return new Plan(directory, config, files, ordered, lmHead, ignored);
+            return new Plan(directory, config, files, ordered, scales, lmHead, ignored);
         }
 
-        private static void checkTensor(TensorInfo t, long[] shape, List<String> problems) {
+        private static void checkTensor(Stored stored, long[] shape, List<String> problems, String name,
+                                        Stored scale) throws ModelFileException {
+            TensorInfo t = stored.info();
             if (!t.hasShape(shape)) {
                 problems.add("'" + t.name() + "' has shape " + t.shapeString() + ", expected " + Arrays.toString(shape));
             }
-            if (!t.dtype().readable()) {
+            if (t.dtype() == DType.I8 && scale != null) {
+                TensorInfo s = scale.info();
+                if (!s.dtype().readable()) {
+                    problems.add("'" + s.name() + "' is stored as " + s.dtype() + ", not a float type");
+                }
+                int group = groupSize(stored);
+                long[] expected = scaleShape(name, shape, group);
+                if (t.hasShape(shape) && !s.hasShape(expected)) {
+                    problems.add("'" + s.name() + "' has shape " + s.shapeString() + ", expected "
+                            + Arrays.toString(expected) + " (" + t.shapeString() + " with axis " + inputAxis(name)
+                            + " in blocks of " + group + ")");
+                }
+            } else if (t.dtype() == DType.I8) {
+                problems.add("'" + t.name() + "' is stored as I8 without its scales '" + t.name() + SCALE_SUFFIX + "'");
+            } else if (!t.dtype().readable()) {
                 problems.add("'" + t.name() + "' is stored as " + t.dtype() + ", not a float type");
             }
         }

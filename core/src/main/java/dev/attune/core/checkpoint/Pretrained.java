@@ -2,6 +2,7 @@ package dev.attune.core.checkpoint;
 import dev.attune.core.io.ModelFileException;
 
 import dev.attune.core.model.GptModel;
+import dev.attune.core.model.WeightFormat;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -42,7 +43,15 @@ public record Pretrained(GptModel model, BpeTokenizer tokenizer) {
      * @throws IOException naming the file that is missing or malformed, or the vocabulary mismatch
      */
     public static Pretrained load(Path directory) throws IOException {
-        GptModel model = HfCheckpoint.load(directory);
+        return load(directory, WeightFormat.FP32);
+    }
+
+    /**
+     * As {@link #load(Path)}, with the model's matrices held in {@code format} for inference (see
+     * {@link HfCheckpoint#load(Path, WeightFormat)}).
+     */
+    public static Pretrained load(Path directory, WeightFormat format) throws IOException {
+        GptModel model = HfCheckpoint.load(directory, format);
         BpeTokenizer tokenizer;
         if (hasTokenizerFiles(directory)) {
             tokenizer = Tokenizer.load(directory);

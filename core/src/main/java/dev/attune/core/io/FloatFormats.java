@@ -2,9 +2,10 @@ package dev.attune.core.io;
 
 /**
  * Conversions between float and the 16-bit formats safetensors files use. Float to 16 bits rounds to nearest, ties
- * to even, overflows to infinity and keeps NaN a NaN; 16 bits to float is exact (subnormals included).
+ * to even, overflows to infinity and keeps NaN a NaN; 16 bits to float is exact (subnormals included). The bfloat16
+ * pair is public: compressed model weights ({@code dev.attune.core.model.WeightFormat#BF16}) round the same way.
  */
-final class FloatFormats {
+public final class FloatFormats {
 
     private FloatFormats() {
     }
@@ -78,12 +79,12 @@ final class FloatFormats {
     }
 
     /** bfloat16 bits to float (exact: bfloat16 is the top half of a float). */
-    static float bfloat16ToFloat(short bits) {
+    public static float bfloat16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
     }
 
     /** Float to bfloat16 bits, rounding to nearest even. */
-    static short floatToBfloat16(float f) {
+    public static short floatToBfloat16(float f) {
         int bits = Float.floatToRawIntBits(f);
         if ((bits & 0x7fffffff) > 0x7f800000) {
             return (short) ((bits >>> 16) | 0x0040); // NaN stays a (quiet) NaN

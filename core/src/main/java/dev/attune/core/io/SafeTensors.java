@@ -422,6 +422,30 @@ public final class SafeTensors implements Closeable {
         decode(t, 0, t.elementCount(), destination);
     }
 
+    /**
+     * A tensor's stored bytes as they are (little-endian, row-major), whatever its type: the way to read {@code I8}
+     * weights, or {@code BF16} values without converting them.
+     *
+     * @throws ModelFileException if the tensor is missing or larger than a Java array
+     */
+    public byte[] readBytes(String name) throws IOException {
+        TensorInfo t = info(name);
+        if (t.byteLength() > MAX_ARRAY) {
+            throw new ModelFileException(file, "tensor '" + name + "' has " + t.byteLength()
+                    + " bytes, too many for a Java array");
+        }
+        if (closed) {
+            throw new IllegalStateException(file + " is closed");
+        }
+        byte[] bytes = new byte[(int) t.byteLength()];
+        for (int done = 0; done < bytes.length; ) {
+            int n = (int) Math.min(windowBytes, bytes.length - done);
+            channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin() + done, n).get(bytes, done, n);
+            done += n;
+        }
+        return bytes;
+    }
+
     private TensorInfo readable(String name) throws ModelFileException {
         TensorInfo t = info(name);
         if (!t.dtype().readable()) {

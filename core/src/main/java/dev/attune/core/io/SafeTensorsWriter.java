@@ -51,7 +51,7 @@ public final class SafeTensorsWriter {
         FloatBuffer range(long start, int count);
     }
 
-    private record Entry(String name, DType dtype, long[] shape, long elements, Source source) {
+    private record Entry(String name, DType dtype, long[] shape, long elements, Source source, byte[] raw) {
     }
 
     private final Map<String, Entry> entries = new LinkedHashMap<>();
@@ -108,7 +108,7 @@ public final class SafeTensorsWriter {
                         : FloatBuffer.wrap(flat.get(NDArrayIndex.interval(start, start + count)).toFloatVector());
             }
         };
-        return put(new Entry(name, dtype, shape, n, source));
+        return put(new Entry(name, dtype, shape, n, source, null));
     }
 
     /** Adds a tensor from row-major values and a shape, stored in the writer's type. */
@@ -124,7 +124,21 @@ public final class SafeTensorsWriter {
                     + " elements but " + values.length + " values were given");
         }
         return put(new Entry(name, dtype, shape.clone(), n,
-                (start, count) -> FloatBuffer.wrap(values, (int) start, count).slice()));
+                (start, count) -> FloatBuffer.wrap(values, (int) start, count).slice(), null));
+    }
+
+    /**
+     * Adds a tensor of any type from its stored bytes (little-endian, row-major), written as they are: for example
+     * the {@code I8} values of an int8 weight, or {@code BF16} values that are already rounded.
+     */
+    public SafeTensorsWriter addRaw(String name, DType dtype, byte[] littleEndian, long... shape) {
+        Objects.requireNonNull(dtype, "dtype");
+        long n = TensorInfo.elementCount(shape);
+        if (n * dtype.bytes() != littleEndian.length) {
+            throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape) + " of "
+                    + dtype + " takes " + n * dtype.bytes() + " bytes but " + littleEndian.length + " were given");
+        }
+        return put(new Entry(name, dtype, shape.clone(), n, null, littleEndian));
     }
 
     private SafeTensorsWriter put(Entry e) {
@@ -137,7 +151,7 @@ public final class SafeTensorsWriter {
                         + Arrays.toString(e.shape));
             }
         }
-        if (e.dtype != null) {
+        if (e.dtype != null && e.raw == null) {
             requireWritable(e.dtype);
         }
         if (entries.putIfAbsent(e.name, e) != null) {
@@ -205,6 +219,10 @@ public final class SafeTensorsWriter {
     }
 
     private static void writeData(Entry e, DType dtype, OutputStream out) throws IOException {
+        if (e.raw != null) {
+            out.write(e.raw);
+            return;
+        }
         int chunk = (int) Math.min(e.elements, CHUNK_ELEMENTS);
         byte[] bytes = new byte[chunk * dtype.bytes()];
         ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);

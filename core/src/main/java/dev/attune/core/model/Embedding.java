@@ -2,6 +2,7 @@ package dev.attune.core.model;
 
 import dev.attune.core.engine.HostBuffers;
 import java.nio.FloatBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.factory.Nd4j;
@@ -14,14 +15,16 @@ final class Embedding {
 
     private final Param tokenParam;
     private final Param positionParam;
-    final INDArray tokens;         // wte [V, C]
+    final INDArray tokens;         // wte [V, C]; null when compressed
     final INDArray positions;      // wpe [T, C]
+    private final CompressedTensor compressedTokens;  // null: float32 wte
 
-    Embedding(Param tokens, Param positions) {
+    Embedding(Param tokens, Param positions, CompressedTensor compressedTokens) {
         this.tokenParam = tokens;
         this.positionParam = positions;
         this.tokens = tokens.value;
         this.positions = positions.value;
+        this.compressedTokens = compressedTokens;
     }
 
     /** The id that stands for soft-prompt row {@code k}. */
@@ -31,6 +34,10 @@ final class Embedding {
 
     /** ids [R], pos [R] -> out [R, C]; {@code soft} serves the negative ids (null when there are none). */
     void forward(int[] ids, int[] pos, INDArray out, SoftPrompt soft) {
+        if (compressedTokens != null) {
+            forwardCompressed(ids, pos, out, soft);
+            return;
+        }
         if (soft != null) {
             forwardWithSoftPrompt(ids, pos, out, soft.embeddings());
             return;
@@ -53,6 +60,27 @@ final class Embedding {
             return;
         }
         out.assign(Nd4j.pullRows(tokens, 1, ids)).addi(Nd4j.pullRows(positions, 1, pos));
+    }
+
+    /** The token rows dequantized one by one from the compressed wte (soft-prompt rows as they are). */
+    private void forwardCompressed(int[] ids, int[] pos, INDArray out, SoftPrompt soft) {
+        int c = (int) out.columns();
+        float[] rows = new float[ids.length * c];
+        float[] position = new float[c];
+        FloatBuffer wpe = HostBuffers.floats(positions);
+        for (int r = 0; r < ids.length; r++) {
+            if (ids[r] >= 0) {
+                compressedTokens.dequantizeRow(ids[r], rows, r * c);
+            } else {
+                float[] virtual = soft.embeddings().getRow(-ids[r] - 1).castTo(DataType.FLOAT).toFloatVector();
+                System.arraycopy(virtual, 0, rows, r * c, c);
+            }
+            wpe.get(pos[r] * c, position);
+            for (int i = 0; i < c; i++) {
+                rows[r * c + i] += position[i];
+            }
+        }
+        HostBuffers.floats(out).put(0, rows);
     }
 
     private void forwardWithSoftPrompt(int[] ids, int[] pos, INDArray out, INDArray soft) {

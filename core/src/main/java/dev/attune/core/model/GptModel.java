@@ -34,6 +34,8 @@ public final class GptModel {
 
     private final GptConfig config;
     private final DataType dataType;
+    private final WeightFormat weightFormat;
+    private final Map<String, CompressedTensor> compressed;  // empty for float weights
     private final ParameterLayout layout;
     private final INDArray parameters;
     private final Map<String, INDArray> parameterViews = new LinkedHashMap<>();
@@ -53,16 +55,33 @@ public final class GptModel {
     private KvCache evaluationCache;
 
     private GptModel(GptConfig config, DataType dataType) {
+        this(config, dataType, WeightFormat.FP32);
+    }
+
+    private GptModel(GptConfig config, DataType dataType, WeightFormat weightFormat) {
         Engine.init();
         this.config = config;
         this.dataType = dataType;
-        this.layout = new ParameterLayout(config);
+        this.weightFormat = weightFormat;
+        Map<String, CompressedTensor> packed = new LinkedHashMap<>();
+        if (weightFormat != WeightFormat.FP32) {
+            CompressedTensor.requireSupported();
+            Map<String, long[]> shapes = parameterShapes(config);
+            for (String name : compressedNames(config)) {
+                packed.put(name, CompressedTensor.zeros(name, weightFormat, shapes.get(name)));
+            }
+        }
+        this.compressed = Collections.unmodifiableMap(packed);
+        this.layout = new ParameterLayout(config, packed.keySet());
         this.parameters = Nd4j.create(dataType, layout.total());
         for (String name : layout.names()) {
-            parameterViews.put(name, view(parameters, layout.entry(name)));
+            if (!packed.containsKey(name)) {
+                parameterViews.put(name, view(parameters, layout.entry(name)));
+            }
         }
+        this.frozen = weightFormat != WeightFormat.FP32;
         double eps = config.layerNormEpsilon();
-        this.embedding = new Embedding(param("wte.weight"), param("wpe.weight"));
+        this.embedding = new Embedding(param("wte.weight"), param("wpe.weight"), packed.get("wte.weight"));
         this.blocks = new Block[config.layers()];
         for (int l = 0; l < blocks.length; l++) {
             String p = "h." + l + ".";
@@ -73,7 +92,7 @@ public final class GptModel {
                     new Mlp(config, l, linear(p + "mlp.c_fc"), linear(p + "mlp.c_proj")));
         }
         this.lnF = new LayerNorm(param("ln_f.weight"), param("ln_f.bias"), eps);
-        this.head = new LmHead(param("wte.weight"));
+        this.head = new LmHead(param("wte.weight"), packed.get("wte.weight"));
         this.adapters = new Adapters(config, blocks);
     }
 
@@ -83,7 +102,22 @@ public final class GptModel {
     }
 
     private Linear linear(String prefix) {
-        return new Linear(param(prefix + ".weight"), param(prefix + ".bias"));
+        return new Linear(param(prefix + ".weight"), param(prefix + ".bias"), compressed.get(prefix + ".weight"));
+    }
+
+    /**
+     * The tensors a compressed model holds as bf16 or int8, in {@link #parameterNames()} order: {@code wte} (the
+     * token embedding and tied LM head) and the four projection weights of every layer.
+     */
+    public static List<String> compressedNames(GptConfig config) {
+        List<String> names = new java.util.ArrayList<>();
+        names.add("wte.weight");
+        for (int l = 0; l < config.layers(); l++) {
+            for (Projection p : Projection.values()) {
+                names.add("h." + l + "." + p.moduleName() + ".weight");
+            }
+        }
+        return names;
     }
 
     private static INDArray view(INDArray flat, ParameterLayout.Entry e) {
@@ -101,6 +135,70 @@ public final class GptModel {
     /** A model whose weights are all zero, for loaders to fill through {@link #parameter(String)}. */
     public static GptModel zeros(GptConfig config) {
         return new GptModel(config, DataType.FLOAT);
+    }
+
+    /**
+     * A model in {@code format} whose weights are all zero, for loaders to fill: the float32 tensors through
+     * {@link #parameter(String)}, the compressed ones through {@link #compressedTensors()}.
+     */
+    public static GptModel zeros(GptConfig config, WeightFormat format) {
+        return new GptModel(config, DataType.FLOAT, format);
+    }
+
+    /**
+     * An inference copy of this model with its large matrices compressed: the four projection weights of every layer
+     * and {@code wte} (the token embedding and tied LM head), about 85% of GPT-2 small's weights, held as bfloat16 or
+     * int8 ({@link WeightFormat}); biases, layer norms and {@code wpe} stay float32, and everything computes in
+     * float32. Batch-1 decoding reads the compressed bytes directly, so it runs faster by about the ratio of bytes.
+     * This model is left as it is (drop it to free its memory); {@code FP32}, or this model's own format, returns
+     * this model.
+     *
+     * <p>A compressed model scores, generates and serves like any other, with adapters attached to it after
+     * compressing (their forward hooks run around the compressed projections), but does not train: its base is frozen
+     * and a training pass throws. Needs ND4J's CPU backend and the JVM option
+     * {@code --add-modules jdk.incubator.vector} (the {@code attune} launcher and the Maven build pass it).
+     *
+     * @throws IllegalStateException if this model is already compressed to another format, or is not float32
+     */
+    public GptModel compressed(WeightFormat format) {
+        java.util.Objects.requireNonNull(format, "format");
+        if (format == weightFormat) {
+            return this;
+        }
+        if (format == WeightFormat.FP32 || weightFormat != WeightFormat.FP32) {
+            throw new IllegalStateException("this model holds " + weightFormat.id() + " weights; only a float32 "
+                    + "model is compressed (load the float32 checkpoint, or load it as " + format.id() + ")");
+        }
+        if (dataType != DataType.FLOAT) {
+            throw new IllegalStateException("only float32 models are compressed, this one is " + dataType);
+        }
+        GptModel m = new GptModel(config, DataType.FLOAT, format);
+        for (String name : layout.names()) {
+            CompressedTensor t = m.compressed.get(name);
+            if (t != null) {
+                t.quantize(parameter(name));
+            } else {
+                m.parameter(name).assign(parameter(name));
+            }
+        }
+        return m;
+    }
+
+    /** How the large matrices are held: {@link WeightFormat#FP32} unless this model came from {@link #compressed}. */
+    public WeightFormat weightFormat() {
+        return weightFormat;
+    }
+
+    /** The compressed tensors by Hugging Face name, in {@link #parameterNames()} order; empty for a float32 model. */
+    public Map<String, CompressedTensor> compressedTensors() {
+        return compressed;
+    }
+
+    private void requireFloatWeights(String what) {
+        if (weightFormat != WeightFormat.FP32) {
+            throw new IllegalStateException(what + " needs float32 weights; this model holds " + weightFormat.id()
+                    + " weights for inference (train the float32 model, then compress it)");
+        }
     }
 
     /**
@@ -167,7 +265,7 @@ public final class GptModel {
 
     /** Number of scalar weights (the tied head counted once): 124,439,808 for GPT-2 small. */
     public long parameterCount() {
-        return layout.total();
+        return layout.count();
     }
 
     /** Number of scalar weights a model of this config has, without allocating it. */
@@ -192,6 +290,7 @@ public final class GptModel {
 
     /** Lets the base weights train again (their gradient buffer is allocated on the next backward). */
     public void unfreeze() {
+        requireFloatWeights("unfreeze()");
         frozen = false;
     }
 
@@ -210,11 +309,17 @@ public final class GptModel {
         return layout.entry(name).shape().clone();
     }
 
-    /** The named weight tensor: a view into the flat buffer, so writing into it changes the model. */
+    /**
+     * The named weight tensor: a view into the flat buffer, so writing into it changes the model.
+     *
+     * @throws IllegalStateException for a tensor this model holds compressed (see {@link #compressedTensors()})
+     */
     public INDArray parameter(String name) {
         INDArray v = parameterViews.get(name);
         if (v == null) {
             layout.entry(name); // throws with the list of valid name forms
+            throw new IllegalStateException("'" + name + "' is held as " + weightFormat.id() + " in this compressed "
+                    + "model: compressedTensors().get(name) gives it (dequantize() for float values)");
         }
         return v;
     }
@@ -229,7 +334,7 @@ public final class GptModel {
         return gradientViews().get(name);
     }
 
-    /** All weights, flat [P]. */
+    /** All weights, flat [P] (in a compressed model, only those it holds in float32). */
     public INDArray parameters() {
         return parameters;
     }
@@ -245,6 +350,7 @@ public final class GptModel {
     }
 
     private Map<String, INDArray> gradientViews() {
+        requireFloatWeights("a gradient");
         if (frozen) {
             throw new IllegalStateException("the base weights are frozen: they have no gradients (unfreeze() first)");
         }
@@ -275,6 +381,7 @@ public final class GptModel {
         if (!(lossDivisor > 0)) {
             throw new IllegalArgumentException("lossDivisor must be positive, got " + lossDivisor);
         }
+        requireFloatWeights("training");
         TrainingPass t = trainingPass(batch, dropoutSeed);
         Activations a = t.acts;
         int rows = t.pass.rows;
@@ -326,6 +433,7 @@ public final class GptModel {
      * @return the hidden states after {@code ln_f}, [B, T, C]; valid until the next training pass
      */
     public INDArray trainingForward(TokenBatch batch, long dropoutSeed) {
+        requireFloatWeights("training");
         TrainingPass t = trainingPass(batch, dropoutSeed);
         return realRows(t.acts.lnfOut, t.pass.batch, t.pass.n, t.virtual).reshape(batch.batchSize(), batch.length(),
                 config.embeddingSize());
@@ -405,7 +513,7 @@ public final class GptModel {
         }
         int[] ids = withVirtual(batch.inputs(), b, batch.length(), virtual, true);
         int[] targets = withVirtual(batch.targets(), b, batch.length(), virtual, false);
-        int[] pos = trainingPositions(b, t);
+        int[] pos = trainingPositions(b, t, prefix);
         forwardLayers(p, ids, pos, a, a.kv);
         lastTraining = new TrainingPass(p, a, ids, pos, targets, virtual);
         return lastTraining;
@@ -561,11 +669,15 @@ public final class GptModel {
         return kv;
     }
 
-    private static int[] trainingPositions(int b, int t) {
+    /**
+     * Position ids of {@code b} rows of {@code t} tokens behind a prefix of {@code first} positions: first ..
+     * first+t-1, as Hugging Face gives tokens that follow a past of that length (and so PEFT's prefix tuning).
+     */
+    private static int[] trainingPositions(int b, int t, int first) {
         int[] pos = new int[b * t];
         for (int r = 0; r < b; r++) {
             for (int i = 0; i < t; i++) {
-                pos[r * t + i] = i;
+                pos[r * t + i] = first + i;
             }
         }
         return pos;
@@ -607,9 +719,11 @@ public final class GptModel {
 
     private void checkBatch(TokenBatch batch) {
         int virtual = adapters.softPromptLength();
-        if (batch.length() + virtual > config.contextLength()) {
+        int prefix = adapters.prefixLength();
+        if (batch.length() + virtual + prefix > config.contextLength()) {
             throw new IllegalArgumentException("sequence length " + batch.length()
                     + (virtual > 0 ? " plus " + virtual + " soft-prompt tokens" : "")
+                    + (prefix > 0 ? " plus " + prefix + " prefix positions" : "")
                     + " exceeds the model's context length " + config.contextLength());
         }
         checkIds(batch.inputs(), "token");
@@ -766,6 +880,7 @@ public final class GptModel {
     @Override
     public String toString() {
         return "GptModel[" + config + ", " + parameterCount() + " parameters, " + dataType
+                + (weightFormat == WeightFormat.FP32 ? "" : ", " + weightFormat.id() + " weights")
                 + (frozen ? ", frozen" : "") + (adapters.isEmpty() ? "" : ", with adapters") + "]";
     }
 }

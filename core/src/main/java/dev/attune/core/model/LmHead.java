@@ -11,15 +11,21 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 final class LmHead {
 
     private final Param wteParam;
-    private final INDArray wte;      // [V, C]
+    private final INDArray wte;      // [V, C]; null when compressed
+    private final CompressedTensor compressed;  // null: float32 weights
 
-    LmHead(Param wte) {
+    LmHead(Param wte, CompressedTensor compressed) {
         this.wteParam = wte;
         this.wte = wte.value;
+        this.compressed = compressed;
     }
 
     /** x [R, C] -> logits [R, V]. */
     void forward(INDArray x, INDArray logits) {
+        if (compressed != null) {
+            compressed.multiply(x, logits, null);
+            return;
+        }
         Ops.gemm(x, false, wte, true, logits, 1.0, 0.0);
     }
 

@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Where each named tensor lives in the flat parameter buffer. Names and shapes are Hugging Face GPT-2's (without
@@ -17,9 +18,20 @@ final class ParameterLayout {
     }
 
     private final Map<String, Entry> entries = new LinkedHashMap<>();
+    private final Set<String> external;
     private final long total;
+    private long count;
 
     ParameterLayout(GptConfig c) {
+        this(c, Set.of());
+    }
+
+    /**
+     * A layout whose {@code external} tensors (compressed matrices, held elsewhere) take no room in the flat buffer:
+     * their entries have offset -1.
+     */
+    ParameterLayout(GptConfig c, Set<String> external) {
+        this.external = external;
         long C = c.embeddingSize();
         long offset = 0;
         offset = add("wte.weight", offset, c.vocabSize(), C);
@@ -49,12 +61,23 @@ final class ParameterLayout {
         for (long s : shape) {
             size *= s;
         }
+        count += size;
+        if (external.contains(name)) {
+            entries.put(name, new Entry(name, shape, -1, size));
+            return offset;
+        }
         entries.put(name, new Entry(name, shape, offset, size));
         return offset + size;
     }
 
+    /** Floats in the flat buffer. */
     long total() {
         return total;
+    }
+
+    /** Weights of the model, those held outside the flat buffer included. */
+    long count() {
+        return count;
     }
 
     List<String> names() {

@@ -7,6 +7,7 @@ import dev.attune.core.generate.GenerationResult;
 import dev.attune.core.generate.Generator;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
+import dev.attune.core.model.WeightFormat;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.train.AdamW;
 import dev.attune.core.train.LmTraining;
@@ -167,11 +168,19 @@ final class ModelBenches {
      * reported apart (decode time is what the bandwidth utilisation uses).
      */
     static Measurement generate(Settings s, int batchSize) throws Exception {
+        return generate(s, batchSize, WeightFormat.FP32);
+    }
+
+    /**
+     * As {@link #generate(Settings, int)} with the model's matrices held in {@code format}
+     * ({@link GptModel#compressed}); reports the bytes of weights one decode step reads in {@code weight_bytes}.
+     */
+    static Measurement generate(Settings s, int batchSize, WeightFormat format) throws Exception {
         Shape shape = s.smoke() ? SMOKE : GPT2;
         int prompt = s.smoke() ? 4 : 16;
         int total = s.smoke() ? 12 : 128;
         int generated = total - prompt;
-        GptModel model = GptModel.create(shape.config(), 1);
+        GptModel model = GptModel.create(shape.config(), 1).compressed(format);
         List<int[]> prompts = List.of(randomTokens(batchSize, prompt, shape.vocab, 2));
         TimedLm lm = new TimedLm(CausalLm.of(model));
         Generator generator = Generator.of(lm, BpeTokenizer.gpt2());
@@ -196,13 +205,31 @@ final class ModelBenches {
         return new Measurement(seconds, (double) batchSize * generated,
                 shape.fields("batch", batchSize, "prompt", prompt, "total", total,
                         "tokens_per_iter", batchSize * generated, "prefill_s", timedMedian(prefill, s),
-                        "decode_s_per_step", timedMedian(decode, s) / steps));
+                        "decode_s_per_step", timedMedian(decode, s) / steps, "weights", format.id(),
+                        "weight_bytes", weightBytes(model)));
+    }
+
+    /**
+     * Bytes of weights one decode step reads: every tensor but {@code wpe} (of which it reads one row a token), the
+     * compressed ones as stored.
+     */
+    static long weightBytes(GptModel model) {
+        long bytes = 0;
+        for (String name : model.parameterNames()) {
+            var compressed = model.compressedTensors().get(name);
+            if (compressed != null) {
+                bytes += compressed.bytes();
+            } else if (!name.equals("wpe.weight")) {
+                bytes += 4 * model.parameter(name).length();
+            }
+        }
+        return bytes;
     }
 
     /** Passes every call through and remembers when the first call of the latest session (the prompt) ended. */
-    private static final class TimedLm implements CausalLm {
+    static final class TimedLm implements CausalLm {
         private final CausalLm inner;
-        private volatile long firstCallEnd;
+        volatile long firstCallEnd;
 
         TimedLm(CausalLm inner) {
             this.inner = inner;

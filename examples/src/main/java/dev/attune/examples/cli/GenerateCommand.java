@@ -87,10 +87,13 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     private OutputOption output;
 
+    @Mixin
+    private WeightsOption weights;
+
     @Override
     public Integer call() throws IOException {
         GenerationConfig config = config();
-        Pretrained loaded = ModelDirectory.load(model);
+        Pretrained loaded = ModelDirectory.load(model, weights.resolve(model));
         Tokenizer tokenizer = loaded.tokenizer();
         GptModel gpt = AdapterOptions.withAdapter(loaded.model(), adapter);
         Generator generator = Generator.of(gpt, tokenizer);

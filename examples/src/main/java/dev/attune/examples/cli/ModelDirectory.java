@@ -5,6 +5,7 @@ import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.io.ModelFileException;
 import dev.attune.core.model.GptModel;
+import dev.attune.core.model.WeightFormat;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.core.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -29,6 +30,11 @@ final class ModelDirectory {
 
     /** The model and its tokenizer; the tokenizer is read on a second thread while the weights load. */
     static Pretrained load(Path directory) throws IOException {
+        return load(directory, WeightFormat.FP32);
+    }
+
+    /** As {@link #load(Path)}, the model's matrices held in {@code format}. */
+    static Pretrained load(Path directory, WeightFormat format) throws IOException {
         CompletableFuture<BpeTokenizer> tokenizer = CompletableFuture.supplyAsync(() -> {
             try {
                 return tokenizer(directory);
@@ -36,7 +42,7 @@ final class ModelDirectory {
                 throw new UncheckedIOException(e);
             }
         });
-        GptModel model = HfCheckpoint.load(directory);
+        GptModel model = HfCheckpoint.load(directory, format);
         try {
             return new Pretrained(model, tokenizer.join());
         } catch (CompletionException e) {
@@ -52,6 +58,11 @@ final class ModelDirectory {
     /** The model alone (config.json + model.safetensors). */
     static GptModel model(Path directory) throws IOException {
         return HfCheckpoint.load(directory);
+    }
+
+    /** The model alone, its matrices held in {@code format}. */
+    static GptModel model(Path directory, WeightFormat format) throws IOException {
+        return HfCheckpoint.load(directory, format);
     }
 
     /**

@@ -43,9 +43,12 @@ final class ScoreCommand implements Callable<Integer> {
     @Mixin
     private OutputOption output;
 
+    @Mixin
+    private WeightsOption weights;
+
     @Override
     public Integer call() throws Exception {
-        GptModel m = AdapterOptions.withAdapter(ModelDirectory.model(model), adapter);
+        GptModel m = AdapterOptions.withAdapter(ModelDirectory.model(model, weights.resolve(model)), adapter);
         int n = ids.length;
         int[] targets = new int[n];
         for (int i = 0; i < n; i++) {

@@ -15,6 +15,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -94,6 +95,9 @@ public final class ServeCommand implements Callable<Integer> {
             + " in-flight requests may finish at shutdown (default ${DEFAULT-VALUE})")
     private long shutdownGrace;
 
+    @Mixin
+    private WeightsOption weights;
+
     @Option(names = "--no-access-log", description = "do not log one line per request")
     private boolean noAccessLog;
 
@@ -142,7 +146,7 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Pretrained loaded = ModelDirectory.load(model);
+        Pretrained loaded = ModelDirectory.load(model, weights.resolve(model));
         ChatTemplate template = chatTemplate != null ? ChatTemplate.load(chatTemplate) : null;
         return AttuneServer.start(loaded.model(), loaded.tokenizer(), template, config);
     }

@@ -35,6 +35,14 @@ final class ApiError extends RuntimeException {
         return new ApiError(404, "invalid_request_error", param, code, message);
     }
 
+    /** 404 unless {@code requested} (a request's {@code model}, or null when it names none) is the one served. */
+    static void requireServed(String requested, ServerConfig config) {
+        if (requested != null && !requested.equals(config.modelName())) {
+            throw notFound("model", "model_not_found", "no model '" + requested + "'; this server serves '"
+                    + config.modelName() + "'");
+        }
+    }
+
     static ApiError tooLarge(String message) {
         return new ApiError(413, "invalid_request_error", null, "request_too_large", message);
     }

@@ -81,7 +81,8 @@ public final class AttuneServer implements AutoCloseable {
         CompletionEndpoints completions = new CompletionEndpoints(json, generator, tokenizer, engine, config,
                 new ChatPrompts(chatTemplate), modelDetails);
         ScoreEndpoint score = new ScoreEndpoint(json, model, tokenizer, engine, config);
-        ClassifyEndpoint classify = classifier == null ? null : new ClassifyEndpoint(json, classifier, engine, config);
+        ClassifyEndpoint classify = classifier == null ? null : new ClassifyEndpoint(json, classifier, engine, config,
+                metrics);
         this.app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
             c.startup.showOldJavalinVersionWarning = false;

@@ -27,10 +27,13 @@ final class ClassifyEndpoint {
     private final LmClassifierModel classifier;
     private final BatchEngine engine;
     private final ServerConfig config;
+    private final ServerMetrics metrics;
     private final int maxTokens;
 
-    ClassifyEndpoint(ObjectMapper json, LmClassifierModel classifier, BatchEngine engine, ServerConfig config) {
+    ClassifyEndpoint(ObjectMapper json, LmClassifierModel classifier, BatchEngine engine, ServerConfig config,
+                     ServerMetrics metrics) {
         this.json = json;
+        this.metrics = metrics;
         this.classifier = classifier;
         this.engine = engine;
         this.config = config;
@@ -51,11 +54,7 @@ final class ClassifyEndpoint {
 
     void classify(Context ctx, byte[] body) {
         RequestFields f = RequestFields.parse(json, body, FIELDS);
-        String name = f.string("model", null);
-        if (name != null && !name.equals(config.modelName())) {
-            throw ApiError.notFound("model", "model_not_found", "no model '" + name + "'; this server serves '"
-                    + config.modelName() + "'");
-        }
+        ApiError.requireServed(f.string("model", null), config);
         if (!f.has("input")) {
             throw ApiError.badRequest("input", "missing required field 'input' (a string or an array of strings)");
         }
@@ -86,6 +85,7 @@ final class ClassifyEndpoint {
         } catch (ExecutionException e) {
             throw e.getCause() instanceof ApiError a ? a : ApiError.internal("classification failed: " + e.getCause());
         }
+        metrics.textsClassified.increment(texts.size());
         ObjectNode root = json.createObjectNode().put("object", "list").put("model", config.modelName());
         ArrayNode data = root.putArray("data");
         List<String> labels = classifier.classifier().labels();

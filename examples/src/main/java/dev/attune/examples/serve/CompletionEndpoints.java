@@ -88,10 +88,7 @@ final class CompletionEndpoints {
     }
 
     ObjectNode model(String id) {
-        if (!id.equals(config.modelName())) {
-            throw ApiError.notFound("model", "model_not_found", "no model '" + id + "'; this server serves '"
-                    + config.modelName() + "'");
-        }
+        ApiError.requireServed(id, config);
         return modelEntry();
     }
 
@@ -193,11 +190,7 @@ final class CompletionEndpoints {
     }
 
     private Request parse(RequestFields f, boolean isChat) {
-        String model = f.string("model", null);
-        if (model != null && !model.equals(config.modelName())) {
-            throw ApiError.notFound("model", "model_not_found", "no model '" + model + "'; this server serves '"
-                    + config.modelName() + "'");
-        }
+        ApiError.requireServed(f.string("model", null), config);
         JsonNode zero = IntNode.valueOf(0);
         f.unsupportedUnless("presence_penalty", zero, "use repetition_penalty");
         f.unsupportedUnless("frequency_penalty", zero, "use repetition_penalty");

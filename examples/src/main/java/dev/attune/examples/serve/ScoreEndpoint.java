@@ -47,11 +47,7 @@ final class ScoreEndpoint {
 
     void score(Context ctx, byte[] body) {
         RequestFields f = RequestFields.parse(json, body, FIELDS);
-        String name = f.string("model", null);
-        if (name != null && !name.equals(config.modelName())) {
-            throw ApiError.notFound("model", "model_not_found", "no model '" + name + "'; this server serves '"
-                    + config.modelName() + "'");
-        }
+        ApiError.requireServed(f.string("model", null), config);
         String prompt = f.requiredString("prompt");
         JsonNode conts = f.raw("continuations");
         if (conts == null || !conts.isArray() || conts.isEmpty()) {

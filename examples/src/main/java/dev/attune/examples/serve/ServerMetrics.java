@@ -33,6 +33,7 @@ final class ServerMetrics implements AutoCloseable {
     final Counter authFailuresInvalid;
     final Counter tokensGenerated;
     final Counter tokensPrompt;
+    final Counter textsClassified;
     final DistributionSummary batchSize;
     final Timer batchStep;
     final Timer timeToFirstToken;
@@ -51,6 +52,8 @@ final class ServerMetrics implements AutoCloseable {
         tokensGenerated = Counter.builder("attune.tokens.generated").description("tokens generated")
                 .register(registry);
         tokensPrompt = Counter.builder("attune.tokens.prompt").description("prompt tokens prefilled")
+                .register(registry);
+        textsClassified = Counter.builder("attune.classify.texts").description("texts classified by /v1/classify")
                 .register(registry);
         batchSize = DistributionSummary.builder("attune.batch.size").description("rows decoded per step")
                 .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64).register(registry);

@@ -253,6 +253,12 @@ class ServeCommandTest {
             // and the server carries on
             assertThat(call(server, "/v1/classify", "{\"input\": \"bread\"}", 200).get("data").get(0)
                     .get("label").asText()).isEqualTo(JSON.readTree(predicted[3]).get("label").asText());
+            String scrape = CLIENT.send(request(server, "/metrics", null), HttpResponse.BodyHandlers.ofString()).body();
+            double classified = scrape.lines().filter(l -> l.startsWith("attune_classify_texts_total "))
+                    .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+            assertThat(classified).as("texts classified: the batch, one, bread").isEqualTo(texts.size() + 2);
+            assertThat(scrape).contains("attune_http_requests_seconds_count{endpoint=\"/v1/classify\",method=\"POST\","
+                            + "status=\"400\"}");
         }
     }
 

@@ -108,6 +108,20 @@ class TagCommandTest {
         assertThat(first.get("tags").toString()).isEqualTo("[\"B-PER\",\"O\",\"O\",\"B-LOC\"]");
         assertThat(first.get("scores")).hasSize(4);
         assertThat(JSON.readTree(lines[1]).get("tags").toString()).isEqualTo("[\"B-PER\",\"O\",\"B-LOC\",\"O\"]");
+
+        // a PEFT method through finetune's method options: the adapter is saved in PEFT's layout beside the head
+        Path lora = dir.resolve("lora-tagger");
+        Cli l = Cli.run("tag", "train", "--model", base.toString(), "--data", train.toString(), "--out",
+                lora.toString(), "--method", "lora", "--rank", "4", "--lr", "1e-2", "--steps", "8", "--batch", "8",
+                "--no-progress", "--output", "json");
+        assertThat(l.exitCode()).as(l.err()).isZero();
+        assertThat(JSON.readTree(l.out()).get("method").asText()).isEqualTo("lora");
+        assertThat(lora.resolve("adapter/adapter_config.json")).exists();
+        assertThat(JSON.readTree(Files.readString(lora.resolve("tagger.json"))).get("method").asText())
+                .isEqualTo("peft");
+        Cli le = Cli.run("tag", "eval", "--model", lora.toString(), "--data", test.toString(), "--output", "json");
+        assertThat(le.exitCode()).as(le.err()).isZero();
+        assertThat(JSON.readTree(le.out()).get("n").asInt()).isEqualTo(50);
     }
 
     @Test

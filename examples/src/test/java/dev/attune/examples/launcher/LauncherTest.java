@@ -46,7 +46,10 @@ class LauncherTest {
                 #!/usr/bin/env bash
                 for a in "$@"; do
                   case "$a" in -XX:ArchiveClassesAtExit=*) echo archive > "${a#-XX:ArchiveClassesAtExit=}";; esac
+                  # as Java 17 does, at every start with an incubator module
+                  [[ "$a" == jdk.incubator.vector ]] && echo "WARNING: Using incubator modules: jdk.incubator.vector" >&2
                 done
+                [[ -n "${FAKE_JAVA_ERR:-}" ]] && printf '%s\n%s' "$FAKE_JAVA_ERR" "no newline at the end" >&2
                 echo "java $*" >> "$HOME/java-calls"
                 """);
         java.toFile().setExecutable(true);
@@ -92,6 +95,15 @@ class LauncherTest {
         assertThat(withHeap).contains("-Xmx2g").doesNotContain("-Xmx8g");
         assertThat(run(Map.of("ATTUNE_JAVA_OPTS", "-XX:MaxRAMPercentage=50"), "score").last())
                 .doesNotContain("-Xmx8g");
+    }
+
+    @Test
+    void theVectorApiModuleIsAddedAndItsStartUpWarningDropped() throws Exception {
+        archiveIsCurrent();
+        Run run = run(Map.of("FAKE_JAVA_ERR", "attune: a real message"), "score", "--weights", "int8");
+        assertThat(run.last()).contains("--add-modules jdk.incubator.vector");
+        assertThat(run.err()).isEqualTo("attune: a real message\nno newline at the end");
+        assertThat(run(Map.of(), "score").err()).isEmpty();
     }
 
     @Test

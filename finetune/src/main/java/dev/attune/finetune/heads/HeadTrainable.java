@@ -5,11 +5,15 @@ import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import dev.attune.core.train.Trainable;
 import dev.attune.core.train.TrainableTensor;
+import dev.attune.finetune.peft.Adapter;
+import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -42,6 +46,10 @@ final class HeadTrainable implements Trainable {
     private final INDArray headGradient; // [L, C] view of gradients
     private final INDArray biasGradient; // [L] view of gradients, or null
     private final List<TrainableTensor> tensors;
+    // a PEFT base's active adapter: its step hooks (AdaLoRA's rank budget and regulariser) run here, as in
+    // PeftModel.forwardBackward, since the head's pass replaces that one
+    private final Adapter adapter;
+    private long stepsStarted;
 
     HeadTrainable(LinearHead head, Trainable base) {
         this.head = head;
@@ -51,6 +59,7 @@ final class HeadTrainable implements Trainable {
             model.freeze(); // the head alone: no base gradients to compute
         }
         this.baseLength = base == null ? 0 : base.parameters().length();
+        this.adapter = base instanceof PeftModel peft ? peft.adapter(peft.activeAdapter()) : null;
         long[] shape = head.weight().shape();
         this.weightLength = shape[0] * shape[1];
         long biasLength = head.biasName() == null ? 0 : shape[0];
@@ -111,6 +120,9 @@ final class HeadTrainable implements Trainable {
             throw new IllegalArgumentException("lossDivisor must be positive, got " + lossDivisor);
         }
         pushWeights();
+        if (adapter != null && !accumulate) {
+            adapter.onStepStart(stepsStarted++);
+        }
         INDArray hidden = model.trainingForward(batch, dropoutSeed);                   // [B, T, C]
         Positions at = Positions.of(batch, head.numLabels());
         INDArray h = SequenceClassifier.gather(hidden, at.flat);                        // [N, C]
@@ -157,6 +169,10 @@ final class HeadTrainable implements Trainable {
                 dHidden.getRow(at.flat[n]).assign(dh.getRow(n));
             }
             model.backwardFromHidden(dHidden.reshape(hidden.size(0), hidden.size(1), c), accumulate);
+            if (adapter != null) {
+                adapter.afterBackward(accumulate);
+                adapter.regularise(at.flat.length / lossDivisor);
+            }
             baseView(gradients).assign(base.gradients());
         }
         return loss;
@@ -204,13 +220,21 @@ final class HeadTrainable implements Trainable {
 
     @Override
     public int contextLength() {
-        return model.config().contextLength();
+        return model.config().contextLength() - model.adapters().virtualPositions();
     }
 
-    /** The base's artifact in {@code base/} (when there is a base), the head in its own file ({@link LinearHead#fileName}). */
+    /**
+     * With an adapter, the adapter's directory with the head in it as PEFT's {@code modules_to_save}
+     * ({@link #modulesToSave}); otherwise the base's artifact in {@code base/} (when there is a base) and the head in
+     * its own file ({@link LinearHead#fileName}).
+     */
     @Override
     public void save(Path directory) throws IOException {
         pushWeights();
+        if (base instanceof dev.attune.finetune.peft.PeftModel peft) {
+            peft.save(directory, modulesToSave(head));
+            return;
+        }
         if (base != null) {
             Path b = Files.createDirectory(directory.resolve("base"));
             base.save(b);
@@ -220,11 +244,45 @@ final class HeadTrainable implements Trainable {
 
     @Override
     public void load(Path directory) throws IOException {
+        if (base instanceof dev.attune.finetune.peft.PeftModel peft) {
+            peft.load(directory);
+            baseView(parameters).assign(base.parameters());
+            loadModules(head, peft.modulesToSave().orElseThrow(() -> new IOException(directory
+                    + " holds no " + head.description() + " (modules_to_save)")));
+            return;
+        }
         if (base != null) {
             base.load(directory.resolve("base"));
             baseView(parameters).assign(base.parameters());
         }
         head.load(directory.resolve(head.fileName()));
+    }
+
+    /** A head's tensors as PEFT's {@code modules_to_save} of its task model (weight, and bias if it has one). */
+    static dev.attune.finetune.peft.ModulesToSave modulesToSave(LinearHead head) {
+        Map<String, INDArray> tensors = new LinkedHashMap<>();
+        tensors.put(head.weightName(), head.weight());
+        if (head.biasName() != null) {
+            tensors.put(head.biasName(), head.bias());
+        }
+        return new dev.attune.finetune.peft.ModulesToSave(head.taskType(), tensors);
+    }
+
+    /** Takes a head's tensors from saved modules; names and shapes must match. */
+    static void loadModules(LinearHead head, dev.attune.finetune.peft.ModulesToSave modules) {
+        copy(modules, head.weightName(), head.weight());
+        if (head.biasName() != null) {
+            copy(modules, head.biasName(), head.bias());
+        }
+    }
+
+    private static void copy(dev.attune.finetune.peft.ModulesToSave modules, String name, INDArray into) {
+        INDArray saved = modules.tensor(name);
+        if (!java.util.Arrays.equals(saved.shape(), into.shape())) {
+            throw new IllegalArgumentException("saved " + name + " has shape " + java.util.Arrays.toString(saved.shape())
+                    + ", expected " + java.util.Arrays.toString(into.shape()));
+        }
+        into.assign(saved.castTo(into.dataType()));
     }
 
     /** The positions that carry a class index, and the indices. */

@@ -173,7 +173,13 @@ class TokenClassifierTest {
         // the adapter and the head saved, then loaded onto a fresh copy of the base, tag exactly alike
         Path saved = Files.createDirectory(dir.resolve("lora"));
         trainable.save(saved);
-        assertThat(saved.resolve("base/adapter_config.json")).exists();
+        // one adapter directory in PEFT's layout, the head in it as modules_to_save (TOKEN_CLS)
+        assertThat(saved.resolve("adapter_config.json")).exists();
+        try (var weights = dev.attune.finetune.peft.AdapterFiles.openWeights(saved)) {
+            assertThat(weights.names()).contains("base_model.model.classifier.weight",
+                    "base_model.model.classifier.bias");
+        }
+        assertThat(Files.readString(saved.resolve("adapter_config.json"))).contains("\"TOKEN_CLS\"");
         GptModel fresh = GptModel.zeros(model.config());
         fresh.parameters().assign(baseBefore);
         TokenClassifier loaded = TokenClassifier.create(fresh, TOKENIZER, ToyTagging.TAGS, 9);
@@ -181,6 +187,22 @@ class TokenClassifierTest {
         loaded.trainable(freshPeft).load(saved);
         List<List<String>> words = ToyTagging.words(ToyTagging.sentences(10, 13));
         assertThat(loaded.logits(words, 4)).isDeepEqualTo(tagger.logits(words, 4));
+    }
+
+    @Test
+    void adaLorasRankBudgetRunsWhenItTrainsBesideAHead() throws IOException {
+        GptModel model = ToyTagging.model(TOKENIZER, 3);
+        TokenClassifier tagger = TokenClassifier.create(model, TOKENIZER, ToyTagging.TAGS, 4);
+        PeftModel peft = Peft.adaLora().initR(6).targetR(2).targets("c_attn").totalStep(12).schedule(2, 4, 1).build()
+                .apply(model, 1);
+        var adaLora = (dev.attune.finetune.peft.adalora.AdaLora) peft.adapter(peft.activeAdapter());
+        assertThat(adaLora.totalRank()).isEqualTo(2 * 6);
+        List<ToyTagging.Sentence> train = ToyTagging.sentences(64, 11);
+        LmTraining.builder().trainable(tagger.trainable(peft))
+                .data(tagger.data(ToyTagging.words(train), ToyTagging.tags(train), "toy train")).batchSize(8)
+                .learningRate(1e-2).maxSteps(12).seed(5).progress(false).saveModel(false).build().run();
+        // the budget schedule ran: two layers' c_attn at the target rank
+        assertThat(adaLora.totalRank()).isEqualTo(2 * 2);
     }
 
     static double[] accuracyAndAllOutside(TokenClassifier tagger, List<ToyTagging.Sentence> test) {
