@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Loads the LoRA adapter Attune saved (finetune/src/test/resources/peft/attune_lora/, written by
 AttuneSavedLoraTest) with Python's PEFT onto the fixture base, and writes PEFT's logits for the fixture ids to
-attune_lora_expected.safetensors, which the Java test compares with Attune's. Run after make_fixtures.py:
+attune_lora_expected.safetensors, which the Java test compares with Attune's. The same for the sequence classifiers
+Attune saved with their score head as modules_to_save (attune_seqcls_lora/, attune_seqcls_prefix/, written by
+PeftHeadTest), loaded onto GPT2ForSequenceClassification: attune_seqcls_*_expected.safetensors hold PEFT's classifier
+logits. Run after make_fixtures.py:
 
     /tmp/venv/bin/python scripts/peft/check_attune_adapter.py
 """
@@ -27,6 +30,15 @@ def main():
     assert torch.allclose(logits, merged, atol=1e-5)
     save_file({"logits": logits}, os.path.join(ROOT, "attune_lora_expected.safetensors"))
     print("PEFT loaded Attune's adapter:", lora_modules, "logits", tuple(logits.shape))
+
+    for name in ["attune_seqcls_lora", "attune_seqcls_prefix"]:
+        model = PeftModel.from_pretrained(mf.classifier_base(), os.path.join(ROOT, name))
+        model.eval()
+        saved = [n for n, _ in model.named_modules() if n.endswith("score.modules_to_save.default")]
+        assert len(saved) == 1, saved  # PEFT took the score head from the file, not a fresh one
+        class_logits = mf.class_logits(model)
+        save_file({"logits": class_logits}, os.path.join(ROOT, name + "_expected.safetensors"))
+        print("PEFT loaded Attune's classifier:", name, saved, "logits", class_logits.tolist())
 
 
 if __name__ == "__main__":

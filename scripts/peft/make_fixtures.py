@@ -3,6 +3,8 @@
 
 A tiny random GPT-2 base and one adapter per PEFT method Attune reads, each saved by PEFT's own save_pretrained,
 with non-trivial weights (perturbed after PEFT's init, so LoRA's B is not zero), and PEFT's logits for fixed ids.
+The seqcls_* adapters sit on GPT2ForSequenceClassification (task_type SEQ_CLS) and carry its `score` head as
+modules_to_save; their expected values are the classifier's logits [B, NUM_LABELS].
 
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install peft transformers torch safetensors
     /tmp/venv/bin/python scripts/peft/make_fixtures.py [OUT_DIR]
@@ -22,7 +24,7 @@ from peft import (AdaLoraConfig, IA3Config, LoraConfig, PrefixTuningConfig, Prom
                   get_peft_model, PeftModel)
 import safetensors.torch
 from safetensors.torch import save_file
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "finetune", "src",
                                                          "test", "resources", "peft")
@@ -30,6 +32,7 @@ OUT = os.path.abspath(OUT)
 IDS = torch.tensor([[5, 17, 42, 3, 99, 0, 64, 23], [1, 2, 3, 4, 5, 6, 7, 8]])
 PROMPT = torch.tensor([[11, 12, 13, 14]])
 NEW_TOKENS = 6
+NUM_LABELS = 3
 
 
 def base_model():
@@ -39,6 +42,21 @@ def base_model():
     m = GPT2LMHeadModel(cfg)
     m.eval()
     return m
+
+
+def classifier_base():
+    """The fixture base under GPT2ForSequenceClassification (pad id 0); its score head is set by perturb()."""
+    torch.manual_seed(1)
+    m = GPT2ForSequenceClassification.from_pretrained(os.path.join(OUT, "base"), num_labels=NUM_LABELS,
+                                                      pad_token_id=0)
+    m.name_or_path = None  # keeps this machine's path out of the saved adapter_config.json
+    m.eval()
+    return m
+
+
+def class_logits(model, ids=IDS):
+    with torch.no_grad():
+        return model(input_ids=ids).logits.contiguous().float()
 
 
 def perturb(model, names, scale, seed, around=0.0):
@@ -62,47 +80,14 @@ def greedy(model):
     return out[0, -NEW_TOKENS:].tolist()
 
 
-def prefix_cache(adapter_dir, batch):
-    from transformers import DynamicCache
-    cfg = base_model().config
-    emb = safetensors.torch.load_file(os.path.join(adapter_dir, "adapter_model.safetensors"))["prompt_embeddings"]
-    p = emb.shape[0]
-    kv = emb.view(p, cfg.n_layer * 2, cfg.n_head, cfg.n_embd // cfg.n_head).permute(1, 2, 0, 3)  # [2L, H, P, hs]
-    cache = DynamicCache()
-    for layer in range(cfg.n_layer):
-        cache.update(kv[2 * layer].unsqueeze(0).expand(batch, -1, -1, -1).contiguous(),
-                     kv[2 * layer + 1].unsqueeze(0).expand(batch, -1, -1, -1).contiguous(), layer)
-    return cache, p
-
-
-def prefix_from_zero(adapter_dir, ids):
-    cache, p = prefix_cache(adapter_dir, ids.shape[0])
-    t = ids.shape[1]
-    with torch.no_grad():
-        return base_model()(input_ids=ids, past_key_values=cache, attention_mask=torch.ones(ids.shape[0], p + t),
-                            position_ids=torch.arange(t).unsqueeze(0).expand(ids.shape[0], -1)).logits.float()
-
-
-def prefix_greedy_from_zero(adapter_dir):
-    ids = PROMPT.clone()
-    out = []
-    for _ in range(NEW_TOKENS):
-        logits = prefix_from_zero(adapter_dir, ids)
-        nxt = int(logits[0, -1].argmax())
-        out.append(nxt)
-        ids = torch.cat([ids, torch.tensor([[nxt]])], dim=1)
-    return out
-
-
 def main():
-    if os.path.exists(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    os.makedirs(OUT, exist_ok=True)  # attune_* files in OUT are Attune's (check_attune_adapter.py): kept
     expected = {"base": logits(base_model())}
     base_model().save_pretrained(os.path.join(OUT, "base"))
     generations = {"base": greedy(base_model())}
 
     def make(name, config, perturbations, merged=False, generate=False):
+        shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
         model = get_peft_model(base_model(), config)
         for i, (keys, scale, around) in enumerate(perturbations):
             perturb(model, keys, scale, 100 + i, around)
@@ -137,11 +122,26 @@ def main():
                                   target_modules=["c_attn"], total_step=100, fan_in_fan_out=True),
          [(["lora_E"], 0.3, 0.0)])
 
-    # PEFT (0.21 with transformers 5.x) gives the real tokens of a prefix-tuned GPT-2 the positions P..P+T-1, as if
-    # the virtual tokens were real ones; Attune keeps them at 0..T-1 (the prefix has no positions). The same prefix
-    # under Attune's convention, computed with transformers directly, is the reference for that:
-    expected["prefix.positions0"] = prefix_from_zero(os.path.join(OUT, "prefix"), IDS)
-    generations["prefix.positions0"] = prefix_greedy_from_zero(os.path.join(OUT, "prefix"))
+    def make_classifier(name, config, perturbations):
+        shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
+        model = get_peft_model(classifier_base(), config)
+        for i, (keys, scale, around) in enumerate(perturbations):
+            perturb(model, keys, scale, 200 + i, around)
+        model.eval()
+        expected[name] = class_logits(model)
+        model.save_pretrained(os.path.join(OUT, name))
+        os.remove(os.path.join(OUT, name, "README.md"))
+        again = PeftModel.from_pretrained(classifier_base(), os.path.join(OUT, name))
+        again.eval()
+        assert torch.allclose(class_logits(again), expected[name], atol=1e-5), name
+        print(name, {k: tuple(v.shape) for k, v in
+                     safetensors.torch.load_file(os.path.join(OUT, name, "adapter_model.safetensors")).items()})
+
+    make_classifier("seqcls_lora", LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8, lora_dropout=0.0,
+                                              target_modules=["c_attn"], fan_in_fan_out=True),
+                    [(["lora_B"], 0.1, 0.0), (["score"], 0.5, 0.0)])
+    make_classifier("seqcls_prefix", PrefixTuningConfig(task_type=TaskType.SEQ_CLS, num_virtual_tokens=3),
+                    [(["score"], 0.5, 0.0)])
 
     save_file(expected, os.path.join(OUT, "expected_logits.safetensors"))
     with open(os.path.join(OUT, "expected.json"), "w") as f:

@@ -23,6 +23,14 @@ public interface CausalLm {
     GptConfig config();
 
     /**
+     * Tokens a row may hold, prompt and generated ones together: the model's context length, less the positions its
+     * adapters take in front of every row (a prefix's, a soft prompt's).
+     */
+    default int contextLength() {
+        return config().contextLength();
+    }
+
+    /**
      * Opens a decoding session for {@code batchSize} rows that will receive at most {@code capacity} positions
      * (left padding included) over all calls to {@link Session#next}.
      */
@@ -49,6 +57,11 @@ public interface CausalLm {
             @Override
             public GptConfig config() {
                 return model.config();
+            }
+
+            @Override
+            public int contextLength() {
+                return model.config().contextLength() - model.adapters().virtualPositions();
             }
 
             @Override

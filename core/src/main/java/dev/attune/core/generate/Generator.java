@@ -141,7 +141,7 @@ public final class Generator {
             throw new IllegalArgumentException("no prompts given");
         }
         GptConfig model = lm.config();
-        int context = model.contextLength();
+        int context = lm.contextLength();
         int[][] fitted = new int[prompts.size()][];
         int[] budgets = new int[prompts.size()];
         for (int r = 0; r < fitted.length; r++) {

@@ -70,9 +70,10 @@ public final class Adapters {
 
     /** Sets the key/value prefix of every layer; null removes it. */
     public void prefix(KvPrefix prefix) {
-        if (prefix != null && prefix.length() <= 0) {
-            throw new IllegalArgumentException("a key/value prefix needs at least one position, got "
-                    + prefix.length());
+        if (prefix != null && (prefix.length() <= 0 || prefix.length() >= config.contextLength())) {
+            throw new IllegalArgumentException("a key/value prefix needs 1 to " + (config.contextLength() - 1)
+                    + " positions (they take position ids, and the model's context is " + config.contextLength()
+                    + "), got " + prefix.length());
         }
         this.prefix = prefix;
     }
@@ -113,6 +114,14 @@ public final class Adapters {
     /** True when nothing is attached. */
     public boolean isEmpty() {
         return lowestLayer() == blocks.length;
+    }
+
+    /**
+     * Position ids the adapters take in front of every row's tokens: a prefix's and a soft prompt's virtual
+     * positions. A row then holds at most {@code contextLength - virtualPositions()} tokens of its own.
+     */
+    public int virtualPositions() {
+        return prefixLength() + softPromptLength();
     }
 
     /** Key/value positions a cache needs in front of the real ones (the prefix's). */

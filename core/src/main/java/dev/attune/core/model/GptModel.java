@@ -513,7 +513,7 @@ public final class GptModel {
         }
         int[] ids = withVirtual(batch.inputs(), b, batch.length(), virtual, true);
         int[] targets = withVirtual(batch.targets(), b, batch.length(), virtual, false);
-        int[] pos = trainingPositions(b, t);
+        int[] pos = trainingPositions(b, t, prefix);
         forwardLayers(p, ids, pos, a, a.kv);
         lastTraining = new TrainingPass(p, a, ids, pos, targets, virtual);
         return lastTraining;
@@ -669,11 +669,15 @@ public final class GptModel {
         return kv;
     }
 
-    private static int[] trainingPositions(int b, int t) {
+    /**
+     * Position ids of {@code b} rows of {@code t} tokens behind a prefix of {@code first} positions: first ..
+     * first+t-1, as Hugging Face gives tokens that follow a past of that length (and so PEFT's prefix tuning).
+     */
+    private static int[] trainingPositions(int b, int t, int first) {
         int[] pos = new int[b * t];
         for (int r = 0; r < b; r++) {
             for (int i = 0; i < t; i++) {
-                pos[r * t + i] = i;
+                pos[r * t + i] = first + i;
             }
         }
         return pos;
@@ -715,9 +719,11 @@ public final class GptModel {
 
     private void checkBatch(TokenBatch batch) {
         int virtual = adapters.softPromptLength();
-        if (batch.length() + virtual > config.contextLength()) {
+        int prefix = adapters.prefixLength();
+        if (batch.length() + virtual + prefix > config.contextLength()) {
             throw new IllegalArgumentException("sequence length " + batch.length()
                     + (virtual > 0 ? " plus " + virtual + " soft-prompt tokens" : "")
+                    + (prefix > 0 ? " plus " + prefix + " prefix positions" : "")
                     + " exceeds the model's context length " + config.contextLength());
         }
         checkIds(batch.inputs(), "token");

@@ -15,7 +15,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@link GptModel#forward(KvCache, int[][], boolean[][], boolean)}.
  *
  * <p>Rows may be left-padded: padding positions are stored but never attended to, and positions count only real
- * tokens (Hugging Face's {@code position_ids = cumsum(mask) - 1}).
+ * tokens (Hugging Face's {@code position_ids = cumsum(mask) - 1}). A prefix's positions count as real: behind a prefix
+ * of P positions the first token has position id P, as in Hugging Face and PEFT.
  */
 public final class KvCache {
 
@@ -84,8 +85,9 @@ public final class KvCache {
     // ------------------------------------------------------------------ continuous batching: rows come and go
 
     /**
-     * Forgets row {@code row}'s positions (a finished sequence leaves a running batch): they turn into padding that
-     * is never attended, and the row's next position id is 0 again.
+     * Forgets row {@code row}'s positions (a finished sequence leaves a running batch), a prefix's included: they turn
+     * into padding that is never attended, and the row's next position id is 0 again. A cleared row takes a new
+     * sequence through {@link #copyRow}, which brings the source row's prefix along.
      */
     public void clearRow(int row) {
         checkRow(row, batch);
@@ -200,7 +202,9 @@ public final class KvCache {
 
     /**
      * Forgets every stored position (the buffers are kept for reuse) and, given a prefix, stores its keys and values
-     * in the first slots of every row: attended by every later query, taking no position ids.
+     * in the first slots of every row: attended by every later query, and taking the position ids 0 .. P-1, so the
+     * first real token of each row has position id P (Hugging Face computes position ids from the past's length,
+     * and PEFT's prefix tuning is such a past).
      */
     void reset(KvPrefix prefix) {
         Arrays.fill(keyValid, false);
@@ -219,6 +223,7 @@ public final class KvCache {
         for (int b = 0; b < batch; b++) {
             Arrays.fill(keyValid, b * capacity, b * capacity + p, true);
         }
+        Arrays.fill(realTokens, p);
         length = p;
     }
 
@@ -260,7 +265,7 @@ public final class KvCache {
         return all ? null : out;
     }
 
-    /** Real tokens so far in each row. */
+    /** Positions taken so far in each row (real tokens and the prefix's), the next position id. */
     int[] realTokens() {
         return realTokens.clone();
     }

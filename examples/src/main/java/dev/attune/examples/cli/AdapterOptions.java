@@ -21,11 +21,12 @@ final class AdapterOptions {
         return directory == null ? model : Peft.load(model, directory).model();
     }
 
-    /** {@code attune finetune}'s parameter-efficient options. */
+    /** The parameter-efficient options of {@code attune finetune} and {@code attune classify train}. */
     static final class MethodOptions {
 
         @Option(names = "--method", paramLabel = "M", defaultValue = "full",
-                description = "full (every weight), lora, adalora, adapter (bottleneck), prefix, prompt or ia3")
+                description = "full (every weight), lora, adalora, adapter (bottleneck), prefix, prompt or ia3; "
+                        + "classify train also takes head (the head alone)")
         String method;
 
         @Option(names = "--rank", paramLabel = "R", defaultValue = "8", description = "LoRA rank; AdaLoRA's target rank (default 8)")

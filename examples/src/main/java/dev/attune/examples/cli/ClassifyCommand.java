@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.examples.report.EvaluationResults;
 import dev.attune.finetune.tribuo.LmClassifierModel;
 import dev.attune.finetune.tribuo.LmClassifierTrainer;
@@ -59,9 +60,8 @@ final class ClassifyCommand {
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "the classifier directory to write")
         private Path out;
 
-        @Option(names = "--method", defaultValue = "full", paramLabel = "full|head",
-                description = "what trains beside the head: every weight (full) or nothing (head: a linear probe) (default ${DEFAULT-VALUE})")
-        private String method;
+        @Mixin
+        private AdapterOptions.MethodOptions method;
 
         @Option(names = "--lr", defaultValue = "5e-5", paramLabel = "LR", description = "learning rate (default ${DEFAULT-VALUE})")
         private double learningRate;
@@ -87,8 +87,15 @@ final class ClassifyCommand {
         @Override
         public Integer call() throws IOException {
             MutableDataset<Label> dataset = TextDatasets.read(data);
-            LmClassifierTrainer trainer = LmClassifierTrainer.builder(model)
-                    .method(LmClassifierTrainer.Method.valueOf(checkMethod(method)))
+            LmClassifierTrainer.Builder builder = LmClassifierTrainer.builder(model);
+            String m = method.method.toLowerCase(Locale.ROOT);
+            if (m.equals("full") || m.equals("head")) {
+                builder.method(LmClassifierTrainer.Method.valueOf(m.toUpperCase(Locale.ROOT)));
+            } else {
+                // the head trains beside the adapter and is saved with it (PEFT's modules_to_save)
+                builder.peft(method.config(steps, method.promptInitText == null ? null : Tokenizer.load(model)));
+            }
+            LmClassifierTrainer trainer = builder
                     .learningRate(learningRate).weightDecay(weightDecay).steps(steps).batchSize(batch).seed(seed)
                     .progress(!noProgress).build();
             LmClassifierModel classifier = trainer.train(dataset);
@@ -100,7 +107,7 @@ final class ClassifyCommand {
                 o.put("examples", dataset.size());
                 ArrayNode labels = o.putArray("labels");
                 classifier.classifier().labels().forEach(labels::add);
-                o.put("method", classifier.method().name().toLowerCase(Locale.ROOT));
+                o.put("method", m);
                 OutputOption.print(w, o);
             } else {
                 w.println("trained on " + dataset.size() + " examples, labels " + classifier.classifier().labels()
@@ -109,15 +116,6 @@ final class ClassifyCommand {
             return 0;
         }
 
-        private static String checkMethod(String m) {
-            String upper = m.toUpperCase(Locale.ROOT);
-            for (LmClassifierTrainer.Method known : LmClassifierTrainer.Method.values()) {
-                if (known.name().equals(upper)) {
-                    return upper;
-                }
-            }
-            throw new IllegalArgumentException("unknown --method '" + m + "'; use full or head");
-        }
     }
 
     @Command(name = "eval", mixinStandardHelpOptions = true,

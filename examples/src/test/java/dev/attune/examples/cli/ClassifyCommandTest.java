@@ -124,4 +124,33 @@ class ClassifyCommandTest {
         assertThat(bad.exitCode()).isEqualTo(1);
         assertThat(bad.err()).contains("bad.jsonl, line 2").contains("missing field \"text\"");
     }
+
+    @Test
+    void trainWithLoraSavesTheHeadWithTheAdapterInPeftsLayout(@TempDir Path dir) throws IOException {
+        List<String> corpus = new ArrayList<>();
+        examples(100, 1).forEach(e -> corpus.add(e[0]));
+        BpeTokenizer tokenizer = BpeTrainer.builder().vocabSize(300).minFrequency(1).specialTokens("<|endoftext|>")
+                .build().train(corpus);
+        Path base = dir.resolve("base");
+        new Pretrained(GptModel.create(GptConfig.builder().vocabSize(tokenizer.vocabSize()).layers(1).heads(2)
+                .embeddingSize(32).contextLength(16).dropout(0).build(), 2), tokenizer).save(base);
+        Path train = jsonl(dir.resolve("train.jsonl"), examples(120, 2));
+        Path out = dir.resolve("clf");
+        Cli t = Cli.run("classify", "train", "--model", base.toString(), "--data", train.toString(), "--out",
+                out.toString(), "--method", "lora", "--rank", "2", "--alpha", "8", "--targets", "c_attn,c_fc",
+                "--lr", "2e-2", "--steps", "40", "--batch", "16", "--no-progress", "--output", "json");
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        assertThat(JSON.readTree(t.out()).get("method").asText()).isEqualTo("lora");
+        JsonNode config = JSON.readTree(out.resolve("adapter").resolve("adapter_config.json").toFile());
+        assertThat(config.get("peft_type").asText()).isEqualTo("LORA");
+        assertThat(config.get("task_type").asText()).isEqualTo("SEQ_CLS");
+        assertThat(config.get("modules_to_save").toString()).isEqualTo("[\"score\"]");
+        try (var weights = dev.attune.core.io.SafeTensors.open(out.resolve("adapter").resolve("adapter_model.safetensors"))) {
+            assertThat(weights.names()).contains("base_model.model.score.weight",
+                    "base_model.model.transformer.h.0.mlp.c_fc.lora_B.weight");
+        }
+        Cli p = Cli.run("classify", "predict", "--model", out.toString(), "--text", "our team");
+        assertThat(p.exitCode()).as(p.err()).isZero();
+        assertThat(JSON.readTree(p.out().split("\n")[0]).get("scores").size()).isEqualTo(2);
+    }
 }

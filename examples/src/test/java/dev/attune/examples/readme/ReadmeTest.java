@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
  * build and run here after the commands; every {@code jshell} block runs in JShell. A block preceded by
  * {@code <!-- readme-test: skip (why) -->} is left out (a server that runs until stopped, say).
  *
- * <p>One deviation, stated here: {@code ./attune quickstart} runs with {@code --steps 8} instead of its default 300,
- * to keep the suite fast; {@code QuickstartTest} checks what its longer run adds.
+ * <p>One deviation, stated here: {@code ./attune quickstart} runs with {@code --reduced --steps 10} (a smaller split,
+ * 10 LoRA steps instead of 150) to keep the suite fast; {@code QuickstartTest} checks what a longer run learns.
  */
 class ReadmeTest {
 
@@ -154,6 +154,7 @@ class ReadmeTest {
         Files.createDirectories(root.resolve("examples"));
         Files.copy(REPOSITORY.resolve("README.md"), root.resolve("README.md"));
         copyTree(REPOSITORY.resolve("examples/data"), root.resolve("examples/data"));
+        copyTree(REPOSITORY.resolve("examples/base-model"), root.resolve("examples/base-model"));
 
         List<String> input = new ArrayList<>();
         List<String> snippets = new ArrayList<>();
@@ -170,7 +171,7 @@ class ReadmeTest {
                         if (program.equals("./attune")) {
                             List<String> args = new ArrayList<>(words.subList(1, words.size()));
                             if (args.equals(List.of("quickstart"))) {
-                                args.addAll(List.of("--steps", "8", "--quiet"));
+                                args.addAll(List.of("--reduced", "--steps", "10", "--quiet"));
                                 input.add(0, String.join("\0", args));
                                 quickstart = true;
                             } else {

@@ -11,7 +11,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -218,13 +220,21 @@ final class HeadTrainable implements Trainable {
 
     @Override
     public int contextLength() {
-        return model.config().contextLength();
+        return model.config().contextLength() - model.adapters().virtualPositions();
     }
 
-    /** The base's artifact in {@code base/} (when there is a base), the head in its own file ({@link LinearHead#fileName}). */
+    /**
+     * With an adapter, the adapter's directory with the head in it as PEFT's {@code modules_to_save}
+     * ({@link #modulesToSave}); otherwise the base's artifact in {@code base/} (when there is a base) and the head in
+     * its own file ({@link LinearHead#fileName}).
+     */
     @Override
     public void save(Path directory) throws IOException {
         pushWeights();
+        if (base instanceof dev.attune.finetune.peft.PeftModel peft) {
+            peft.save(directory, modulesToSave(head));
+            return;
+        }
         if (base != null) {
             Path b = Files.createDirectory(directory.resolve("base"));
             base.save(b);
@@ -234,11 +244,45 @@ final class HeadTrainable implements Trainable {
 
     @Override
     public void load(Path directory) throws IOException {
+        if (base instanceof dev.attune.finetune.peft.PeftModel peft) {
+            peft.load(directory);
+            baseView(parameters).assign(base.parameters());
+            loadModules(head, peft.modulesToSave().orElseThrow(() -> new IOException(directory
+                    + " holds no " + head.description() + " (modules_to_save)")));
+            return;
+        }
         if (base != null) {
             base.load(directory.resolve("base"));
             baseView(parameters).assign(base.parameters());
         }
         head.load(directory.resolve(head.fileName()));
+    }
+
+    /** A head's tensors as PEFT's {@code modules_to_save} of its task model (weight, and bias if it has one). */
+    static dev.attune.finetune.peft.ModulesToSave modulesToSave(LinearHead head) {
+        Map<String, INDArray> tensors = new LinkedHashMap<>();
+        tensors.put(head.weightName(), head.weight());
+        if (head.biasName() != null) {
+            tensors.put(head.biasName(), head.bias());
+        }
+        return new dev.attune.finetune.peft.ModulesToSave(head.taskType(), tensors);
+    }
+
+    /** Takes a head's tensors from saved modules; names and shapes must match. */
+    static void loadModules(LinearHead head, dev.attune.finetune.peft.ModulesToSave modules) {
+        copy(modules, head.weightName(), head.weight());
+        if (head.biasName() != null) {
+            copy(modules, head.biasName(), head.bias());
+        }
+    }
+
+    private static void copy(dev.attune.finetune.peft.ModulesToSave modules, String name, INDArray into) {
+        INDArray saved = modules.tensor(name);
+        if (!java.util.Arrays.equals(saved.shape(), into.shape())) {
+            throw new IllegalArgumentException("saved " + name + " has shape " + java.util.Arrays.toString(saved.shape())
+                    + ", expected " + java.util.Arrays.toString(into.shape()));
+        }
+        into.assign(saved.castTo(into.dataType()));
     }
 
     /** The positions that carry a class index, and the indices. */

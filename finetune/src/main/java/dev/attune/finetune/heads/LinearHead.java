@@ -34,6 +34,12 @@ interface LinearHead {
     /** Dropout probability on the hidden states the head reads, in training passes (0: none). */
     double dropout();
 
+    /**
+     * PEFT's {@code task_type} of the head's task model ({@code SEQ_CLS}, {@code TOKEN_CLS}): written when the head
+     * is saved with an adapter as {@code modules_to_save}.
+     */
+    String taskType();
+
     /** The file a saved trainable keeps the head in. */
     String fileName();
 

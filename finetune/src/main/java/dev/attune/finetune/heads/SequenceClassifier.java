@@ -6,6 +6,8 @@ import dev.attune.core.model.Output;
 import dev.attune.core.model.TokenBatch;
 import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.core.train.Trainable;
+import dev.attune.finetune.peft.ModulesToSave;
+import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -38,6 +40,9 @@ public final class SequenceClassifier {
 
     /** The head's tensor name, as in {@code GPT2ForSequenceClassification}'s state dict. */
     public static final String SCORE_WEIGHT = "score.weight";
+
+    /** PEFT's {@code task_type} of a sequence classifier, written with the head beside an adapter. */
+    public static final String TASK_TYPE = "SEQ_CLS";
 
     private final GptModel model;
     private final Tokenizer tokenizer;
@@ -74,6 +79,17 @@ public final class SequenceClassifier {
             w[i] = (float) (0.02 * gaussian(random));
         }
         return new SequenceClassifier(model, tokenizer, labels, Nd4j.create(w, new long[] {labels.size(), c}, DataType.FLOAT));
+    }
+
+    /**
+     * The classifier an adapter directory holds with its head ({@code score} in {@code modules_to_save}, as PEFT
+     * saves a {@code GPT2ForSequenceClassification} adapter): the head from {@code peft.modulesToSave()} on
+     * {@code peft.model()}. An adapter saved without a head, or a head with another number of labels, is an error.
+     */
+    public static SequenceClassifier fromAdapter(PeftModel peft, Tokenizer tokenizer, List<String> labels) {
+        ModulesToSave modules = peft.modulesToSave().orElseThrow(() -> new IllegalArgumentException("the adapter "
+                + "was saved without a task head (no modules_to_save); a classifier needs its " + SCORE_WEIGHT));
+        return of(peft.model(), tokenizer, labels, modules.tensor(SCORE_WEIGHT));
     }
 
     /** A head with the given weight {@code [numLabels, C]}. */
@@ -115,6 +131,7 @@ public final class SequenceClassifier {
             @Override public INDArray bias() { return null; }
             @Override public double dropout() { return 0; } // GPT2ForSequenceClassification has none
             @Override public String fileName() { return "score.safetensors"; }
+            @Override public String taskType() { return TASK_TYPE; }
             @Override public void save(Path file) throws IOException { saveHead(file); }
             @Override public void load(Path file) throws IOException { loadHead(file); }
             @Override public String description() { return "the classification head"; }
@@ -190,18 +207,32 @@ public final class SequenceClassifier {
 
     /** The head's logits for each text, {@code [texts][labels]}. */
     public double[][] logits(List<String> texts, int batchSize) {
-        if (batchSize <= 0) {
-            throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
-        }
-        int maxLength = model.config().contextLength();
         int[][] ids = new int[texts.size()][];
         for (int i = 0; i < ids.length; i++) {
             try {
-                int[] all = encode(texts.get(i));
-                ids[i] = all.length > maxLength ? Arrays.copyOf(all, maxLength) : all;
+                ids[i] = encode(texts.get(i));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("text " + (i + 1) + ": " + e.getMessage(), e);
             }
+        }
+        return logits(ids, batchSize);
+    }
+
+    /**
+     * The head's logits for rows of token ids, {@code [rows][labels]}, {@code batchSize} rows per forward pass;
+     * rows longer than the model's context (less any virtual positions of its adapters) keep their first tokens.
+     */
+    public double[][] logits(int[][] tokenIds, int batchSize) {
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
+        }
+        int maxLength = model.config().contextLength() - model.adapters().virtualPositions();
+        int[][] ids = new int[tokenIds.length][];
+        for (int i = 0; i < ids.length; i++) {
+            if (tokenIds[i].length == 0) {
+                throw new IllegalArgumentException("row " + i + " is empty: a classifier needs at least one token");
+            }
+            ids[i] = tokenIds[i].length > maxLength ? Arrays.copyOf(tokenIds[i], maxLength) : tokenIds[i];
         }
         Integer[] order = new Integer[ids.length];
         Arrays.setAll(order, i -> i);
@@ -262,6 +293,24 @@ public final class SequenceClassifier {
      */
     public Trainable trainable(Trainable base) {
         return new HeadTrainable(head(), base);
+    }
+
+    /**
+     * The head as PEFT's {@code modules_to_save} of a {@code SEQ_CLS} model ({@code score.weight}), to save with an
+     * adapter: {@code peft.save(dir, classifier.modulesToSave())}.
+     */
+    public ModulesToSave modulesToSave() {
+        return HeadTrainable.modulesToSave(head());
+    }
+
+    /** Takes the head's weight from saved modules; the shape must match. */
+    public void loadHead(ModulesToSave modules) {
+        INDArray w = modules.tensor(SCORE_WEIGHT);
+        if (!Arrays.equals(w.shape(), score.shape())) {
+            throw new IllegalArgumentException("saved " + SCORE_WEIGHT + " has shape " + Arrays.toString(w.shape())
+                    + ", expected " + Arrays.toString(score.shape()) + " (" + labels.size() + " labels)");
+        }
+        score.assign(w.castTo(score.dataType()));
     }
 
     /** Writes the head alone, {@code {"score.weight": [L, C]}}, to a safetensors file. */

@@ -348,6 +348,7 @@ public final class TokenClassifier {
             @Override public INDArray bias() { return bias; }
             @Override public double dropout() { return dropout; }
             @Override public String fileName() { return "classifier.safetensors"; }
+            @Override public String taskType() { return "TOKEN_CLS"; }
             @Override public void save(Path file) throws IOException { saveHead(file); }
             @Override public void load(Path file) throws IOException { loadHead(file); }
             @Override public String description() { return "the token-classification head"; }

@@ -29,7 +29,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * PEFT's adapter directory: {@code adapter_config.json} and {@code adapter_model.safetensors}, as
- * {@code save_pretrained} writes them, so adapters move between Attune and Python's PEFT unchanged.
+ * {@code save_pretrained} writes them, so adapters move between Attune and Python's PEFT unchanged; a task head saved
+ * with the adapter ({@code modules_to_save}) is read and written here too ({@link ModulesToSave}).
  */
 public final class AdapterFiles {
 
@@ -37,6 +38,9 @@ public final class AdapterFiles {
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
 
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** The config key listing a task head's modules. */
+    static final String MODULES_TO_SAVE = "modules_to_save";
 
     /** peft_type -> reader of its adapter_config.json. */
     private static final Map<String, Function<JsonNode, AdapterConfig>> READERS = new LinkedHashMap<>();
@@ -58,8 +62,55 @@ public final class AdapterFiles {
         return List.copyOf(READERS.keySet());
     }
 
-    /** Reads {@code directory/adapter_config.json}; an unsupported or missing {@code peft_type} is an error. */
+    /**
+     * Reads {@code directory/adapter_config.json}; an unsupported or missing {@code peft_type} is an error. A task head
+     * listed in {@code modules_to_save} is not part of the method's config: {@link #readModulesToSave} reads it.
+     */
     public static AdapterConfig readConfig(Path directory) throws IOException {
+        Path file = directory.resolve(CONFIG_FILE);
+        try {
+            return parseConfig(readJson(directory));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFileException(file, e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The config an {@code adapter_config.json} text describes (as {@link #readConfig} reads it from a file), e.g.
+     * {@code config.toJson().toString()} kept in a string setting; an unsupported or missing {@code peft_type} is an
+     * error.
+     */
+    public static AdapterConfig configFromJson(String json) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("adapter config is not valid JSON: " + e.getMessage(), e);
+        }
+        if (node == null || !node.isObject()) {
+            throw new IllegalArgumentException("adapter config must be a JSON object, got " + json);
+        }
+        return parseConfig((com.fasterxml.jackson.databind.node.ObjectNode) node);
+    }
+
+    private static AdapterConfig parseConfig(com.fasterxml.jackson.databind.node.ObjectNode json) {
+        JsonNode type = json.get("peft_type");
+        if (type == null || !type.isTextual()) {
+            throw new IllegalArgumentException("no \"peft_type\" string: is this an adapter_config.json? (Attune "
+                    + "reads peft_type " + String.join(", ", supportedTypes()) + ")");
+        }
+        Function<JsonNode, AdapterConfig> reader = READERS.get(type.asText());
+        if (reader == null) {
+            throw new IllegalArgumentException("peft_type \"" + type.asText() + "\" is not supported; Attune reads "
+                    + String.join(", ", supportedTypes()));
+        }
+        moduleNames(json);
+        com.fasterxml.jackson.databind.node.ObjectNode copy = json.deepCopy();
+        copy.remove(MODULES_TO_SAVE);
+        return reader.apply(copy);
+    }
+
+    private static com.fasterxml.jackson.databind.node.ObjectNode readJson(Path directory) throws IOException {
         Path file = directory.resolve(CONFIG_FILE);
         if (!Files.isRegularFile(file)) {
             throw new ModelFileException(directory, "not an adapter directory: " + CONFIG_FILE + " is missing");
@@ -73,21 +124,88 @@ public final class AdapterFiles {
         if (json == null || !json.isObject()) {
             throw new ModelFileException(file, "expected a JSON object");
         }
-        JsonNode type = json.get("peft_type");
-        if (type == null || !type.isTextual()) {
-            throw new ModelFileException(file, "no \"peft_type\" string: is this an adapter_config.json? (Attune "
-                    + "reads peft_type " + String.join(", ", supportedTypes()) + ")");
+        return (com.fasterxml.jackson.databind.node.ObjectNode) json;
+    }
+
+    /** The distinct module names of {@code modules_to_save} (PEFT may list one twice), each a task head's. */
+    private static List<String> moduleNames(JsonNode json) {
+        JsonNode list = json.get(MODULES_TO_SAVE);
+        List<String> names = new ArrayList<>();
+        if (list == null || list.isNull()) {
+            return names;
         }
-        Function<JsonNode, AdapterConfig> reader = READERS.get(type.asText());
-        if (reader == null) {
-            throw new ModelFileException(file, "peft_type \"" + type.asText() + "\" is not supported; Attune reads "
-                    + String.join(", ", supportedTypes()));
+        if (!list.isArray()) {
+            throw new IllegalArgumentException(MODULES_TO_SAVE + " must be a list of module names, got " + list);
         }
+        for (JsonNode n : list) {
+            if (!n.isTextual()) {
+                throw new IllegalArgumentException(MODULES_TO_SAVE + " must be a list of module names, got " + list);
+            }
+            ModulesToSave.requireHeadModule(n.asText());
+            if (!names.contains(n.asText())) {
+                names.add(n.asText());
+            }
+        }
+        return names;
+    }
+
+    /**
+     * The task head saved with the adapter in {@code directory} (PEFT's {@code modules_to_save}), or empty when the
+     * config lists none. PEFT lists the modules a task may have ({@code ["classifier", "score"]} for SEQ_CLS) and
+     * saves those the model has; a saved head tensor whose module is not listed, or a list with none of its tensors
+     * saved, is an error.
+     */
+    public static java.util.Optional<ModulesToSave> readModulesToSave(Path directory) throws IOException {
+        Path file = directory.resolve(CONFIG_FILE);
+        com.fasterxml.jackson.databind.node.ObjectNode json = readJson(directory);
+        List<String> modules;
         try {
-            return reader.apply(json);
+            modules = moduleNames(json);
         } catch (IllegalArgumentException e) {
             throw new ModelFileException(file, e.getMessage(), e);
         }
+        String prefix = moduleKeyPrefix(json.path("peft_type").asText());
+        Map<String, INDArray> tensors = new LinkedHashMap<>();
+        try (SafeTensors weights = openWeights(directory)) {
+            for (String key : weights.names()) {
+                if (!isModuleKey(key)) {
+                    continue;
+                }
+                String name = key.startsWith(prefix) ? key.substring(prefix.length()) : null;
+                String module = name == null || name.lastIndexOf('.') <= 0 ? null
+                        : name.substring(0, name.lastIndexOf('.'));
+                if (module == null || !modules.contains(module)) {
+                    throw new ModelFileException(weights.path(), "tensor " + key + " is not the adapter's and not "
+                            + "one of the modules " + CONFIG_FILE + " lists in " + MODULES_TO_SAVE + " " + modules
+                            + " (expected keys " + prefix + "<module>.<parameter>)");
+                }
+                tensors.put(name, weights.read(key).castTo(DataType.FLOAT));
+            }
+            if (tensors.isEmpty() && !modules.isEmpty()) {
+                throw new ModelFileException(weights.path(), CONFIG_FILE + " lists " + MODULES_TO_SAVE + " " + modules
+                        + " but none of their tensors (" + prefix + "<module>.<parameter>) is saved");
+            }
+        }
+        if (tensors.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        String task = json.path("task_type").isTextual() ? json.get("task_type").asText() : "SEQ_CLS";
+        return java.util.Optional.of(new ModulesToSave(task, tensors));
+    }
+
+    /**
+     * Where PEFT keeps modules_to_save tensors: under the tuner model for LoRA-like methods
+     * ({@code base_model.model.score.weight}), under the task model itself for prompt learning
+     * ({@code base_model.score.weight}).
+     */
+    static String moduleKeyPrefix(String peftType) {
+        return peftType.equals(PromptTuningConfig.PEFT_TYPE) || peftType.equals(PrefixTuningConfig.PEFT_TYPE)
+                ? "base_model." : "base_model.model.";
+    }
+
+    /** Whether a weights-file key is a task head's rather than an adapter's (whose keys sit in the transformer). */
+    static boolean isModuleKey(String key) {
+        return key.startsWith("base_model.") && !key.startsWith("base_model.model.transformer.");
     }
 
     /** Opens {@code directory/adapter_model.safetensors} (PEFT's older {@code adapter_model.bin} is refused). */
@@ -108,19 +226,38 @@ public final class AdapterFiles {
      * config and the tensors under PEFT's key names, float32.
      */
     public static void write(Path directory, Adapter adapter, GptModel base) throws IOException {
+        write(directory, adapter, base, null);
+    }
+
+    /**
+     * Writes the adapter and, unless {@code modules} is null, a task head with it as PEFT does: its tensors under
+     * {@link #moduleKeyPrefix} keys, its modules in {@code modules_to_save} and its task in {@code task_type}.
+     */
+    public static void write(Path directory, Adapter adapter, GptModel base, ModulesToSave modules) throws IOException {
         Files.createDirectories(directory);
         SafeTensorsWriter writer = SafeTensors.writer().metadata("format", "pt");
         for (Map.Entry<String, INDArray> e : adapter.stateDict(base).entrySet()) {
             INDArray t = e.getValue();
             writer.add(e.getKey(), t.dataType() == DataType.FLOAT ? t : t.castTo(DataType.FLOAT));
         }
+        com.fasterxml.jackson.databind.node.ObjectNode json = adapter.configJson();
+        if (modules != null) {
+            String prefix = moduleKeyPrefix(adapter.config().peftType());
+            for (Map.Entry<String, INDArray> e : modules.tensors().entrySet()) {
+                INDArray t = e.getValue();
+                writer.add(prefix + e.getKey(), t.dataType() == DataType.FLOAT ? t : t.castTo(DataType.FLOAT));
+            }
+            json.put("task_type", modules.taskType());
+            com.fasterxml.jackson.databind.node.ArrayNode list = json.putArray(MODULES_TO_SAVE);
+            modules.modules().forEach(list::add);
+        }
         writer.write(directory.resolve(WEIGHTS_FILE));
-        AtomicFiles.write(directory.resolve(CONFIG_FILE), JSON.writeValueAsBytes(adapter.configJson()));
+        AtomicFiles.write(directory.resolve(CONFIG_FILE), JSON.writeValueAsBytes(json));
     }
 
     /**
-     * Checks that {@code file} holds exactly the tensors {@code expected} names, with those shapes; every problem
-     * is listed at once. A shape mismatch means the adapter was made for a base model of another shape.
+     * Checks that {@code file} holds exactly the tensors {@code expected} names, with those shapes (beside any task
+     * head's, which {@link #readModulesToSave} checks); every problem is listed at once. A shape mismatch means the adapter was made for a base model of another shape.
      */
     public static void checkTensors(SafeTensors file, Map<String, long[]> expected) throws ModelFileException {
         List<String> problems = new ArrayList<>();
@@ -136,7 +273,7 @@ public final class AdapterFiles {
             }
         }
         for (String name : file.names()) {
-            if (!expected.containsKey(name)) {
+            if (!expected.containsKey(name) && !isModuleKey(name)) { // a task head's: readModulesToSave checks them
                 problems.add("unexpected tensor " + name);
             }
         }

@@ -72,6 +72,8 @@ public final class PeftModel implements Trainable {
 
     private final GptModel base;
     private final Map<String, Adapter> adapters = new LinkedHashMap<>();
+    /** Task heads read with adapters (PEFT's modules_to_save), by adapter name. */
+    private final Map<String, ModulesToSave> savedModules = new LinkedHashMap<>();
     private String active;
     private boolean enabled = true;
     /** Base tensors as they were before {@link #merge()}, for an exact {@link #unmerge()}; null when not merged. */
@@ -95,11 +97,14 @@ public final class PeftModel implements Trainable {
         return peft;
     }
 
-    /** Loads the adapter in {@code directory} (PEFT's layout) onto {@code base}, named {@code default}. */
+    /**
+     * Loads the adapter in {@code directory} (PEFT's layout) onto {@code base}, named {@code default}; a task head
+     * saved with it is then in {@link #modulesToSave()}.
+     */
     public static PeftModel load(GptModel base, Path directory) throws IOException {
         AdapterConfig config = AdapterFiles.readConfig(directory);
         PeftModel peft = wrap(base, DEFAULT_ADAPTER, config, 0);
-        peft.readWeights(peft.adapters.get(DEFAULT_ADAPTER), directory);
+        peft.readWeights(DEFAULT_ADAPTER, peft.adapters.get(DEFAULT_ADAPTER), directory);
         return peft;
     }
 
@@ -119,7 +124,7 @@ public final class PeftModel implements Trainable {
     public PeftModel loadAdapter(String name, Path directory) throws IOException {
         checkNewName(name);
         Adapter adapter = AdapterFiles.readConfig(directory).create(base, 0);
-        readWeights(adapter, directory);
+        readWeights(name, adapter, directory);
         adapters.put(name, adapter);
         return this;
     }
@@ -133,10 +138,21 @@ public final class PeftModel implements Trainable {
         }
     }
 
-    private void readWeights(Adapter adapter, Path directory) throws IOException {
+    private void readWeights(String name, Adapter adapter, Path directory) throws IOException {
+        java.util.Optional<ModulesToSave> modules = AdapterFiles.readModulesToSave(directory);
         try (SafeTensors file = AdapterFiles.openWeights(directory)) {
             adapter.load(file, base);
         }
+        savedModules.remove(name);
+        modules.ifPresent(m -> savedModules.put(name, m));
+    }
+
+    /**
+     * The task head read with the active adapter (PEFT's {@code modules_to_save}: a sequence classifier's
+     * {@code score.weight}, ...), or empty when it came without one. The head's owner takes its tensors from here.
+     */
+    public java.util.Optional<ModulesToSave> modulesToSave() {
+        return java.util.Optional.ofNullable(savedModules.get(active));
     }
 
     /** Makes {@code name} the adapter that runs and trains. */
@@ -309,9 +325,10 @@ public final class PeftModel implements Trainable {
         return base.loss(batch);
     }
 
+    /** Tokens a training row may hold: the base's context, less the positions a prefix or soft prompt takes. */
     @Override
     public int contextLength() {
-        return base.config().contextLength();
+        return base.config().contextLength() - base.adapters().virtualPositions();
     }
 
     /** Writes the active adapter as PEFT does: {@code adapter_config.json} and {@code adapter_model.safetensors}. */
@@ -320,16 +337,37 @@ public final class PeftModel implements Trainable {
         AdapterFiles.write(directory, adapters.get(active), base);
     }
 
-    /** Reads the active adapter's weights back from a directory {@link #save(Path)} wrote. */
+    /**
+     * Writes the active adapter and a task head with it, as PEFT's {@code save_pretrained} does for a task model
+     * with {@code modules_to_save}: the head's tensors beside the adapter's in {@code adapter_model.safetensors}
+     * ({@code base_model.model.score.weight}), {@code modules_to_save} and the head's {@code task_type} in
+     * {@code adapter_config.json}. PEFT loads it onto the matching task model ({@code GPT2ForSequenceClassification}
+     * for {@code SEQ_CLS}).
+     */
+    public void save(Path directory, ModulesToSave modules) throws IOException {
+        AdapterFiles.write(directory, adapters.get(active), base, java.util.Objects.requireNonNull(modules, "modules"));
+    }
+
+    /**
+     * Reads the active adapter's weights back from a directory {@link #save(Path)} (or
+     * {@link #save(Path, ModulesToSave)}) wrote; the saved config must equal the active one (its task type aside).
+     */
     @Override
     public void load(Path directory) throws IOException {
         AdapterConfig saved = AdapterFiles.readConfig(directory);
         Adapter a = adapters.get(active);
-        if (!saved.equals(a.config())) {
+        if (!withoutTaskType(saved).equals(withoutTaskType(a.config()))) {
             throw new IOException(directory + " holds a " + saved.peftType() + " adapter configured as " + saved
                     + ", but the active adapter is " + a.config());
         }
-        readWeights(a, directory);
+        readWeights(active, a, directory);
+    }
+
+    /** A config's JSON without {@code task_type}, which a saved task head sets (SEQ_CLS) and the method ignores. */
+    private static com.fasterxml.jackson.databind.JsonNode withoutTaskType(AdapterConfig config) {
+        com.fasterxml.jackson.databind.node.ObjectNode json = config.toJson();
+        json.remove("task_type");
+        return json;
     }
 
     @Override

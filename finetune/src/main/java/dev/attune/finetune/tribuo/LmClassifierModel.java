@@ -12,6 +12,8 @@ import com.oracle.labs.mlrg.olcut.util.Pair;
 import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.io.AtomicFiles;
 import dev.attune.finetune.heads.SequenceClassifier;
+import dev.attune.finetune.peft.Peft;
+import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -42,7 +44,10 @@ import org.tribuo.provenance.ModelProvenance;
  * <p>A saved classifier is a directory: {@code classifier.json} (labels, method, base checkpoint path and SHA-256),
  * {@code provenance.json} (the Tribuo provenance, OLCUT's JSON form), {@code score.safetensors} (the head,
  * {@code score.weight [labels, C]}), and for full fine-tuning {@code model/} (the fine-tuned checkpoint with its
- * tokenizer). A head-only classifier refers to its base by path and refuses a base whose SHA-256 changed.
+ * tokenizer). With a PEFT method the head is saved with the adapter in {@code adapter/}, in PEFT's layout
+ * ({@code adapter_config.json} with {@code modules_to_save: ["score"]} and {@code task_type: SEQ_CLS}, the head as
+ * {@code base_model.model.score.weight}), which Python's PEFT loads onto {@code GPT2ForSequenceClassification}. A
+ * head-only or adapter classifier refers to its base by path and refuses a base whose SHA-256 changed.
  *
  * <p>Java serialization is not supported (the weights live outside the JVM heap); use {@link #save} and
  * {@link #load}. Not thread-safe.
@@ -59,17 +64,26 @@ public final class LmClassifierModel extends Model<Label> {
     static final String FORMAT = "attune-sequence-classifier";
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The adapter directory of a classifier trained with a PEFT method. */
+    public static final String ADAPTER_DIRECTORY = "adapter";
+
     private final transient SequenceClassifier classifier;
+    private final transient PeftModel peft; // null unless the method is PEFT
     private final LmClassifierTrainer.Method method;
     private final Path basePath;
     private final String baseSha256;
     private int batchSize = 16;
 
     LmClassifierModel(ModelProvenance provenance, SequenceClassifier classifier, LmClassifierTrainer.Method method,
-            Path basePath, String baseSha256) {
+            PeftModel peft, Path basePath, String baseSha256) {
         super("lm-classifier", provenance, new ImmutableFeatureMap(new MutableFeatureMap()),
                 new LabelFactory().constructInfoForExternalModel(labelIds(classifier.labels())), true);
+        if ((method == LmClassifierTrainer.Method.PEFT) != (peft != null)) {
+            throw new IllegalArgumentException("an adapter goes with method peft, and only with it (method " + method
+                    + ")");
+        }
         this.classifier = classifier;
+        this.peft = peft;
         this.method = method;
         this.basePath = basePath;
         this.baseSha256 = baseSha256;
@@ -157,7 +171,7 @@ public final class LmClassifierModel extends Model<Label> {
 
     @Override
     protected LmClassifierModel copy(String newName, ModelProvenance newProvenance) {
-        LmClassifierModel copy = new LmClassifierModel(newProvenance, classifier, method, basePath, baseSha256);
+        LmClassifierModel copy = new LmClassifierModel(newProvenance, classifier, method, peft, basePath, baseSha256);
         copy.setName(newName);
         return copy;
     }
@@ -180,7 +194,11 @@ public final class LmClassifierModel extends Model<Label> {
                 new Pretrained(classifier.model(), (dev.attune.core.tokenizer.BpeTokenizer) classifier.tokenizer())
                         .save(dir.resolve("model"));
             }
-            classifier.saveHead(dir.resolve("score.safetensors"));
+            if (peft != null) {
+                peft.save(Files.createDirectory(dir.resolve(ADAPTER_DIRECTORY)), classifier.modulesToSave());
+            } else {
+                classifier.saveHead(dir.resolve("score.safetensors"));
+            }
             Files.writeString(dir.resolve("provenance.json"), provenanceJson);
             Files.writeString(dir.resolve("classifier.json"),
                     JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
@@ -216,8 +234,19 @@ public final class LmClassifierModel extends Model<Label> {
             }
             pretrained = Pretrained.load(base);
         }
-        SequenceClassifier classifier = SequenceClassifier.create(pretrained.model(), pretrained.tokenizer(), labels, 0);
-        classifier.loadHead(directory.resolve("score.safetensors"));
+        PeftModel peft = null;
+        SequenceClassifier classifier;
+        if (method == LmClassifierTrainer.Method.PEFT) {
+            peft = Peft.load(pretrained.model(), directory.resolve(ADAPTER_DIRECTORY));
+            try {
+                classifier = SequenceClassifier.fromAdapter(peft, pretrained.tokenizer(), labels);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(directory.resolve(ADAPTER_DIRECTORY) + ": " + e.getMessage(), e);
+            }
+        } else {
+            classifier = SequenceClassifier.create(pretrained.model(), pretrained.tokenizer(), labels, 0);
+            classifier.loadHead(directory.resolve("score.safetensors"));
+        }
         ModelProvenance provenance;
         try {
             ObjectProvenance p = ProvenanceUtil.unmarshalProvenance(new JsonProvenanceSerialization(true)
@@ -226,7 +255,7 @@ public final class LmClassifierModel extends Model<Label> {
         } catch (ProvenanceSerializationException | ClassCastException e) {
             throw new IOException(directory.resolve("provenance.json") + ": not a model provenance: " + e.getMessage(), e);
         }
-        return new LmClassifierModel(provenance, classifier, method, base, hash);
+        return new LmClassifierModel(provenance, classifier, method, peft, base, hash);
     }
 
     /** A short model card from the provenance: what the model is, how and on what it was trained. */
@@ -237,7 +266,9 @@ public final class LmClassifierModel extends Model<Label> {
         s.append("labels: ").append(classifier.labels()).append('\n');
         s.append("base checkpoint: ").append(basePath).append('\n');
         s.append("base sha256: ").append(baseSha256).append('\n');
-        s.append("fine-tuning method: ").append(method.name().toLowerCase(java.util.Locale.ROOT)).append('\n');
+        s.append("fine-tuning method: ").append(method.name().toLowerCase(java.util.Locale.ROOT))
+                .append(peft == null ? "" : " (" + peft.adapter(peft.activeAdapter()).config().peftType() + ", "
+                        + peft.trainableParameters() + ")").append('\n');
         s.append("trained: ").append(provenance.getTrainingTime()).append('\n');
         s.append("training data: ").append(provenance.getDatasetProvenance().getSourceProvenance()).append('\n');
         s.append("trainer: ").append(provenance.getTrainerProvenance().getClassName()).append('\n');

@@ -1,5 +1,8 @@
 package dev.attune.finetune.tribuo;
 
+import dev.attune.finetune.peft.AdapterConfig;
+import dev.attune.finetune.peft.AdapterFiles;
+import dev.attune.finetune.peft.PeftModel;
 import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import com.oracle.labs.mlrg.olcut.provenance.Provenance;
@@ -50,21 +53,29 @@ public final class LmClassifierTrainer implements Trainer<Label> {
         /** Every weight of the base model. */
         FULL,
         /** Only the head, on the unchanged base (a linear probe); the saved classifier refers to the base. */
-        HEAD;
+        HEAD,
+        /**
+         * A parameter-efficient adapter (LoRA, AdaLoRA, IA3, prefix, prompt, bottleneck: the trainer's adapter config)
+         * beside the head, on the frozen base; the saved classifier holds adapter and head in PEFT's layout (the head
+         * as {@code modules_to_save}) and refers to the base.
+         */
+        PEFT;
 
         static Method parse(String s) {
             try {
                 return valueOf(s.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("unknown method '" + s + "'; use one of full, head");
+                throw new IllegalArgumentException("unknown method '" + s + "'; use one of full, head, peft");
             }
         }
     }
 
     @Config(mandatory = true, description = "Directory of the base checkpoint (Hugging Face layout, with tokenizer).")
     private String baseModel;
-    @Config(description = "What trains beside the head: full or head.")
+    @Config(description = "What trains beside the head: full, head or peft.")
     private String method = "full";
+    @Config(description = "With method peft: the adapter's adapter_config.json (PEFT's schema), e.g. a LoRA config.")
+    private String adapterConfig;
     @Config(description = "Peak learning rate of AdamW.")
     private double learningRate = 5e-5;
     @Config(description = "AdamW weight decay.")
@@ -93,7 +104,20 @@ public final class LmClassifierTrainer implements Trainer<Label> {
         if (baseModel == null || baseModel.isBlank()) {
             throw new PropertyException("", "baseModel", "a base checkpoint directory is needed");
         }
-        Method.parse(method);
+        Method m = Method.parse(method);
+        if (m == Method.PEFT) {
+            if (adapterConfig == null || adapterConfig.isBlank()) {
+                throw new PropertyException("", "adapterConfig", "method peft needs an adapter config");
+            }
+            try {
+                AdapterFiles.configFromJson(adapterConfig);
+            } catch (IllegalArgumentException e) {
+                throw new PropertyException("", "adapterConfig", e.getMessage());
+            }
+        } else if (adapterConfig != null) {
+            throw new PropertyException("", "adapterConfig", "an adapter config is only used with method peft, not "
+                    + method);
+        }
         if (!(learningRate > 0) || steps <= 0 || batchSize <= 0 || weightDecay < 0) {
             throw new PropertyException("", "learningRate/steps/batchSize/weightDecay", "must be positive, got lr "
                     + learningRate + ", steps " + steps + ", batch size " + batchSize + ", weight decay " + weightDecay);
@@ -102,6 +126,12 @@ public final class LmClassifierTrainer implements Trainer<Label> {
 
     public Method method() {
         return Method.parse(method);
+    }
+
+    /** The adapter trained with method peft, else empty. */
+    public java.util.Optional<AdapterConfig> adapterConfig() {
+        return adapterConfig == null ? java.util.Optional.empty()
+                : java.util.Optional.of(AdapterFiles.configFromJson(adapterConfig));
     }
 
     @Override
@@ -150,7 +180,8 @@ public final class LmClassifierTrainer implements Trainer<Label> {
         SequenceClassifier classifier = SequenceClassifier.create(pretrained.model(), pretrained.tokenizer(), labels,
                 runSeed);
         Method m = method();
-        Trainable trainable = classifier.trainable(m == Method.FULL ? Trainable.of(pretrained.model()) : null);
+        PeftModel peft = m == Method.PEFT ? adapterConfig().orElseThrow().apply(pretrained.model(), runSeed) : null;
+        Trainable trainable = classifier.trainable(m == Method.FULL ? Trainable.of(pretrained.model()) : peft);
         try {
             LmTraining.builder().trainable(trainable)
                     .data(classifier.data(texts, textLabels, dataset.getProvenance().getSourceProvenance().toString()))
@@ -171,7 +202,7 @@ public final class LmClassifierTrainer implements Trainer<Label> {
                 Integer.toString(texts.size())));
         ModelProvenance provenance = new ModelProvenance(LmClassifierModel.class.getName(), OffsetDateTime.now(),
                 dataset.getProvenance(), trainerProvenance, instance);
-        return new LmClassifierModel(provenance, classifier, m, base.toAbsolutePath().normalize(), baseHash);
+        return new LmClassifierModel(provenance, classifier, m, peft, base.toAbsolutePath().normalize(), baseHash);
     }
 
     @Override
@@ -207,7 +238,14 @@ public final class LmClassifierTrainer implements Trainer<Label> {
             t.baseModel = baseModel.toString();
         }
 
+        /** Full or head; {@link #peft} for an adapter. */
         public Builder method(Method m) { t.method = m.name().toLowerCase(Locale.ROOT); return this; }
+        /** Trains this adapter beside the head (method peft); the base stays frozen. */
+        public Builder peft(AdapterConfig config) {
+            t.method = "peft";
+            t.adapterConfig = config.toJson().toString();
+            return this;
+        }
         public Builder learningRate(double lr) { t.learningRate = lr; return this; }
         public Builder weightDecay(double wd) { t.weightDecay = wd; return this; }
         public Builder steps(int n) { t.steps = n; return this; }

@@ -173,7 +173,13 @@ class TokenClassifierTest {
         // the adapter and the head saved, then loaded onto a fresh copy of the base, tag exactly alike
         Path saved = Files.createDirectory(dir.resolve("lora"));
         trainable.save(saved);
-        assertThat(saved.resolve("base/adapter_config.json")).exists();
+        // one adapter directory in PEFT's layout, the head in it as modules_to_save (TOKEN_CLS)
+        assertThat(saved.resolve("adapter_config.json")).exists();
+        try (var weights = dev.attune.finetune.peft.AdapterFiles.openWeights(saved)) {
+            assertThat(weights.names()).contains("base_model.model.classifier.weight",
+                    "base_model.model.classifier.bias");
+        }
+        assertThat(Files.readString(saved.resolve("adapter_config.json"))).contains("\"TOKEN_CLS\"");
         GptModel fresh = GptModel.zeros(model.config());
         fresh.parameters().assign(baseBefore);
         TokenClassifier loaded = TokenClassifier.create(fresh, TOKENIZER, ToyTagging.TAGS, 9);

@@ -54,11 +54,47 @@ class MethodsModelTest {
     }
 
     @Test
-    void prefixKeepsRealPositionsFromZeroInScoringAndKvCacheGeneration() throws IOException {
+    void prefixGivesPeftsPositionsLogitsAndGreedyGeneration() throws IOException {
+        // PEFT (through Hugging Face's past-length position ids) gives the real tokens behind a prefix of P virtual
+        // tokens the positions P, P+1, ...; Attune does the same in scoring, training and KV-cache generation
         PeftModel peft = Peft.load(Fixtures.base(), Fixtures.adapter("prefix"));
-        assertThat(Fixtures.maxAbsDiff(peft.model().logits(Fixtures.batch()), Fixtures.logits("prefix.positions0")))
+        assertThat(Fixtures.maxAbsDiff(peft.model().logits(Fixtures.batch()), Fixtures.logits("prefix")))
                 .isLessThan(1e-4);
-        assertThat(greedy(peft.model(), prompt())).containsExactly(Fixtures.greedy("prefix.positions0"));
+        assertThat(greedy(peft.model(), prompt())).containsExactly(Fixtures.greedy("prefix"));
+        assertThat(Fixtures.greedy("prefix")).isNotEqualTo(Fixtures.greedy("base"));
+        // the training forward pass (no dropout in the fixture) reaches the same hidden states as scoring
+        TokenBatch batch = Fixtures.batch();
+        INDArray scored = peft.model().forward(batch, dev.attune.core.model.Output.HIDDEN).hidden();
+        INDArray trained = peft.model().trainingForward(batch, 0);
+        assertThat(Fixtures.maxAbsDiff(trained, scored)).isLessThan(1e-5);
+    }
+
+    @Test
+    void prefixKvCacheDecodingEqualsTheFullForwardPassAndLeavesRoomForThePrefixPositions() throws IOException {
+        PeftModel peft = Peft.load(Fixtures.base(), Fixtures.adapter("prefix"));
+        GptModel m = peft.model();
+        int[] ids = Fixtures.ids()[0];
+        INDArray full = m.logits(TokenBatch.of(new int[][] {ids}, new int[][] {ids}));           // [1, T, V]
+        dev.attune.core.model.KvCache cache = m.newCache(1, ids.length);
+        INDArray first = m.forward(cache, new int[][] {java.util.Arrays.copyOf(ids, 3)}, null, true); // [1, 3, V]
+        assertThat(Fixtures.maxAbsDiff(first, full.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 3), org.nd4j.linalg.indexing.NDArrayIndex.all())))
+                .isLessThan(1e-5);
+        for (int t = 3; t < ids.length; t++) {
+            INDArray next = m.forward(cache, new int[][] {{ids[t]}}, null, false);                // [1, V]
+            assertThat(Fixtures.maxAbsDiff(next, full.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+                    org.nd4j.linalg.indexing.NDArrayIndex.point(t), org.nd4j.linalg.indexing.NDArrayIndex.all())
+                    .reshape(1, -1))).as("position %d", t).isLessThan(1e-5);
+        }
+        // the fixture's context is 32 and the prefix takes 3 positions: 29 tokens fit, 30 do not
+        int context = m.config().contextLength();
+        assertThat(Generator.of(m, Tokenizer.gpt2()).generate(prompt(),
+                GenerationConfig.builder().maxNewTokens(100).ignoreEos(true).build()).ids())
+                .hasSize(context - 3 - prompt().length);
+        int[][] tooLong = new int[1][context - 2];
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> m.logits(TokenBatch.of(tooLong, tooLong)))
+                .hasMessageContaining("plus 3 prefix positions exceeds the model's context length " + context);
+        assertThat(peft.contextLength()).isEqualTo(context - 3);
     }
 
     @Test

@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.finetune.heads.ToyTask;
+import dev.attune.finetune.peft.AdapterFiles;
+import dev.attune.finetune.peft.Peft;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -154,6 +156,40 @@ class LmClassifierTrainerTest {
                 .isEqualTo(probe.predictTexts(List.of("good")).get(0).getOutput().getLabel());
         Files.writeString(copy.resolve("config.json"), Files.readString(copy.resolve("config.json")) + " ");
         assertThatThrownBy(() -> LmClassifierModel.load(saved)).hasMessageContaining("has changed since training");
+    }
+
+    @Test
+    void aLoraClassifierBeatsTheMajoritySavesItsHeadWithTheAdapterAndReloads() throws IOException {
+        LmClassifierModel lora = LmClassifierTrainer.builder(base)
+                .peft(Peft.lora().rank(4).alpha(16).targets("c_attn", "c_fc").build())
+                .learningRate(2e-2).steps(120).batchSize(16).seed(5).build().train(train);
+        assertThat(lora.method()).isEqualTo(LmClassifierTrainer.Method.PEFT);
+        LabelEvaluation e = new LabelEvaluator().evaluate(lora, test);
+        assertThat(e.accuracy()).as("majority 0.5, chance 0.33").isGreaterThan(0.8);
+        assertThat(lora.getProvenance().getTrainerProvenance().toString()).contains("adapterConfig")
+                .contains("LORA");
+
+        Path saved = dir.resolve("lora-classifier");
+        lora.save(saved);
+        Path adapter = saved.resolve(LmClassifierModel.ADAPTER_DIRECTORY);
+        assertThat(Files.exists(saved.resolve("score.safetensors"))).as("the head is in the adapter").isFalse();
+        try (var weights = AdapterFiles.openWeights(adapter)) {
+            assertThat(weights.names()).contains("base_model.model.score.weight",
+                    "base_model.model.transformer.h.0.attn.c_attn.lora_A.weight");
+        }
+        assertThat(JSON.readTree(adapter.resolve(AdapterFiles.CONFIG_FILE).toFile()).get("modules_to_save").toString())
+                .isEqualTo("[\"score\"]");
+        LmClassifierModel loaded = LmClassifierModel.load(saved);
+        List<String> texts = ToyTask.texts(ToyTask.examples(5, 13));
+        double[][] before = lora.classifier().logits(texts, 2);
+        double[][] after = loaded.classifier().logits(texts, 2);
+        for (int i = 0; i < texts.size(); i++) {
+            assertThat(after[i]).containsExactly(before[i]);
+        }
+        assertThat(loaded.modelCard()).contains("fine-tuning method: peft (LORA");
+        assertThatThrownBy(() -> LmClassifierTrainer.builder(base).peft(Peft.lora().build())
+                .method(LmClassifierTrainer.Method.FULL).build())
+                .hasMessageContaining("only used with method peft");
     }
 
     @Test

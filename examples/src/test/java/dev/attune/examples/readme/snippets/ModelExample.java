@@ -12,9 +12,9 @@ public class ModelExample {
         GptModel fresh = GptModel.create(GptConfig.tiny(), 42);              // GPT-2's initialisation, seeded
         GptModel model = HfCheckpoint.load(Path.of("runs/quickstart/model")); // or weights from a HF directory
         int[][] ids = {{464, 3290, 318, 257, 922}};                          // one row of token ids
-        INDArray logits = model.logits(TokenBatch.shifted(ids));             // [B, T, V] = [1, 4, 50257]
+        INDArray logits = model.logits(TokenBatch.shifted(ids));             // [B, T, V] = [1, 4, 4096]
         double nats = model.loss(TokenBatch.shifted(ids));                   // summed next-token cross-entropy
-        INDArray wq = model.parameter("h.0.attn.c_attn.weight");             // a view: HF name and shape [128, 384]
+        INDArray wq = model.parameter("h.0.attn.c_attn.weight");             // a view: HF name and shape [192, 576]
         System.out.printf("%,d weights; logits %s; loss %.3f; c_attn %s%n", fresh.parameterCount(),
                 java.util.Arrays.toString(logits.shape()), nats / 4, java.util.Arrays.toString(wq.shape()));
     }

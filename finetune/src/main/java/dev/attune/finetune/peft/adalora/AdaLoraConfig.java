@@ -162,10 +162,6 @@ public record AdaLoraConfig(int initR, int targetR, double alpha, double dropout
         if (!json.path("bias").asText("none").equals("none")) {
             problems.add("bias=" + json.get("bias"));
         }
-        JsonNode save = json.get("modules_to_save");
-        if (save != null && !save.isNull() && !save.isEmpty()) {
-            problems.add("modules_to_save=" + save);
-        }
         if (json.path("use_dora").asBoolean(false)) {
             problems.add("use_dora=true");
         }

@@ -84,15 +84,12 @@ public record IA3Config(List<String> targetModules, List<String> feedforwardModu
         return o;
     }
 
-    /** Reads PEFT's IA3 {@code adapter_config.json}; a regex target or modules_to_save are refused by name. */
+    /** Reads PEFT's IA3 {@code adapter_config.json}; a regex target is refused (a task head in
+     * {@code modules_to_save} is read by {@code AdapterFiles.readModulesToSave}). */
     public static IA3Config fromJson(JsonNode json) {
         JsonNode targets = json.get("target_modules");
         if (targets != null && targets.isTextual()) {
             throw new IllegalArgumentException("IA3 target_modules as a regex string is not supported; list the names");
-        }
-        JsonNode save = json.get("modules_to_save");
-        if (save != null && !save.isNull() && !save.isEmpty()) {
-            throw new IllegalArgumentException("IA3 option Attune does not implement: modules_to_save=" + save);
         }
         JsonNode exclude = json.get("exclude_modules");
         if (exclude != null && !exclude.isNull() && !exclude.isEmpty()) {

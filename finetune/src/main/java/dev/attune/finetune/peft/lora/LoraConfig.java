@@ -155,15 +155,15 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
 
     /**
      * Reads PEFT's {@code adapter_config.json} for LoRA. Options that change what the adapter computes and that
-     * Attune does not implement (DoRA, per-module rank or alpha patterns, modules_to_save, excluded modules,
-     * LoRA on parameters) are refused by name rather than ignored.
+     * Attune does not implement (DoRA, per-module rank or alpha patterns, excluded modules, LoRA on parameters) are
+     * refused by name rather than ignored. A task head in {@code modules_to_save} is not LoRA's: see
+     * {@code AdapterFiles.readModulesToSave}.
      */
     public static LoraConfig fromJson(JsonNode json) {
         List<String> problems = new ArrayList<>();
         refuseIfSet(json, "use_dora", problems);
         refuseIfSet(json, "rank_pattern", problems);
         refuseIfSet(json, "alpha_pattern", problems);
-        refuseIfSet(json, "modules_to_save", problems);
         refuseIfSet(json, "exclude_modules", problems);
         refuseIfSet(json, "target_parameters", problems);
         refuseIfSet(json, "layer_replication", problems);

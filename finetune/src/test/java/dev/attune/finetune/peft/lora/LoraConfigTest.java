@@ -99,11 +99,19 @@ class LoraConfigTest {
         var json = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper()
                 .readTree(Fixtures.adapter("lora").resolve(AdapterFiles.CONFIG_FILE).toFile());
         json.put("use_dora", true);
-        json.putArray("modules_to_save").add("lm_head");
+        json.put("use_rslora", true);
+        json.putObject("rank_pattern").put("c_attn", 2);
         Files.write(dir.resolve(AdapterFiles.CONFIG_FILE), new ObjectMapper().writeValueAsBytes(json));
         assertThatThrownBy(() -> AdapterFiles.readConfig(dir)).isInstanceOf(ModelFileException.class)
                 .hasMessageContaining("adapter_config.json").hasMessageContaining("use_dora=true")
-                .hasMessageContaining("modules_to_save=[\"lm_head\"]");
+                .hasMessageContaining("rank_pattern={\"c_attn\":2}");
+        // modules_to_save holds task heads (see PeftHeadTest); the tied lm_head of the base model is refused
+        json.remove("use_dora");
+        json.remove("rank_pattern");
+        json.putArray("modules_to_save").add("lm_head");
+        Files.write(dir.resolve(AdapterFiles.CONFIG_FILE), new ObjectMapper().writeValueAsBytes(json));
+        assertThatThrownBy(() -> AdapterFiles.readConfig(dir)).isInstanceOf(ModelFileException.class)
+                .hasMessageContaining("module \"lm_head\" is part of the base language model");
     }
 
     @Test
