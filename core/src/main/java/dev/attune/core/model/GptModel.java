@@ -566,6 +566,17 @@ public final class GptModel {
     /** Rows of the LM head computed at once when only target log-probabilities are asked for. */
     private static final int HEAD_CHUNK = 512;
 
+    private INDArray scoringLogits; // [HEAD_CHUNK, V], reused: a fresh 100 MB buffer per chunk cost time and memory
+
+    /** The first {@code rows} rows of the reused scoring logits buffer. */
+    private INDArray scoringLogits(int rows) {
+        if (scoringLogits == null) {
+            scoringLogits = Nd4j.create(dataType, HEAD_CHUNK, config.vocabSize());
+        }
+        return rows == HEAD_CHUNK ? scoringLogits
+                : scoringLogits.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
+    }
+
     /**
      * The forward pass of whole sequences without dropout, returning what {@code outputs} name: next-token logits,
      * final hidden states, and per-row sums of target log-probabilities (computed through the LM head only at the
@@ -621,7 +632,7 @@ public final class GptModel {
             if (logits != null) {
                 chunk = Nd4j.pullRows(logits, 1, rows);                                // a copy: scoring overwrites it
             } else {
-                chunk = Nd4j.create(dataType, rows.length, config.vocabSize());
+                chunk = scoringLogits(rows.length);
                 head.forward(Nd4j.pullRows(x, 1, rows), chunk);                      // [n, V]
             }
             int[] chunkTargets = new int[rows.length];
