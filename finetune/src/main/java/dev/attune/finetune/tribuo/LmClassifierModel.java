@@ -77,7 +77,7 @@ public final class LmClassifierModel extends Model<Label> {
     LmClassifierModel(ModelProvenance provenance, SequenceClassifier classifier, LmClassifierTrainer.Method method,
             PeftModel peft, Path basePath, String baseSha256) {
         super("lm-classifier", provenance, new ImmutableFeatureMap(new MutableFeatureMap()),
-                new LabelFactory().constructInfoForExternalModel(labelIds(classifier.labels())), true);
+                new LabelFactory().constructInfoForExternalModel(ModelFiles.labelIds(classifier.labels())), true);
         if ((method == LmClassifierTrainer.Method.PEFT) != (peft != null)) {
             throw new IllegalArgumentException("an adapter goes with method peft, and only with it (method " + method
                     + ")");
@@ -87,14 +87,6 @@ public final class LmClassifierModel extends Model<Label> {
         this.method = method;
         this.basePath = basePath;
         this.baseSha256 = baseSha256;
-    }
-
-    private static Map<Label, Integer> labelIds(List<String> labels) {
-        Map<Label, Integer> ids = new LinkedHashMap<>();
-        for (int i = 0; i < labels.size(); i++) {
-            ids.put(new Label(labels.get(i)), i);
-        }
-        return ids;
     }
 
     /** The head and model underneath. */

@@ -68,20 +68,12 @@ public final class LmTaggerModel extends SequenceModel<Label> {
     LmTaggerModel(ModelProvenance provenance, TokenClassifier tagger, LmTaggerTrainer.Method method, PeftModel peft,
             Path basePath, String baseSha256) {
         super("lm-tagger", provenance, new ImmutableFeatureMap(new MutableFeatureMap()),
-                new LabelFactory().constructInfoForExternalModel(labelIds(tagger.labels())));
+                new LabelFactory().constructInfoForExternalModel(ModelFiles.labelIds(tagger.labels())));
         this.tagger = tagger;
         this.method = method;
         this.peft = peft;
         this.basePath = basePath.toString();
         this.baseSha256 = baseSha256;
-    }
-
-    private static Map<Label, Integer> labelIds(List<String> labels) {
-        Map<Label, Integer> ids = new LinkedHashMap<>();
-        for (int i = 0; i < labels.size(); i++) {
-            ids.put(new Label(labels.get(i)), i);
-        }
-        return ids;
     }
 
     /** The head and model underneath. */

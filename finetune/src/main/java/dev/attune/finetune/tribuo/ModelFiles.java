@@ -11,6 +11,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tribuo.classification.Label;
 import org.tribuo.provenance.ModelProvenance;
 
 /** What saved task models share: their provenance file, the base they refer to, the training part of a card. */
@@ -65,5 +69,14 @@ final class ModelFiles {
         }
         s.append("environment: java ").append(provenance.getJavaVersion()).append(", tribuo ")
                 .append(provenance.getTribuoVersion()).append(", ").append(provenance.getOS()).append('\n');
+    }
+
+    /** Tribuo's label-to-id map for labels in their output order (id = position). */
+    static Map<Label, Integer> labelIds(List<String> labels) {
+        Map<Label, Integer> ids = new LinkedHashMap<>();
+        for (int i = 0; i < labels.size(); i++) {
+            ids.put(new Label(labels.get(i)), i);
+        }
+        return ids;
     }
 }

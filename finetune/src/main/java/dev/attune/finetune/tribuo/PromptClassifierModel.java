@@ -42,20 +42,12 @@ public final class PromptClassifierModel extends Model<Label> {
     PromptClassifierModel(ModelProvenance provenance, LoglikelihoodScorer scorer, PromptTemplate template,
             Verbalizer verbalizer, FewShotFormat format, List<FewShotFormat.Demo> demos) {
         super("prompt-classifier", provenance, new ImmutableFeatureMap(new MutableFeatureMap()),
-                new LabelFactory().constructInfoForExternalModel(labelIds(verbalizer.labels())), true);
+                new LabelFactory().constructInfoForExternalModel(ModelFiles.labelIds(verbalizer.labels())), true);
         this.scorer = scorer;
         this.template = template;
         this.verbalizer = verbalizer;
         this.format = format;
         this.demos = List.copyOf(demos);
-    }
-
-    private static Map<Label, Integer> labelIds(List<String> labels) {
-        Map<Label, Integer> ids = new LinkedHashMap<>();
-        for (int i = 0; i < labels.size(); i++) {
-            ids.put(new Label(labels.get(i)), i);
-        }
-        return ids;
     }
 
     /** The demonstrations put before every query (empty for zero-shot). */
