@@ -7,6 +7,8 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
+import dev.attune.core.engine.Team;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
@@ -88,6 +90,68 @@ final class Attention {
             a.outMask = p.mask(residualDropout, Pass.attentionOutSite(layer), p.rows, width);
             a.out.muli(a.outMask);
         }
+    }
+
+    /**
+     * The attention of one new position per row over Java arrays (the one-token decoding step): {@code qkv [B, 3C]}
+     * (c_attn's output) -> {@code y [B, C]} (c_proj's input, heads side by side). Stores the new keys and values in
+     * {@code kv} at position {@code p.start}, then each head of each row attends over the positions {@code p}
+     * allows, reading the store in place. Heads are split over the {@link Team}.
+     */
+    void attendOneToken(Pass p, float[] qkv, float[] y, KvCache.Layer kv) {
+        if (p.n != 1) {
+            throw new IllegalArgumentException("one new position per row expected, got " + p.n);
+        }
+        ByteBuffer keys = kv.hostKeys();
+        ByteBuffer values = kv.hostValues();
+        int capacity = kv.capacity();
+        int hs = headSize;
+        for (int b = 0; b < p.batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                long slot = 4L * (((long) (b * heads + h) * capacity + p.start) * hs);
+                int at = b * 3 * width + h * hs;
+                for (int d = 0; d < hs; d++) {
+                    keys.putFloat((int) (slot + 4L * d), qkv[at + width + d]);
+                    values.putFloat((int) (slot + 4L * d), qkv[at + 2 * width + d]);
+                }
+            }
+        }
+        int total = p.total;
+        Team.shared().rows(p.batch * heads, 2, (from, to) -> {
+            float[] scores = new float[total];
+            float[] out = new float[hs];
+            for (int bh = from; bh < to; bh++) {
+                int b = bh / heads;
+                int h = bh % heads;
+                int q = b * 3 * width + h * hs;
+                int base = bh * capacity * hs * 4;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < total; j++) {
+                    if (p.allowed(b, 0, j)) {
+                        scores[j] = scale * PackedKernels.dot(qkv, q, keys, base + 4 * j * hs, hs);
+                        max = Math.max(max, scores[j]);
+                    }
+                }
+                double sum = 0;
+                for (int j = 0; j < total; j++) {
+                    if (p.allowed(b, 0, j)) {
+                        float e = (float) Math.exp(scores[j] - max);
+                        scores[j] = e;
+                        sum += e;
+                    } else {
+                        scores[j] = 0f;
+                    }
+                }
+                float inv = sum > 0 ? (float) (1.0 / sum) : 0f;
+                java.util.Arrays.fill(out, 0f);
+                for (int j = 0; j < total; j++) {
+                    if (scores[j] != 0f) {
+                        PackedKernels.addScaled(out, values, base + 4 * j * hs, scores[j] * inv, hs);
+                    }
+                }
+                System.arraycopy(out, 0, y, b * width + h * hs, hs);
+            }
+        });
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.attune.core.model;
 
+import dev.attune.core.engine.HostBuffers;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -14,6 +15,9 @@ final class Block {
     final Mlp mlp;
     ResidualAdapter afterAttention;  // null: none
     ResidualAdapter afterMlp;        // null: none
+
+    /** Set by tests (and speed comparisons) to decode through the general path instead of {@link #forwardOneToken}. */
+    static volatile boolean forceGeneralPath = false;
 
     /** Activations of one layer, kept for the backward pass. */
     static final class Acts {
@@ -47,6 +51,10 @@ final class Block {
 
     /** x [R, C] -> out [R, C] (may be x itself: inference updates the residual stream in place). */
     void forward(Pass p, INDArray x, Acts a, KvCache.Layer kv, INDArray out) {
+        if (oneTokenStep(p)) {
+            forwardOneToken(p, x, kv, out);
+            return;
+        }
         ln1.forward(x, a.ln1Out, a.ln1Mean, a.ln1Rstd);
         attention.forward(p, a.ln1Out, a.attn, kv);
         if (afterAttention != null) {
@@ -59,6 +67,67 @@ final class Block {
             afterMlp.forward(a.mlp.out, p);
         }
         a.mid.add(a.mlp.out, out);                                  // out = mid + mlp(ln_2(mid))
+    }
+
+    /**
+     * Whether pass {@code p} takes {@link #forwardOneToken}: decoding one new position per row for a few rows (the
+     * packed kernels' batch), float32 on the CPU, and nothing in this layer that works on INDArrays (adapters).
+     */
+    boolean oneTokenStep(Pass p) {
+        return !forceGeneralPath && !p.training && p.n == 1 && p.batch <= CompressedTensor.PACKED_ROWS && Ops.hostKernels(p.dataType)
+                && afterAttention == null && afterMlp == null && attention.cAttn.hostRows()
+                && attention.cProj.hostRows() && mlp.cFc.hostRows() && mlp.cProj.hostRows();
+    }
+
+    /**
+     * The layer for one new position per row, start to end over Java arrays: a decoding step reads every weight once
+     * and does little else, so the ~20 ND4J calls (each with microseconds of fixed cost) and the thread hand-offs of
+     * the general path were a large part of it. Same arithmetic as {@link #forward}'s host kernels; the residual
+     * stream is read at the start and written at the end, and {@code kv} gets this position's keys and values.
+     */
+    void forwardOneToken(Pass p, INDArray x, KvCache.Layer kv, INDArray out) {
+        int rows = p.batch;
+        int c = (int) x.columns();
+        OneTokenBuffers s = ONE_TOKEN.get().fit(rows, c, mlp.cFc.outputs());
+        HostBuffers.window(x, 0, rows * c).get(0, s.x, 0, rows * c);
+        ln1.forwardRows(s.x, s.ln, rows, c);
+        attention.cAttn.forwardRows(s.ln, rows, s.qkv, false);
+        attention.attendOneToken(p, s.qkv, s.y, kv);
+        attention.cProj.forwardRows(s.y, rows, s.branch, false);
+        for (int i = 0; i < rows * c; i++) {
+            s.x[i] += s.branch[i];                                      // mid = x + attn(ln_1(x))
+        }
+        ln2.forwardRows(s.x, s.ln, rows, c);
+        mlp.cFc.forwardRows(s.ln, rows, s.h, true);                     // GELU applied in the product
+        mlp.cProj.forwardRows(s.h, rows, s.branch, false);
+        for (int i = 0; i < rows * c; i++) {
+            s.x[i] += s.branch[i];                                      // out = mid + mlp(ln_2(mid))
+        }
+        HostBuffers.window(out, 0, rows * c).put(0, s.x, 0, rows * c);
+    }
+
+    /** forwardOneToken's arrays, one set per thread, grown as needed. */
+    private static final ThreadLocal<OneTokenBuffers> ONE_TOKEN = ThreadLocal.withInitial(OneTokenBuffers::new);
+
+    private static final class OneTokenBuffers {
+        float[] x = new float[0];       // [B, C] residual stream
+        float[] ln = x;                 // [B, C] layer norm output
+        float[] qkv = x;                // [B, 3C]
+        float[] y = x;                  // [B, C] heads side by side
+        float[] branch = x;             // [B, C] a branch's output
+        float[] h = x;                  // [B, inner] GELU(c_fc)
+
+        OneTokenBuffers fit(int rows, int c, int inner) {
+            if (x.length < rows * c || h.length < rows * inner) {
+                x = new float[rows * c];
+                ln = new float[rows * c];
+                qkv = new float[rows * 3 * c];
+                y = new float[rows * c];
+                branch = new float[rows * c];
+                h = new float[rows * inner];
+            }
+            return this;
+        }
     }
 
     /**

@@ -6,6 +6,7 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 import dev.attune.core.engine.Engine;
 import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
+import dev.attune.core.engine.Team;
 import dev.attune.core.io.FloatFormats;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -318,25 +319,47 @@ public final class CompressedTensor {
         float[] xs = new float[rows * in];
         HostBuffers.window(HostBuffers.isDense(x) ? x : x.dup('c'), 0, rows * in).get(0, xs);
         float[] ys = new float[rows * out];
-        if (format == WeightFormat.INT8) {
-            Parallel.rows(out, 64, (from, to) -> PackedKernels.int8(xs, rows, q, scales, in, out, group, ys, from, to));
-        } else {
-            Parallel.rows(out, 64, (from, to) -> PackedKernels.bf16(xs, rows, bf16, in, out, ys, from, to));
-        }
+        float[] b = null;
         if (bias != null) {
-            float[] b = new float[out];
+            b = new float[out];
             HostBuffers.window(bias, 0, out).get(0, b);               // a contiguous [out] view
-            for (int r = 0; r < rows; r++) {
-                for (int o = 0; o < out; o++) {
-                    ys[r * out + o] += b[o];
-                }
-            }
         }
+        multiply(xs, rows, ys, b, false);
         if (HostBuffers.isDense(y)) {
             HostBuffers.window(y, 0, rows * out).put(0, ys);
         } else {
             y.assign(Nd4j.createFromArray(ys).reshape(rows, out));
         }
+    }
+
+    /**
+     * {@code y = x W + bias} over Java arrays ({@code x [rows, in]}, {@code y [rows, out]}, {@code bias} [out] or
+     * null), then GELU when {@code gelu}: the packed kernels for up to {@link #PACKED_ROWS} rows, split by output rows
+     * over the {@link Team}, each chunk adding the bias to its own outputs (and applying GELU) while they are in cache.
+     */
+    void multiply(float[] x, int rows, float[] y, float[] bias, boolean gelu) {
+        if (rows > PACKED_ROWS || x.length < rows * in || y.length < rows * out
+                || (bias != null && bias.length < out)) {
+            throw new IllegalArgumentException("tensor '" + name + "' maps " + in + " inputs to " + out
+                    + " outputs for up to " + PACKED_ROWS + " rows, got " + rows + " rows, x of " + x.length
+                    + ", y of " + y.length + (bias == null ? "" : ", bias of " + bias.length));
+        }
+        boolean int8 = format == WeightFormat.INT8;
+        Team.shared().rows(out, 64, (from, to) -> {
+            if (int8) {
+                PackedKernels.int8(x, rows, q, scales, in, out, group, y, from, to);
+            } else {
+                PackedKernels.bf16(x, rows, bf16, in, out, y, from, to);
+            }
+            if (bias != null || gelu) {
+                for (int r = 0; r < rows; r++) {
+                    for (int o = r * out + from, end = r * out + to, j = from; o < end; o++, j++) {
+                        float v = bias == null ? y[o] : y[o] + bias[j];
+                        y[o] = gelu ? Mlp.gelu(v) : v;
+                    }
+                }
+            }
+        });
     }
 
     /** y = x W^T block by block of output rows: dequantize a block, then one GEMM into y's matching columns. */

@@ -4,7 +4,13 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
+
+import dev.attune.core.engine.HostBuffers;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
+import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -278,6 +284,9 @@ public final class KvCache {
         private final int headSize;
         INDArray k;
         INDArray v;
+        private INDArray hostOf;     // the k for which hostK and hostV were cut (reorder and compact replace k, v)
+        private ByteBuffer hostK;
+        private ByteBuffer hostV;
 
         Layer(int batch, int heads, int capacity, int headSize, DataType type) {
             this.batch = batch;
@@ -286,6 +295,37 @@ public final class KvCache {
             this.headSize = headSize;
             this.k = Nd4j.create(type, (long) batch * heads, capacity, headSize);
             this.v = Nd4j.create(type, (long) batch * heads, capacity, headSize);
+        }
+
+        /** The keys' host memory, [B*H, capacity, hs] float32 little-endian, for the one-token attention kernel. */
+        ByteBuffer hostKeys() {
+            cutHostViews();
+            return hostK;
+        }
+
+        /** The values' host memory, as {@link #hostKeys()}. */
+        ByteBuffer hostValues() {
+            cutHostViews();
+            return hostV;
+        }
+
+        int capacity() {
+            return capacity;
+        }
+
+        private void cutHostViews() {
+            if (hostOf != k) {
+                hostK = bytes(k);
+                hostV = bytes(v);
+                hostOf = k;
+            }
+        }
+
+        private static ByteBuffer bytes(INDArray store) {
+            FloatBuffer floats = HostBuffers.floats(store);   // checks float32 and density
+            FloatPointer at = new FloatPointer(store.data().pointer()).getPointer(store.offset());
+            at.capacity(floats.capacity());
+            return at.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         }
 
         /** Stores keys and values [B, H, n, hs] at positions {@code start .. start+n}. */

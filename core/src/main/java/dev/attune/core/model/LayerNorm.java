@@ -17,6 +17,8 @@ final class LayerNorm {
     final INDArray weight;     // [C]
     final INDArray bias;       // [C]
     private final float eps;
+    private float[] hostWeight;  // forwardRows' copies of weight and bias
+    private float[] hostBias;
 
     LayerNorm(Param weight, Param bias, double eps) {
         this.weightParam = weight;
@@ -68,6 +70,36 @@ final class LayerNorm {
         INDArray dnormMean = dnorm.mean(1);
         INDArray dnormXhatMean = dnorm.mul(xhat).mean(1);
         dx.addi(dnorm.subiColumnVector(dnormMean).subi(xhat.muliColumnVector(dnormXhatMean)).muliColumnVector(rstd));
+    }
+
+    /**
+     * The forward pass over Java arrays, for the one-token decoding step: rows of {@code x [rows, C]} into
+     * {@code out}, with the same arithmetic as the host kernel below (no statistics kept: nothing goes backward).
+     */
+    void forwardRows(float[] x, float[] out, int rows, int c) {
+        if (hostWeight == null) {
+            hostWeight = new float[c];
+            hostBias = new float[c];
+        }
+        HostBuffers.window(weight, 0, c).get(0, hostWeight);  // read each step: training may have changed them
+        HostBuffers.window(bias, 0, c).get(0, hostBias);
+        for (int r = 0; r < rows; r++) {
+            int at = r * c;
+            double sum = 0;
+            for (int i = 0; i < c; i++) {
+                sum += x[at + i];
+            }
+            float m = (float) (sum / c);
+            double v = 0;
+            for (int i = 0; i < c; i++) {
+                float d = x[at + i] - m;
+                v += d * d;
+            }
+            float s = (float) (1.0 / Math.sqrt(v / c + eps));
+            for (int i = 0; i < c; i++) {
+                out[at + i] = (x[at + i] - m) * s * hostWeight[i] + hostBias[i];
+            }
+        }
     }
 
     private void forwardHost(INDArray x, INDArray out, INDArray mean, INDArray rstd) {

@@ -1,5 +1,8 @@
 package dev.attune.core.model;
 
+import dev.attune.core.engine.HostBuffers;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.openblas.global.openblas_nolapack;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -8,13 +11,20 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class Linear {
 
+    private static final int ROW_MAJOR = 101;
+    private static final int NO_TRANS = 111;
+    private static final ThreadLocal<NativeRows> NATIVE_ROWS = ThreadLocal.withInitial(NativeRows::new);
+
     private final Param weightParam;
     private final Param biasParam;
     final INDArray weight;      // [in, out]; null when compressed
     final INDArray bias;        // [out]
     final CompressedTensor compressed;  // null: float32 weights
     ProjectionAdapter adapter;  // null: the plain projection
-    private INDArray adaptedInput;  // what the base read in the last training forward, when the adapter changed it
+    private INDArray adaptedInput;
+    private Boolean denseWeight;        // null until hostRows() first asks
+    private float[] hostBias;           // forwardRows' copy of the bias
+    private FloatPointer weightPointer;  // forwardRows' view of the float32 weight's host memory  // what the base read in the last training forward, when the adapter changed it
 
     Linear(Param weight, Param bias, CompressedTensor compressed) {
         this.weightParam = weight;
@@ -36,6 +46,85 @@ final class Linear {
         if (adapter != null) {
             adapter.forwardOutput(x, y, p);
             adaptedInput = in == x ? null : in;
+        }
+    }
+
+    /**
+     * Whether {@link #forwardRows} can stand for {@link #forward}: no adapter wraps this projection (its hooks take
+     * INDArrays) and the float32 weight, if that is what it holds, is one dense block of host memory.
+     */
+    boolean hostRows() {
+        if (adapter != null) {
+            return false;
+        }
+        if (denseWeight == null) {
+            denseWeight = compressed != null || HostBuffers.isDense(weight);   // the view never moves: check once
+        }
+        return denseWeight;
+    }
+
+    /** Output width. */
+    int outputs() {
+        return (int) bias.length();
+    }
+
+    /**
+     * {@code y = x W + b} over Java arrays, {@code x [rows, in]} and {@code y [rows, out]} for a few rows (the
+     * one-token decoding step), then GELU when {@code gelu}: compressed weights through the packed kernels, float32
+     * weights through one CBLAS call on a native copy of x. See {@link #hostRows()}.
+     */
+    void forwardRows(float[] x, int rows, float[] y, boolean gelu) {
+        int in = inputs();
+        int out = outputs();
+        if (hostBias == null) {
+            hostBias = new float[out];
+        }
+        HostBuffers.window(bias, 0, out).get(0, hostBias);     // read each step: training may have changed it
+        if (compressed != null) {
+            compressed.multiply(x, rows, y, hostBias, gelu);
+            return;
+        }
+        NativeRows scratch = NATIVE_ROWS.get();
+        FloatPointer xs = scratch.x(rows * in);
+        FloatPointer ys = scratch.y(rows * out);
+        xs.put(x, 0, rows * in);
+        if (weightPointer == null) {
+            weightPointer = new FloatPointer(weight.data().pointer()).position(weight.offset());
+        }
+        openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, rows, out, in, 1f, xs, in, weightPointer, out,
+                0f, ys, out);
+        ys.get(y, 0, rows * out);
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                float v = y[r * out + o] + hostBias[o];
+                y[r * out + o] = gelu ? Mlp.gelu(v) : v;
+            }
+        }
+    }
+
+    private int inputs() {
+        return compressed != null ? (int) compressed.shape()[0] : (int) weight.size(0);
+    }
+
+    /** Native buffers for {@link #forwardRows}' float32 products, one pair per thread, grown as needed. */
+    private static final class NativeRows {
+        private FloatPointer x = new FloatPointer(0L);
+        private FloatPointer y = new FloatPointer(0L);
+
+        FloatPointer x(int n) {
+            if (x.capacity() < n) {
+                x.close();
+                x = new FloatPointer((long) n);
+            }
+            return x;
+        }
+
+        FloatPointer y(int n) {
+            if (y.capacity() < n) {
+                y.close();
+                y = new FloatPointer((long) n);
+            }
+            return y;
         }
     }
 

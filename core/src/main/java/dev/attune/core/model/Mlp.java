@@ -122,14 +122,18 @@ final class Mlp {
                     }
                 } else {
                     for (int i = 0; i < cols; i++) {
-                        float v = x[i];
-                        float th = tanh(k * (v + a * v * v * v));
-                        o[i] = 0.5f * v * (1 + th);
+                        o[i] = gelu(x[i]);
                     }
                 }
                 ob.put(r * cols, o);
             }
         });
+    }
+
+    /** GELU of one value (tanh approximation), as {@link #gelu(INDArray, INDArray)} computes it on the host. */
+    static float gelu(float v) {
+        float th = tanh((float) K * (v + (float) A * v * v * v));
+        return 0.5f * v * (1 + th);
     }
 
     /** tanh through the exp intrinsic; java.lang.Math.tanh is a slow library call on JDK 17. */

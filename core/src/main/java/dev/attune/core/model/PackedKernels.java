@@ -1,5 +1,7 @@
 package dev.attune.core.model;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -261,6 +263,41 @@ final class PackedKernels {
         }
         for (; i < in; i++) {
             dst[offset + i] = Float.intBitsToFloat(w[row + i] << 16);
+        }
+    }
+
+    // ------------------------------------------------------------------ attention of one query over the KV store
+
+    /** {@code sum_i a[aOff + i] b[i]} for {@code n} floats of {@code b} from byte {@code bOff} (little-endian). */
+    static float dot(float[] a, int aOff, ByteBuffer b, int bOff, int n) {
+        int i = 0;
+        float sum = 0;
+        if (!forceScalar) {
+            FloatVector acc = FloatVector.zero(F);
+            for (; i <= n - LANES; i += LANES) {
+                acc = FloatVector.fromArray(F, a, aOff + i)
+                        .fma(FloatVector.fromByteBuffer(F, b, bOff + 4 * i, ByteOrder.LITTLE_ENDIAN), acc);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            sum += a[aOff + i] * b.getFloat(bOff + 4 * i);
+        }
+        return sum;
+    }
+
+    /** {@code out[i] += s v[i]} for {@code n} floats of {@code v} from byte {@code vOff} (little-endian). */
+    static void addScaled(float[] out, ByteBuffer v, int vOff, float s, int n) {
+        int i = 0;
+        if (!forceScalar) {
+            FloatVector scale = FloatVector.broadcast(F, s);
+            for (; i <= n - LANES; i += LANES) {
+                FloatVector.fromByteBuffer(F, v, vOff + 4 * i, ByteOrder.LITTLE_ENDIAN)
+                        .fma(scale, FloatVector.fromArray(F, out, i)).intoArray(out, i);
+            }
+        }
+        for (; i < n; i++) {
+            out[i] += s * v.getFloat(vOff + 4 * i);
         }
     }
 }
