@@ -165,6 +165,10 @@ public final class CompressedTensor {
             throw new IllegalArgumentException("tensor '" + name + "' has shape " + Arrays.toString(shape())
                     + ", got values of shape " + Arrays.toString(hf.shape()));
         }
+        if (hf.dataType() == DataType.FLOAT && HostBuffers.isDense(hf) && Engine.isCpu()) {
+            quantizeSlabs(HostBuffers.floats(hf));
+            return;
+        }
         float[] w = (conv1d ? hf.transpose() : hf).castTo(DataType.FLOAT).dup('c').data().asFloat(); // [out, in]
         if (format == WeightFormat.BF16) {
             Parallel.rows(out, 64, (from, to) -> {
@@ -176,24 +180,78 @@ public final class CompressedTensor {
         }
         group = WeightFormat.INT8_GROUP;
         scales = new float[out * groups()];
-        int groups = groups();
         Parallel.rows(out, 64, (from, to) -> {
             for (int o = from; o < to; o++) {
-                for (int g = 0; g < groups; g++) {
-                    int g0 = o * in + g * group;
-                    int g1 = o * in + Math.min(in, (g + 1) * group);
-                    float max = 0;
-                    for (int i = g0; i < g1; i++) {
-                        max = Math.max(max, Math.abs(w[i]));
+                for (int g = 0; g < groups(); g++) {
+                    quantizeGroup(w, o * in + g * group, 1, Math.min(in, (g + 1) * group) - g * group, o, g);
+                }
+            }
+        });
+    }
+
+    /**
+     * {@link #quantize} reading the float32 host memory of the Hugging Face tensor directly, a slab of rows at a time:
+     * no transposed copy of the matrix, no Java copy of it, so compressing a model needs little memory beyond the
+     * float32 original and the result (it was twice the float32 model in transient copies). A Conv1D weight is
+     * {@code [in, out]}: a slab of {@code group} input rows holds one group of every output channel.
+     */
+    private void quantizeSlabs(FloatBuffer hf) {
+        if (format == WeightFormat.INT8) {
+            group = WeightFormat.INT8_GROUP;
+            scales = new float[out * groups()];
+        }
+        int slabRows = conv1d ? (format == WeightFormat.INT8 ? group : 64) : 64;
+        int hfRows = conv1d ? in : out;
+        int hfCols = conv1d ? out : in;
+        int slabs = (hfRows + slabRows - 1) / slabRows;
+        Parallel.rows(slabs, 1, (first, last) -> {
+            float[] slab = new float[slabRows * hfCols];
+            for (int k = first; k < last; k++) {
+                int r0 = k * slabRows;
+                int n = Math.min(slabRows, hfRows - r0);
+                hf.get(r0 * hfCols, slab, 0, n * hfCols);
+                if (format == WeightFormat.BF16) {
+                    for (int r = 0; r < n; r++) {
+                        for (int c = 0; c < hfCols; c++) {
+                            int at = conv1d ? c * in + r0 + r : (r0 + r) * in + c;   // [out, in] inside
+                            bf16[at] = FloatFormats.floatToBfloat16(slab[r * hfCols + c]);
+                        }
                     }
-                    float scale = max / 127f;
-                    scales[o * groups + g] = scale;
-                    for (int i = g0; i < g1; i++) {
-                        q[i] = scale == 0 ? 0 : (byte) Math.max(-127, Math.min(127, Math.round(w[i] / scale)));
+                } else if (conv1d) {
+                    for (int o = 0; o < out; o++) {                     // one group (this slab) of every output
+                        quantizeGroup(slab, o, out, n, o, k, r0);
+                    }
+                } else {
+                    for (int r = 0; r < n; r++) {                       // whole output rows, every group
+                        for (int g = 0; g < groups(); g++) {
+                            quantizeGroup(slab, r * in + g * group, 1, Math.min(in, (g + 1) * group) - g * group,
+                                    r0 + r, g);
+                        }
                     }
                 }
             }
         });
+    }
+
+    /**
+     * Group {@code g} of output row {@code o}: {@code n} weights at {@code w[at], w[at + stride], ...}; the scale is
+     * the largest magnitude / 127, each weight rounds to the nearest step.
+     */
+    private void quantizeGroup(float[] w, int at, int stride, int n, int o, int g) {
+        quantizeGroup(w, at, stride, n, o, g, g * group);
+    }
+
+    private void quantizeGroup(float[] w, int at, int stride, int n, int o, int g, int firstInput) {
+        float max = 0;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, Math.abs(w[at + i * stride]));
+        }
+        float scale = max / 127f;
+        scales[o * groups() + g] = scale;
+        int base = o * in + firstInput;
+        for (int i = 0; i < n; i++) {
+            q[base + i] = scale == 0 ? 0 : (byte) Math.max(-127, Math.min(127, Math.round(w[at + i * stride] / scale)));
+        }
     }
 
     /** The float32 values this tensor stands for, in the Hugging Face shape (a new array). */

@@ -186,6 +186,31 @@ class CompressedWeightsTest {
     }
 
     @Test
+    void compressingFromHostMemoryInSlabsEqualsCompressingACopy() {
+        // dense float32 arrays take the slab path; the same values in Fortran order take the copying path
+        SplittableRandom rng = new SplittableRandom(6);
+        for (WeightFormat format : new WeightFormat[] {WeightFormat.BF16, WeightFormat.INT8}) {
+            for (String name : new String[] {"h.0.mlp.c_fc.weight", "wte.weight"}) {
+                for (long[] shape : new long[][] {{70, 5}, {64, 130}, {33, 1}}) {
+                    INDArray dense = Nd4j.createFromArray(randomFloats(rng, (int) (shape[0] * shape[1]), -2, 2))
+                            .reshape(shape);
+                    CompressedTensor slabs = CompressedTensor.zeros(name, format, shape);
+                    CompressedTensor copied = CompressedTensor.zeros(name, format, shape);
+                    slabs.quantize(dense);
+                    copied.quantize(dense.dup('f'));
+                    String what = format + " " + name + " " + Arrays.toString(shape);
+                    assertThat(slabs.storedBytes()).as(what).isEqualTo(copied.storedBytes());
+                    if (format == WeightFormat.INT8) {
+                        assertThat(slabs.scales()).as(what).isEqualTo(copied.scales());
+                    }
+                    assertThat(slabs.dequantize().sub(dense).amaxNumber().doubleValue()).as(what)
+                            .isLessThan(format == WeightFormat.INT8 ? 2.0 / 127 : 2.0 / 256);
+                }
+            }
+        }
+    }
+
+    @Test
     void bf16RoundsToNearestEven() {
         SplittableRandom rng = new SplittableRandom(5);
         float[] values = randomFloats(rng, 12 * 8, -3, 3);
