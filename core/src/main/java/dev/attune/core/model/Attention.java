@@ -7,7 +7,6 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
-import dev.attune.core.engine.Team;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -96,7 +95,7 @@ final class Attention {
      * The attention of one new position per row over Java arrays (the one-token decoding step): {@code qkv [B, 3C]}
      * (c_attn's output) -> {@code y [B, C]} (c_proj's input, heads side by side). Stores the new keys and values in
      * {@code kv} at position {@code p.start}, then each head of each row attends over the positions {@code p}
-     * allows, reading the store in place. Heads are split over the {@link Team}.
+     * allows, reading the store in place. Heads are split over the engine's threads.
      */
     void attendOneToken(Pass p, float[] qkv, float[] y, KvCache.Layer kv) {
         if (p.n != 1) {
@@ -117,7 +116,7 @@ final class Attention {
             }
         }
         int total = p.total;
-        Team.shared().rows(p.batch * heads, 2, (from, to) -> {
+        Parallel.rows(p.batch * heads, 4, (from, to) -> {
             float[] scores = new float[total];
             float[] out = new float[hs];
             for (int bh = from; bh < to; bh++) {

@@ -81,8 +81,8 @@ final class Block {
 
     /**
      * The layer for one new position per row, start to end over Java arrays: a decoding step reads every weight once
-     * and does little else, so the ~20 ND4J calls (each with microseconds of fixed cost) and the thread hand-offs of
-     * the general path were a large part of it. Same arithmetic as {@link #forward}'s host kernels; the residual
+     * and does little else, so the ~20 ND4J calls of the general path (each with microseconds of fixed cost, plus
+     * views and temporaries) were a large part of it. Same arithmetic as {@link #forward}'s host kernels; the residual
      * stream is read at the start and written at the end, and {@code kv} gets this position's keys and values.
      */
     void forwardOneToken(Pass p, INDArray x, KvCache.Layer kv, INDArray out) {

@@ -6,7 +6,6 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 import dev.attune.core.engine.Engine;
 import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
-import dev.attune.core.engine.Team;
 import dev.attune.core.io.FloatFormats;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -393,7 +392,7 @@ public final class CompressedTensor {
     /**
      * {@code y = x W + bias} over Java arrays ({@code x [rows, in]}, {@code y [rows, out]}, {@code bias} [out] or
      * null), then GELU when {@code gelu}: the packed kernels for up to {@link #PACKED_ROWS} rows, split by output rows
-     * over the {@link Team}, each chunk adding the bias to its own outputs (and applying GELU) while they are in cache.
+     * over the engine's threads, each part adding the bias to its own outputs (and applying GELU) while they are in cache.
      */
     void multiply(float[] x, int rows, float[] y, float[] bias, boolean gelu) {
         if (rows > PACKED_ROWS || x.length < rows * in || y.length < rows * out
@@ -403,7 +402,7 @@ public final class CompressedTensor {
                     + ", y of " + y.length + (bias == null ? "" : ", bias of " + bias.length));
         }
         boolean int8 = format == WeightFormat.INT8;
-        Team.shared().rows(out, 64, (from, to) -> {
+        Parallel.rows(out, 64, (from, to) -> {
             if (int8) {
                 PackedKernels.int8(x, rows, q, scales, in, out, group, y, from, to);
             } else {
