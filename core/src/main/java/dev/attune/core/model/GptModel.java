@@ -476,16 +476,20 @@ public final class GptModel {
 
     /**
      * Per layer, the projection inputs the next backward pass reads: all of them while the base trains (its weight
-     * gradients read them), only those an adapter wraps while it is frozen.
+     * gradients read them), only those an adapter wrapping them reads while it is frozen.
      */
     private Activations.Keep[] keep() {
         Activations.Keep[] keep = new Activations.Keep[blocks.length];
         for (int l = 0; l < blocks.length; l++) {
             Block b = blocks[l];
-            keep[l] = frozen ? new Activations.Keep(b.attention.cAttn.adapter != null, b.attention.cProj.adapter != null,
-                    b.mlp.cFc.adapter != null, b.mlp.cProj.adapter != null) : Activations.Keep.ALL;
+            keep[l] = frozen ? new Activations.Keep(readsInput(b.attention.cAttn), readsInput(b.attention.cProj),
+                    readsInput(b.mlp.cFc), readsInput(b.mlp.cProj)) : Activations.Keep.ALL;
         }
         return keep;
+    }
+
+    private static boolean readsInput(Linear projection) {
+        return projection.adapter != null && projection.adapter.readsInput();
     }
 
     /** One training forward pass and what its backward needs. */

@@ -144,12 +144,30 @@ final class TestAdapters {
         }
     }
 
-    /** {@code y += d} on every row: a LayerNorm bias trained as a shift of its output. */
-    static final class Shift implements ResidualAdapter {
+    /**
+     * {@code y += d} on every row: a bias trained as a shift of a LayerNorm's or a projection's output (which it does
+     * not need the input of).
+     */
+    static final class Shift implements ResidualAdapter, ProjectionAdapter {
         final Tensor d;
 
         Shift(int width, long seed) {
             d = new Tensor("shift", random(seed, 0.3, width));
+        }
+
+        @Override
+        public void forwardOutput(INDArray x, INDArray y, Step s) {
+            forward(y, s);
+        }
+
+        @Override
+        public INDArray backwardOutput(INDArray x, INDArray dy, Step s) {
+            return backward(dy, s);
+        }
+
+        @Override
+        public boolean readsInput() {
+            return false;
         }
 
         @Override
