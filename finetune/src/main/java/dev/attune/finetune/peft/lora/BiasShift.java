@@ -37,6 +37,12 @@ final class BiasShift implements ProjectionAdapter, ResidualAdapter {
         return backward(dy, step);
     }
 
+    /** The shift's gradient needs only the output's: a frozen base need not keep the projection's input for it. */
+    @Override
+    public boolean readsInput() {
+        return false;
+    }
+
     @Override
     public void forward(INDArray y, Step step) {
         y.addiRowVector(shift);
