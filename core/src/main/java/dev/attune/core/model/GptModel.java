@@ -471,7 +471,7 @@ public final class GptModel {
 
     /** Whether anything trains: the base, or an adapter. */
     private boolean needsBackward() {
-        return !frozen || adapters.lowestLayer() < config.layers();
+        return !frozen || adapters.trains();
     }
 
     /**
@@ -531,7 +531,8 @@ public final class GptModel {
         int top = config.layers();
         int lowest = frozen ? adapters.lowestLayer() : 0;
         s.dResid.assign(0);
-        lnF.backward(s.dLn, a.resid(top), a.lnfMean, a.lnfRstd, s.dResid, accumulate);  // dResid = d x_L
+        INDArray dLnf = Block.normGradient(adapters.afterFinalNorm().orElse(null), s.dLn, p);
+        lnF.backward(dLnf, a.resid(top), a.lnfMean, a.lnfRstd, s.dResid, accumulate);  // dResid = d x_L
         for (int l = top - 1; l >= lowest; l--) {
             blocks[l].backward(p, a.resid(l), a.block(l), a.kv[l], s.dResid, s, adapters.prefix());  // now d x_l
         }
@@ -886,6 +887,7 @@ public final class GptModel {
             blocks[l].forward(p, a.resid(l), a.block(l), kv[l], a.resid(l + 1));     // x_{l+1} [R, C]
         }
         lnF.forward(a.resid(config.layers()), a.lnfOut, a.lnfMean, a.lnfRstd);      // [R, C]
+        adapters.afterFinalNorm().ifPresent(adapter -> adapter.forward(a.lnfOut, p));
     }
 
     @Override

@@ -144,6 +144,26 @@ final class TestAdapters {
         }
     }
 
+    /** {@code y += d} on every row: a LayerNorm bias trained as a shift of its output. */
+    static final class Shift implements ResidualAdapter {
+        final Tensor d;
+
+        Shift(int width, long seed) {
+            d = new Tensor("shift", random(seed, 0.3, width));
+        }
+
+        @Override
+        public void forward(INDArray y, Step s) {
+            y.addiRowVector(d.value);
+        }
+
+        @Override
+        public INDArray backward(INDArray dy, Step s) {
+            d.put(dy.sum(0), s);
+            return dy;
+        }
+    }
+
     /** Trainable keys and values in front of every layer. */
     static final class Prefix implements KvPrefix {
         final List<Tensor> keys = new ArrayList<>();
