@@ -83,7 +83,8 @@ final class Block {
      */
     boolean oneTokenStep(Pass p) {
         return !forceGeneralPath && !p.training && p.n == 1 && p.batch <= CompressedTensor.PACKED_ROWS && Ops.hostKernels(p.dataType)
-                && afterAttention == null && afterMlp == null && attention.cAttn.hostRows()
+                && afterAttention == null && afterMlp == null && afterLn1 == null && afterLn2 == null
+                && attention.cAttn.hostRows()
                 && attention.cProj.hostRows() && mlp.cFc.hostRows() && mlp.cProj.hostRows();
     }
 

@@ -88,6 +88,28 @@ class OneTokenStepTest {
                 .as("two new positions").isFalse();
         assertThat(block.oneTokenStep(new Pass(1, 1, 0, null, org.nd4j.linalg.api.buffer.DataType.FLOAT, true, 0)))
                 .as("training").isFalse();
+        ResidualAdapter identity = new ResidualAdapter() {
+            @Override
+            public void forward(INDArray y, Step step) {
+            }
+
+            @Override
+            public INDArray backward(INDArray dy, Step step) {
+                return dy;
+            }
+        };
+        block.afterLn2 = identity;
+        assertThat(block.oneTokenStep(new Pass(1, 1, 5, null, org.nd4j.linalg.api.buffer.DataType.FLOAT, false, 0)))
+                .as("an adapter on ln_2's output").isFalse();
+        block.afterLn2 = null;
+        block.afterLn1 = identity;
+        assertThat(block.oneTokenStep(new Pass(1, 1, 5, null, org.nd4j.linalg.api.buffer.DataType.FLOAT, false, 0)))
+                .as("an adapter on ln_1's output").isFalse();
+        block.afterLn1 = null;
+        block.afterMlp = identity;
+        assertThat(block.oneTokenStep(new Pass(1, 1, 5, null, org.nd4j.linalg.api.buffer.DataType.FLOAT, false, 0)))
+                .as("an adapter on the MLP branch").isFalse();
+        block.afterMlp = null;
         block.attention.cAttn.adapter = new ProjectionAdapter() {
         };
         assertThat(block.oneTokenStep(new Pass(1, 1, 5, null, org.nd4j.linalg.api.buffer.DataType.FLOAT, false, 0)))
