@@ -21,6 +21,9 @@ final class Block {
     /** Set by tests (and speed comparisons) to decode through the general path instead of {@link #forwardOneToken}. */
     static volatile boolean forceGeneralPath = false;
 
+    /** The one-token step's attention uses the Vector API, which a JVM has only when started with its module. */
+    private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
     /** Activations of one layer, kept for the backward pass. */
     static final class Acts {
         Activations.Keep keep;  // which projection inputs the backward pass may read
@@ -79,10 +82,11 @@ final class Block {
 
     /**
      * Whether pass {@code p} takes {@link #forwardOneToken}: decoding one new position per row for a few rows (the
-     * packed kernels' batch), float32 on the CPU, and nothing in this layer that works on INDArrays (adapters).
+     * packed kernels' batch), float32 on the CPU, the Vector API present, and nothing in this layer that works on
+     * INDArrays (adapters).
      */
     boolean oneTokenStep(Pass p) {
-        return !forceGeneralPath && !p.training && p.n == 1 && p.batch <= CompressedTensor.PACKED_ROWS && Ops.hostKernels(p.dataType)
+        return VECTOR_API && !forceGeneralPath && !p.training && p.n == 1 && p.batch <= CompressedTensor.PACKED_ROWS && Ops.hostKernels(p.dataType)
                 && afterAttention == null && afterMlp == null && afterLn1 == null && afterLn2 == null
                 && attention.cAttn.hostRows()
                 && attention.cProj.hostRows() && mlp.cFc.hostRows() && mlp.cProj.hostRows();
