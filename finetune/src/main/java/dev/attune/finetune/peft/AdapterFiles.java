@@ -127,8 +127,20 @@ public final class AdapterFiles {
         return (com.fasterxml.jackson.databind.node.ObjectNode) json;
     }
 
-    /** The distinct module names of {@code modules_to_save} (PEFT may list one twice), each a task head's. */
+    /**
+     * The distinct task-head module names of {@code modules_to_save} (PEFT may list one twice); base modules trained
+     * with the adapter ({@link BaseModules}) are read by {@link #readBaseModules}.
+     */
     private static List<String> moduleNames(JsonNode json) {
+        return listedModules(json, false);
+    }
+
+    /** The distinct base-module names of {@code modules_to_save} ({@code wte}, {@code ln_f}, ...). */
+    private static List<String> baseModuleNames(JsonNode json) {
+        return listedModules(json, true);
+    }
+
+    private static List<String> listedModules(JsonNode json, boolean base) {
         JsonNode list = json.get(MODULES_TO_SAVE);
         List<String> names = new ArrayList<>();
         if (list == null || list.isNull()) {
@@ -141,7 +153,12 @@ public final class AdapterFiles {
             if (!n.isTextual()) {
                 throw new IllegalArgumentException(MODULES_TO_SAVE + " must be a list of module names, got " + list);
             }
-            ModulesToSave.requireHeadModule(n.asText());
+            if (BaseModules.isBaseModule(n.asText()) != base) {
+                continue;
+            }
+            if (!base) {
+                ModulesToSave.requireHeadModule(n.asText());
+            }
             if (!names.contains(n.asText())) {
                 names.add(n.asText());
             }
@@ -191,6 +208,51 @@ public final class AdapterFiles {
         }
         String task = json.path("task_type").isTextual() ? json.get("task_type").asText() : "SEQ_CLS";
         return java.util.Optional.of(new ModulesToSave(task, tensors));
+    }
+
+    /**
+     * The base-model tensors trained with the adapter in {@code directory} and saved with it ({@link BaseModules}),
+     * by Attune's names ({@code ln_f.weight}), or an empty map when {@code modules_to_save} lists no base module. Each
+     * must have {@code base}'s shape; a saved one whose module is not listed, or a listed module with no tensor
+     * saved, is an error.
+     */
+    public static Map<String, INDArray> readBaseModules(Path directory, GptModel base) throws IOException {
+        Path file = directory.resolve(CONFIG_FILE);
+        com.fasterxml.jackson.databind.node.ObjectNode json = readJson(directory);
+        List<String> modules;
+        try {
+            modules = baseModuleNames(json);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFileException(file, e.getMessage(), e);
+        }
+        Map<String, INDArray> tensors = new LinkedHashMap<>();
+        try (SafeTensors weights = openWeights(directory)) {
+            List<String> expected = BaseModules.tensorNames(base, modules);
+            for (String key : weights.names()) {
+                if (!BaseModules.isBaseModuleKey(key)) {
+                    continue;
+                }
+                String name = BaseModules.tensorName(key);
+                if (!expected.contains(name)) {
+                    throw new ModelFileException(weights.path(), "tensor " + key + " is a base module's, but "
+                            + CONFIG_FILE + " lists " + MODULES_TO_SAVE + " " + modules + (base.parameterNames()
+                            .contains(name) ? "" : " (and the base model has no tensor " + name + ")"));
+                }
+                INDArray t = weights.read(key).castTo(DataType.FLOAT);
+                if (!Arrays.equals(t.shape(), base.parameterShape(name))) {
+                    throw new ModelFileException(weights.path(), "tensor " + key + " has shape "
+                            + Arrays.toString(t.shape()) + ", the base model's " + name + " is "
+                            + Arrays.toString(base.parameterShape(name)));
+                }
+                tensors.put(name, t);
+            }
+            List<String> missing = expected.stream().filter(n -> !tensors.containsKey(n)).toList();
+            if (!missing.isEmpty()) {
+                throw new ModelFileException(weights.path(), CONFIG_FILE + " lists " + MODULES_TO_SAVE + " " + modules
+                        + " but these of their tensors are not saved: " + missing);
+            }
+        }
+        return tensors;
     }
 
     /**
@@ -256,6 +318,40 @@ public final class AdapterFiles {
     }
 
     /**
+     * Writes the adapter and the base-model tensors trained with it ({@code baseTensors}, by Attune's names, from
+     * the {@code modules} listed), as PEFT's {@code save_pretrained} does for a causal language model with
+     * {@code modules_to_save}: the tensors under {@code base_model.model.transformer.<name>}, the modules in
+     * {@code modules_to_save}, and {@code ensure_weight_tying: true} when the tied token embedding is among them, so
+     * that PEFT keeps the output layer tied to it as Attune trained it.
+     */
+    static void writeWithBaseModules(Path directory, Adapter adapter, GptModel base, List<String> modules,
+                                     Map<String, INDArray> baseTensors) throws IOException {
+        if (!moduleKeyPrefix(adapter.config().peftType()).equals("base_model.model.")) {
+            throw new IllegalArgumentException(adapter.config().peftType() + " adapters cannot save base modules "
+                    + "(PEFT keeps them beside LoRA-like adapters only)");
+        }
+        Files.createDirectories(directory);
+        SafeTensorsWriter writer = SafeTensors.writer().metadata("format", "pt");
+        for (Map.Entry<String, INDArray> e : adapter.stateDict(base).entrySet()) {
+            INDArray t = e.getValue();
+            writer.add(e.getKey(), t.dataType() == DataType.FLOAT ? t : t.castTo(DataType.FLOAT));
+        }
+        for (Map.Entry<String, INDArray> e : baseTensors.entrySet()) {
+            INDArray t = e.getValue();
+            writer.add(BaseModules.KEY_PREFIX + e.getKey(), t.dataType() == DataType.FLOAT ? t
+                    : t.castTo(DataType.FLOAT));
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode json = adapter.configJson();
+        com.fasterxml.jackson.databind.node.ArrayNode list = json.putArray(MODULES_TO_SAVE);
+        modules.forEach(list::add);
+        if (modules.contains("wte")) {
+            json.put("ensure_weight_tying", true);
+        }
+        writer.write(directory.resolve(WEIGHTS_FILE));
+        AtomicFiles.write(directory.resolve(CONFIG_FILE), JSON.writeValueAsBytes(json));
+    }
+
+    /**
      * Checks that {@code file} holds exactly the tensors {@code expected} names, with those shapes (beside any task
      * head's, which {@link #readModulesToSave} checks); every problem is listed at once. A shape mismatch means the adapter was made for a base model of another shape.
      */
@@ -273,7 +369,8 @@ public final class AdapterFiles {
             }
         }
         for (String name : file.names()) {
-            if (!expected.containsKey(name) && !isModuleKey(name)) { // a task head's: readModulesToSave checks them
+            // a task head's or a base module's: readModulesToSave and readBaseModules check them
+            if (!expected.containsKey(name) && !isModuleKey(name) && !BaseModules.isBaseModuleKey(name)) {
                 problems.add("unexpected tensor " + name);
             }
         }

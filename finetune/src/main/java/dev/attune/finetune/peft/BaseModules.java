@@ -1,0 +1,75 @@
+package dev.attune.finetune.peft;
+
+import dev.attune.core.model.GptModel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Modules of the base language model trained beside an adapter and saved with it, as PEFT's {@code modules_to_save}
+ * does for a causal language model ({@code LoraConfig(modules_to_save=["wte"], ensure_weight_tying=True)}): the
+ * token embedding {@code wte} (GPT-2's output layer too, tied) and the LayerNorms {@code ln_1}, {@code ln_2},
+ * {@code ln_f}. A module name selects every module whose name ends in it, as in PEFT: {@code ln_1} is the first
+ * LayerNorm of every block.
+ *
+ * <p>In {@code adapter_model.safetensors} each tensor sits under PEFT's key for it,
+ * {@code base_model.model.transformer.<Attune's name>} ({@code base_model.model.transformer.h.0.ln_1.weight}); the
+ * tied output layer is not written twice. Only LoRA-like methods (whose tuner model wraps the base) are supported.
+ */
+final class BaseModules {
+
+    /** The modules of GPT-2 that may be trained with an adapter. */
+    static final Set<String> TRAINABLE = Set.of("wte", "ln_1", "ln_2", "ln_f");
+
+    /** Where PEFT keeps a base module's tensor, before its name in the transformer. */
+    static final String KEY_PREFIX = "base_model.model.transformer.";
+
+    private BaseModules() {
+    }
+
+    /** Whether {@code module} (a {@code modules_to_save} entry) names a base module Attune trains with an adapter. */
+    static boolean isBaseModule(String module) {
+        return TRAINABLE.contains(module);
+    }
+
+    /** Refuses anything but {@link #TRAINABLE}, naming what is supported. */
+    static void require(String module) {
+        if (!isBaseModule(module)) {
+            throw new IllegalArgumentException("module \"" + module + "\" cannot be trained with an adapter; the base "
+                    + "modules Attune trains that way are " + List.copyOf(new java.util.TreeSet<>(TRAINABLE)));
+        }
+    }
+
+    /** The base model's tensor names the modules select, in the model's order ({@code h.0.ln_1.weight}, ...). */
+    static List<String> tensorNames(GptModel model, List<String> modules) {
+        modules.forEach(BaseModules::require);
+        List<String> names = new ArrayList<>();
+        for (String name : model.parameterNames()) {
+            String module = name.substring(0, name.lastIndexOf('.'));
+            String last = module.substring(module.lastIndexOf('.') + 1);
+            if (modules.contains(last)) {
+                names.add(name);
+            }
+        }
+        return names;
+    }
+
+    /** Whether a weights-file key is a base module's tensor ({@code base_model.model.transformer.ln_f.weight}). */
+    static boolean isBaseModuleKey(String key) {
+        if (!key.startsWith(KEY_PREFIX)) {
+            return false;
+        }
+        String name = key.substring(KEY_PREFIX.length());
+        int dot = name.lastIndexOf('.');
+        if (dot <= 0) {
+            return false;
+        }
+        String module = name.substring(0, dot);
+        return isBaseModule(module.substring(module.lastIndexOf('.') + 1));
+    }
+
+    /** The Attune tensor name of a {@link #isBaseModuleKey base-module key}. */
+    static String tensorName(String key) {
+        return key.substring(KEY_PREFIX.length());
+    }
+}
