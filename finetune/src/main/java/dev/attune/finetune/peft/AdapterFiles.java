@@ -185,7 +185,7 @@ public final class AdapterFiles {
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         try (SafeTensors weights = openWeights(directory)) {
             for (String key : weights.names()) {
-                if (!isModuleKey(key)) {
+                if (!isModuleKey(key) || BaseModules.isBaseModuleKey(key)) {
                     continue;
                 }
                 String name = key.startsWith(prefix) ? key.substring(prefix.length()) : null;
@@ -226,10 +226,21 @@ public final class AdapterFiles {
             throw new ModelFileException(file, e.getMessage(), e);
         }
         Map<String, INDArray> tensors = new LinkedHashMap<>();
+        boolean head = modules.contains(BaseModules.TIED_HEAD);
+        List<String> trained = modules.stream().filter(m -> !m.equals(BaseModules.TIED_HEAD)).toList();
+        if (head != trained.contains("wte")) {
+            throw new ModelFileException(file, MODULES_TO_SAVE + " " + modules + ": Attune's GPT-2 ties the output "
+                    + "layer (lm_head) to the token embedding (wte), so it trains and reads both or neither");
+        }
         try (SafeTensors weights = openWeights(directory)) {
-            List<String> expected = BaseModules.tensorNames(base, modules);
+            List<String> expected = BaseModules.tensorNames(base, trained);
+            INDArray lmHead = null;
             for (String key : weights.names()) {
                 if (!BaseModules.isBaseModuleKey(key)) {
+                    continue;
+                }
+                if (key.equals(BaseModules.TIED_HEAD_KEY) && head) {
+                    lmHead = weights.read(key).castTo(DataType.FLOAT);
                     continue;
                 }
                 String name = BaseModules.tensorName(key);
@@ -250,6 +261,12 @@ public final class AdapterFiles {
             if (!missing.isEmpty()) {
                 throw new ModelFileException(weights.path(), CONFIG_FILE + " lists " + MODULES_TO_SAVE + " " + modules
                         + " but these of their tensors are not saved: " + missing);
+            }
+            if (head && (lmHead == null || !lmHead.equals(tensors.get("wte.weight")))) {
+                throw new ModelFileException(weights.path(), lmHead == null ? "lists lm_head in " + MODULES_TO_SAVE
+                        + " but " + BaseModules.TIED_HEAD_KEY + " is not saved" : BaseModules.TIED_HEAD_KEY
+                        + " differs from the saved wte; Attune's GPT-2 ties the output layer to the embedding and "
+                        + "cannot load an adapter that trained them apart");
             }
         }
         return tensors;
@@ -321,8 +338,7 @@ public final class AdapterFiles {
      * Writes the adapter and the base-model tensors trained with it ({@code baseTensors}, by Attune's names, from
      * the {@code modules} listed), as PEFT's {@code save_pretrained} does for a causal language model with
      * {@code modules_to_save}: the tensors under {@code base_model.model.transformer.<name>}, the modules in
-     * {@code modules_to_save}, and {@code ensure_weight_tying: true} when the tied token embedding is among them, so
-     * that PEFT keeps the output layer tied to it as Attune trained it.
+     * {@code modules_to_save}; with the token embedding, the output layer tied to it too ({@link BaseModules}).
      */
     static void writeWithBaseModules(Path directory, Adapter adapter, GptModel base, List<String> modules,
                                      Map<String, INDArray> baseTensors) throws IOException {
@@ -341,12 +357,12 @@ public final class AdapterFiles {
             writer.add(BaseModules.KEY_PREFIX + e.getKey(), t.dataType() == DataType.FLOAT ? t
                     : t.castTo(DataType.FLOAT));
         }
+        if (modules.contains("wte")) {
+            writer.add(BaseModules.TIED_HEAD_KEY, baseTensors.get("wte.weight").castTo(DataType.FLOAT));
+        }
         com.fasterxml.jackson.databind.node.ObjectNode json = adapter.configJson();
         com.fasterxml.jackson.databind.node.ArrayNode list = json.putArray(MODULES_TO_SAVE);
-        modules.forEach(list::add);
-        if (modules.contains("wte")) {
-            json.put("ensure_weight_tying", true);
-        }
+        BaseModules.listed(modules).forEach(list::add);
         writer.write(directory.resolve(WEIGHTS_FILE));
         AtomicFiles.write(directory.resolve(CONFIG_FILE), JSON.writeValueAsBytes(json));
     }

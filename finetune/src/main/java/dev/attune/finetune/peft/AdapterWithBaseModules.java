@@ -25,7 +25,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * PeftModel peft = Peft.lora().rank(8).alpha(16).targets("c_attn", "c_proj", "c_fc").build().apply(model, seed);
  * AdapterWithBaseModules trained = AdapterWithBaseModules.of(peft, "wte");
  * LmTraining.builder().trainable(trained)...run();
- * trained.save(dir);        // adapter_config.json (modules_to_save ["wte"]) + adapter_model.safetensors
+ * trained.save(dir);        // adapter_config.json (modules_to_save ["wte", "lm_head"]) + adapter_model.safetensors
  * PeftModel.load(freshBase, dir);  // or, in Python, PeftModel.from_pretrained(gpt2, dir)
  * }</pre>
  *

@@ -7,14 +7,17 @@ import java.util.Set;
 
 /**
  * Modules of the base language model trained beside an adapter and saved with it, as PEFT's {@code modules_to_save}
- * does for a causal language model ({@code LoraConfig(modules_to_save=["wte"], ensure_weight_tying=True)}): the
- * token embedding {@code wte} (GPT-2's output layer too, tied) and the LayerNorms {@code ln_1}, {@code ln_2},
- * {@code ln_f}. A module name selects every module whose name ends in it, as in PEFT: {@code ln_1} is the first
- * LayerNorm of every block.
+ * does for a causal language model: the token embedding {@code wte} (GPT-2's output layer too, tied) and the
+ * LayerNorms {@code ln_1}, {@code ln_2}, {@code ln_f}. A module name selects every module whose name ends in it, as
+ * in PEFT: {@code ln_1} is the first LayerNorm of every block.
  *
  * <p>In {@code adapter_model.safetensors} each tensor sits under PEFT's key for it,
- * {@code base_model.model.transformer.<Attune's name>} ({@code base_model.model.transformer.h.0.ln_1.weight}); the
- * tied output layer is not written twice. Only LoRA-like methods (whose tuner model wraps the base) are supported.
+ * {@code base_model.model.transformer.<Attune's name>} ({@code base_model.model.transformer.h.0.ln_1.weight}). PEFT
+ * gives every {@code modules_to_save} entry its own copy, so a tied output layer would stay the base's there: with
+ * {@code wte} the adapter also lists {@code lm_head} and writes {@code base_model.model.lm_head.weight}, equal to the
+ * embedding, and PEFT's model then computes what Attune's tied one does (checked with PEFT 0.21 by
+ * {@code scripts/examples/check_peft_load.py}). Only LoRA-like methods (whose tuner model wraps the base) are
+ * supported.
  */
 final class BaseModules {
 
@@ -27,9 +30,26 @@ final class BaseModules {
     private BaseModules() {
     }
 
-    /** Whether {@code module} (a {@code modules_to_save} entry) names a base module Attune trains with an adapter. */
+    /** GPT-2's output layer, tied to {@code wte}: listed and written beside it for PEFT, never trained apart. */
+    static final String TIED_HEAD = "lm_head";
+    /** PEFT's key for the output layer's weight. */
+    static final String TIED_HEAD_KEY = "base_model.model." + TIED_HEAD + ".weight";
+
+    /**
+     * Whether {@code module} (a {@code modules_to_save} entry) names a base module Attune trains with an adapter, or
+     * the output layer tied to one.
+     */
     static boolean isBaseModule(String module) {
-        return TRAINABLE.contains(module);
+        return TRAINABLE.contains(module) || module.equals(TIED_HEAD);
+    }
+
+    /** The {@code modules_to_save} list for {@code modules}: {@code lm_head} added after {@code wte}. */
+    static List<String> listed(List<String> modules) {
+        List<String> out = new ArrayList<>(modules);
+        if (modules.contains("wte") && !modules.contains(TIED_HEAD)) {
+            out.add(TIED_HEAD);
+        }
+        return out;
     }
 
     /** Refuses anything but {@link #TRAINABLE}, naming what is supported. */
@@ -56,6 +76,9 @@ final class BaseModules {
 
     /** Whether a weights-file key is a base module's tensor ({@code base_model.model.transformer.ln_f.weight}). */
     static boolean isBaseModuleKey(String key) {
+        if (key.equals(TIED_HEAD_KEY)) {
+            return true;
+        }
         if (!key.startsWith(KEY_PREFIX)) {
             return false;
         }
@@ -68,8 +91,8 @@ final class BaseModules {
         return isBaseModule(module.substring(module.lastIndexOf('.') + 1));
     }
 
-    /** The Attune tensor name of a {@link #isBaseModuleKey base-module key}. */
+    /** The Attune tensor name of a {@link #isBaseModuleKey base-module key} ({@code lm_head.weight} for the head). */
     static String tensorName(String key) {
-        return key.substring(KEY_PREFIX.length());
+        return key.equals(TIED_HEAD_KEY) ? TIED_HEAD + ".weight" : key.substring(KEY_PREFIX.length());
     }
 }

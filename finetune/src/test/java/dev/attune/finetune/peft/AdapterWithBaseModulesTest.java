@@ -97,13 +97,14 @@ class AdapterWithBaseModulesTest {
 
         t.save(dir);
         JsonNode config = new ObjectMapper().readTree(dir.resolve(AdapterFiles.CONFIG_FILE).toFile());
-        assertThat(config.get("modules_to_save").toString()).isEqualTo("[\"wte\",\"ln_f\"]");
-        assertThat(config.get("ensure_weight_tying").asBoolean()).isTrue();
+        // PEFT copies each module to save, so the tied output layer is listed and written beside the embedding
+        assertThat(config.get("modules_to_save").toString()).isEqualTo("[\"wte\",\"ln_f\",\"lm_head\"]");
         try (SafeTensors f = SafeTensors.open(dir.resolve(AdapterFiles.WEIGHTS_FILE))) {
             assertThat(f.names()).contains("base_model.model.transformer.wte.weight",
                     "base_model.model.transformer.ln_f.weight", "base_model.model.transformer.ln_f.bias",
                     "base_model.model.transformer.h.0.attn.c_attn.lora_A.weight");
-            assertThat(f.names()).noneMatch(n -> n.contains("lm_head")); // tied: written once
+            assertThat(f.read("base_model.model.lm_head.weight"))
+                    .isEqualTo(f.read("base_model.model.transformer.wte.weight"));
         }
 
         GptModel fresh = Fixtures.trainingBase();
@@ -113,6 +114,21 @@ class AdapterWithBaseModulesTest {
         AdapterWithBaseModules resumed = AdapterWithBaseModules.of(lora(Fixtures.trainingBase()), "wte", "ln_f");
         resumed.load(dir);
         assertThat(resumed.loss(batch)).isCloseTo(after, org.assertj.core.data.Offset.offset(1e-4));
+
+        // an output layer trained apart from the embedding cannot live in Attune's tied model
+        Path apart = dir.resolve("apart");
+        java.nio.file.Files.createDirectories(apart);
+        java.nio.file.Files.copy(dir.resolve(AdapterFiles.CONFIG_FILE), apart.resolve(AdapterFiles.CONFIG_FILE));
+        try (SafeTensors f = SafeTensors.open(dir.resolve(AdapterFiles.WEIGHTS_FILE))) {
+            var writer = SafeTensors.writer();
+            for (String name : f.names()) {
+                INDArray v = f.read(name);
+                writer.add(name, name.equals("base_model.model.lm_head.weight") ? v.mul(2) : v);
+            }
+            writer.write(apart.resolve(AdapterFiles.WEIGHTS_FILE));
+        }
+        assertThatThrownBy(() -> PeftModel.load(Fixtures.trainingBase(), apart))
+                .isInstanceOf(ModelFileException.class).hasMessageContaining("lm_head.weight differs from the saved wte");
 
         PeftModel other = lora(Fixtures.trainingBase());
         assertThatThrownBy(() -> other.loadAdapter("second", dir)).isInstanceOf(ModelFileException.class)
