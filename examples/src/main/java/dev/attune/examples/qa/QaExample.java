@@ -41,7 +41,7 @@ public final class QaExample {
 
         /** Fewer items and steps: the tests' mode. */
         public Settings reduced() {
-            return new Settings(model, data, out, 64, 12, lora.withSteps(15).withBatchSize(8));
+            return new Settings(model, data, out, 200, 24, lora.withSteps(60).withBatchSize(8));
         }
 
         public Settings withProgress(boolean show) {

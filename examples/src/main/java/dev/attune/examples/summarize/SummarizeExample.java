@@ -45,7 +45,7 @@ public final class SummarizeExample {
 
         /** Fewer items and steps: the tests' mode. */
         public Settings reduced() {
-            return new Settings(model, data, out, 64, 6, leadN, lora.withSteps(12).withBatchSize(8));
+            return new Settings(model, data, out, 96, 8, leadN, lora.withSteps(40).withBatchSize(8));
         }
 
         public Settings withProgress(boolean show) {
