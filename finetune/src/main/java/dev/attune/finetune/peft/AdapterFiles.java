@@ -185,7 +185,7 @@ public final class AdapterFiles {
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         try (SafeTensors weights = openWeights(directory)) {
             for (String key : weights.names()) {
-                if (!isModuleKey(key) || BaseModules.isBaseModuleKey(key)) {
+                if (!isModuleKey(key) || BaseModules.isBaseModuleKey(key, baseModuleNames(json))) {
                     continue;
                 }
                 String name = key.startsWith(prefix) ? key.substring(prefix.length()) : null;
@@ -236,18 +236,17 @@ public final class AdapterFiles {
             List<String> expected = BaseModules.tensorNames(base, trained);
             INDArray lmHead = null;
             for (String key : weights.names()) {
-                if (!BaseModules.isBaseModuleKey(key)) {
+                if (!BaseModules.isBaseModuleKey(key, modules)) {
                     continue;
                 }
-                if (key.equals(BaseModules.TIED_HEAD_KEY) && head) {
+                if (key.equals(BaseModules.TIED_HEAD_KEY)) {
                     lmHead = weights.read(key).castTo(DataType.FLOAT);
                     continue;
                 }
                 String name = BaseModules.tensorName(key);
                 if (!expected.contains(name)) {
-                    throw new ModelFileException(weights.path(), "tensor " + key + " is a base module's, but "
-                            + CONFIG_FILE + " lists " + MODULES_TO_SAVE + " " + modules + (base.parameterNames()
-                            .contains(name) ? "" : " (and the base model has no tensor " + name + ")"));
+                    throw new ModelFileException(weights.path(), "tensor " + key + " is not one of the base model's "
+                            + "tensors in " + MODULES_TO_SAVE + " " + modules);
                 }
                 INDArray t = weights.read(key).castTo(DataType.FLOAT);
                 if (!Arrays.equals(t.shape(), base.parameterShape(name))) {
@@ -367,12 +366,26 @@ public final class AdapterFiles {
         AtomicFiles.write(directory.resolve(CONFIG_FILE), JSON.writeValueAsBytes(json));
     }
 
+    /** The base modules the config beside {@code file} lists in {@code modules_to_save}; none without a config. */
+    private static List<String> baseModulesListedBeside(SafeTensors file) {
+        Path directory = file.path().toAbsolutePath().getParent();
+        if (directory == null || !Files.isRegularFile(directory.resolve(CONFIG_FILE))) {
+            return List.of();
+        }
+        try {
+            return baseModuleNames(readJson(directory));
+        } catch (IOException | IllegalArgumentException e) {
+            return List.of(); // readConfig and readBaseModules report a bad config
+        }
+    }
+
     /**
      * Checks that {@code file} holds exactly the tensors {@code expected} names, with those shapes (beside any task
      * head's, which {@link #readModulesToSave} checks); every problem is listed at once. A shape mismatch means the adapter was made for a base model of another shape.
      */
     public static void checkTensors(SafeTensors file, Map<String, long[]> expected) throws ModelFileException {
         List<String> problems = new ArrayList<>();
+        List<String> baseModules = baseModulesListedBeside(file);
         for (Map.Entry<String, long[]> e : expected.entrySet()) {
             if (!file.contains(e.getKey())) {
                 problems.add("missing tensor " + e.getKey() + " " + Arrays.toString(e.getValue()));
@@ -386,7 +399,7 @@ public final class AdapterFiles {
         }
         for (String name : file.names()) {
             // a task head's or a base module's: readModulesToSave and readBaseModules check them
-            if (!expected.containsKey(name) && !isModuleKey(name) && !BaseModules.isBaseModuleKey(name)) {
+            if (!expected.containsKey(name) && !isModuleKey(name) && !BaseModules.isBaseModuleKey(name, baseModules)) {
                 problems.add("unexpected tensor " + name);
             }
         }

@@ -74,10 +74,14 @@ final class BaseModules {
         return names;
     }
 
-    /** Whether a weights-file key is a base module's tensor ({@code base_model.model.transformer.ln_f.weight}). */
-    static boolean isBaseModuleKey(String key) {
+    /**
+     * Whether a weights-file key is the tensor of one of the {@code listed} base modules
+     * ({@code base_model.model.transformer.ln_f.weight} with {@code ln_f} listed). Keys of modules not listed are
+     * the adapter's to claim (LoRA's {@code bias="all"} saves the LayerNorms' biases under the same keys).
+     */
+    static boolean isBaseModuleKey(String key, List<String> listed) {
         if (key.equals(TIED_HEAD_KEY)) {
-            return true;
+            return listed.contains(TIED_HEAD);
         }
         if (!key.startsWith(KEY_PREFIX)) {
             return false;
@@ -88,7 +92,8 @@ final class BaseModules {
             return false;
         }
         String module = name.substring(0, dot);
-        return isBaseModule(module.substring(module.lastIndexOf('.') + 1));
+        String last = module.substring(module.lastIndexOf('.') + 1);
+        return TRAINABLE.contains(last) && listed.contains(last);
     }
 
     /** The Attune tensor name of a {@link #isBaseModuleKey base-module key} ({@code lm_head.weight} for the head). */
