@@ -1,0 +1,143 @@
+package dev.attune.core.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** The element-wise kernels against their closed forms in double precision, on the vector and the scalar path. */
+class VectorMathTest {
+
+    private static final double K = Math.sqrt(2.0 / Math.PI);
+    private static final double A = 0.044715;
+
+    @AfterEach
+    void vectorsBack() {
+        VectorMath.forceScalar = false;
+    }
+
+    private static double gelu(double x) {
+        return 0.5 * x * (1 + Math.tanh(K * (x + A * x * x * x)));
+    }
+
+    /** Inputs from -12 to 12 plus exact zeros, in a length that leaves a scalar tail after the vector loop. */
+    private static float[] inputs() {
+        Random random = new Random(7);
+        float[] h = new float[4099];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = i % 97 == 0 ? 0f : (float) (random.nextGaussian() * 3);
+        }
+        h[1] = 12f;
+        h[2] = -12f;
+        h[3] = 40f;
+        h[4] = -40f;
+        return h;
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void geluMatchesTheTanhFormula(boolean scalar) {
+        VectorMath.forceScalar = scalar;
+        float[] h = inputs();
+        float[] g = new float[h.length];
+        VectorMath.gelu(h, g, h.length);
+        for (int i = 0; i < h.length; i++) {
+            assertEquals(gelu(h[i]), g[i], 2e-6 * Math.max(1, Math.abs(h[i])), "gelu(" + h[i] + ")");
+        }
+        assertEquals(40f, g[3]);
+        assertEquals(0f, g[4], 0f);
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void geluBackwardMatchesCentralDifferences(boolean scalar) {
+        VectorMath.forceScalar = scalar;
+        float[] h = inputs();
+        float[] upstream = new float[h.length];
+        Random random = new Random(11);
+        for (int i = 0; i < h.length; i++) {
+            upstream[i] = (float) random.nextGaussian();
+        }
+        float[] dh = upstream.clone();
+        VectorMath.geluBackward(h, dh, h.length);
+        double eps = 1e-4;
+        for (int i = 0; i < h.length; i++) {
+            double slope = (gelu(h[i] + eps) - gelu(h[i] - eps)) / (2 * eps);
+            assertEquals(upstream[i] * slope, dh[i], 1e-5 * Math.max(1, Math.abs(upstream[i])), "at h = " + h[i]);
+        }
+    }
+
+    @Test
+    void vectorAndScalarPathsAgree() {
+        float[] h = inputs();
+        float[] vector = new float[h.length];
+        float[] scalar = new float[h.length];
+        VectorMath.gelu(h, vector, h.length);
+        VectorMath.forceScalar = true;
+        VectorMath.gelu(h, scalar, h.length);
+        assertArrayEquals(scalar, vector, 1e-5f);
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void crossEntropyMatchesLogSumExpAndSoftmaxMinusOneHot(boolean scalar) {
+        VectorMath.forceScalar = scalar;
+        int rows = 5;
+        int v = 1003;  // not a multiple of any vector width
+        Random random = new Random(3);
+        float[][] x = new float[rows][v];
+        for (float[] row : x) {
+            for (int j = 0; j < v; j++) {
+                row[j] = (float) (random.nextGaussian() * 4);
+            }
+        }
+        x[1][17] = 60f;  // a row dominated by one logit: its target is the argmax
+        int[] targets = {5, 17, -1, 1002, 0};
+        double gradScale = 0.25;
+
+        double[] lossPerRow = new double[rows];
+        boolean[] greedy = new boolean[rows];
+        INDArray logits = Nd4j.createFromArray(x).castTo(DataType.FLOAT);
+        double total = LmHead.crossEntropy(logits, targets, gradScale, lossPerRow, greedy);
+
+        double expectedTotal = 0;
+        for (int r = 0; r < rows; r++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (float f : x[r]) {
+                max = Math.max(max, f);
+            }
+            double sum = 0;
+            for (float f : x[r]) {
+                sum += Math.exp(f - max);
+            }
+            double logZ = max + Math.log(sum);
+            int t = targets[r];
+            if (t < 0) {
+                assertEquals(0.0, lossPerRow[r]);
+                for (int j = 0; j < v; j++) {
+                    assertEquals(0f, logits.getFloat(r, j), "a skipped row's gradient is zero");
+                }
+                continue;
+            }
+            double expected = logZ - x[r][t];
+            expectedTotal += expected;
+            assertEquals(expected, lossPerRow[r], 1e-5 * Math.max(1, expected), "row " + r);
+            for (int j = 0; j < v; j++) {
+                double grad = gradScale * (Math.exp(x[r][j] - logZ) - (j == t ? 1 : 0));
+                assertEquals(grad, logits.getFloat(r, j), 1e-7, "d loss / d logit[" + r + ", " + j + "]");
+            }
+        }
+        assertEquals(expectedTotal, total, 1e-4);
+        assertTrue(greedy[1]);
+        assertFalse(greedy[0]);
+    }
+}
