@@ -125,4 +125,29 @@ final class VectorMath {
             x[i] *= scale;
         }
     }
+    /** Softmax's backward along one row: {@code d[j] = p[j] (d[j] - sum_k p[k] d[k])}, in place. */
+    static void softmaxBackward(float[] p, float[] d, int n) {
+        double dot = 0;
+        int i = 0;
+        if (vector()) {
+            FloatVector acc = FloatVector.zero(F);
+            for (; i < F.loopBound(n); i += LANES) {
+                acc = FloatVector.fromArray(F, p, i).fma(FloatVector.fromArray(F, d, i), acc);
+            }
+            dot = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            dot += p[i] * d[i];
+        }
+        float dt = (float) dot;
+        i = 0;
+        if (vector()) {
+            for (; i < F.loopBound(n); i += LANES) {
+                FloatVector.fromArray(F, d, i).sub(dt).mul(FloatVector.fromArray(F, p, i)).intoArray(d, i);
+            }
+        }
+        for (; i < n; i++) {
+            d[i] = p[i] * (d[i] - dt);
+        }
+    }
 }

@@ -140,4 +140,38 @@ class VectorMathTest {
         assertTrue(greedy[1]);
         assertFalse(greedy[0]);
     }
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void softmaxBackwardIsTheJacobianTransposeTimesTheUpstreamGradient(boolean scalar) {
+        VectorMath.forceScalar = scalar;
+        int n = 77;
+        Random random = new Random(5);
+        double[] z = new double[n];
+        double zMax = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            z[j] = random.nextGaussian() * 2;
+            zMax = Math.max(zMax, z[j]);
+        }
+        double sum = 0;
+        for (double v : z) {
+            sum += Math.exp(v - zMax);
+        }
+        float[] p = new float[n];
+        float[] d = new float[n];
+        double[] upstream = new double[n];
+        for (int j = 0; j < n; j++) {
+            p[j] = (float) (Math.exp(z[j] - zMax) / sum);
+            upstream[j] = random.nextGaussian();
+            d[j] = (float) upstream[j];
+        }
+        VectorMath.softmaxBackward(p, d, n);
+        // d loss / d z_k = sum_j upstream_j * d p_j / d z_k = sum_j upstream_j p_j (delta_jk - p_k)
+        for (int k = 0; k < n; k++) {
+            double expected = 0;
+            for (int j = 0; j < n; j++) {
+                expected += upstream[j] * p[j] * ((j == k ? 1 : 0) - p[k]);
+            }
+            assertEquals(expected, d[k], 1e-6, "d / d z[" + k + "]");
+        }
+    }
 }
