@@ -105,12 +105,13 @@ final class LmHead {
         int rows = (int) logits.rows();
         int v = (int) logits.columns();
         boolean gradient = !Double.isNaN(gradScale);
+        boolean vector = VectorMath.vectors((long) rows * v);
         Parallel.rows(rows, 8, (from, to) -> {
             float[] row = new float[v];
             for (int r = from; r < to; r++) {
                 FloatBuffer buffer = HostBuffers.window(logits, (long) r * v, v);
                 buffer.get(0, row);
-                float max = VectorMath.max(row, v);
+                float max = VectorMath.max(row, v, vector);
                 int t = targets[r];
                 float shiftedTarget = t >= 0 ? row[t] - max : 0f;
                 if (t >= 0 && greedy != null) {
@@ -119,12 +120,12 @@ final class LmHead {
                 if (t < 0 && !gradient) {
                     continue;
                 }
-                double sum = VectorMath.expShiftedSum(row, v, max);
+                double sum = VectorMath.expShiftedSum(row, v, max, vector);
                 if (t >= 0) {
                     rowLoss[r] = Math.log(sum) - shiftedTarget;
                 }
                 if (gradient) {
-                    VectorMath.scale(row, v, t >= 0 ? (float) (gradScale / sum) : 0f);
+                    VectorMath.scale(row, v, t >= 0 ? (float) (gradScale / sum) : 0f, vector);
                     if (t >= 0) {
                         row[t] -= (float) gradScale;
                     }

@@ -105,6 +105,7 @@ final class Mlp {
         int cols = (int) h.columns();
         FloatBuffer hb = HostBuffers.floats(h);
         FloatBuffer ob = HostBuffers.floats(out);
+        boolean vector = VectorMath.vectors((long) rows * cols);
         Parallel.rows(rows, 4, (from, to) -> {
             float[] x = new float[cols];
             float[] o = new float[cols];
@@ -112,9 +113,9 @@ final class Mlp {
                 hb.get(r * cols, x);
                 if (backward) {
                     ob.get(r * cols, o);
-                    VectorMath.geluBackward(x, o, cols);
+                    VectorMath.geluBackward(x, o, cols, vector);
                 } else {
-                    VectorMath.gelu(x, o, cols);
+                    VectorMath.gelu(x, o, cols, vector);
                 }
                 ob.put(r * cols, o);
             }

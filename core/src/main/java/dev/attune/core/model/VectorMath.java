@@ -1,64 +1,125 @@
 package dev.attune.core.model;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Element-wise kernels over one row in a {@code float[]}: GELU forward and backward and the sweeps of a softmax
- * cross-entropy. The Vector API's {@code EXP} compiles to the JDK's vectorised exp (SVML on x86), about 30 times the
- * speed of a scalar {@code Math.exp} loop, which had made GELU a tenth of a GPT-2 training step and a third of a
- * small model's. The scalar loops compute the same formulas where vectors are narrower than 256 bits and in tests.
+ * Element-wise kernels over one row in a {@code float[]}: GELU forward and backward, and the sweeps of a softmax
+ * and of a softmax cross-entropy. {@code Math.exp} in a scalar loop (about 30 ns an element here) had made GELU a
+ * tenth of a GPT-2 training step and a third of a small model's; these use an exp of their own (below) that the
+ * vector loops run 16 lanes at a time and the scalar loops one at a time, with the same operations in the same order,
+ * so both give bit-identical element values (sums over a row may differ in their last bits: the lanes add in
+ * another order).
+ *
+ * <p>Why both: the Vector API is only fast once the JIT's second tier has compiled the loop; before that it runs
+ * hundreds of times slower than plain code, and warming up costs about half a second of CPU. Matrices of at least
+ * {@link #VECTOR_MIN_ELEMENTS} elements (training, batch scoring) take the vector loops; the small ones of a short
+ * command or a decoding step take the scalar loops, which pay no warm-up. {@link #vectors(long)} decides.
  */
 final class VectorMath {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int LANES = F.length();
+    /** Elements of one matrix from which the vector loops are worth their JIT warm-up. */
+    static final long VECTOR_MIN_ELEMENTS = 1 << 17;
     private static final float K = (float) Math.sqrt(2.0 / Math.PI);
     private static final float A = 0.044715f;
-    /** Elements summed in float lanes before the partial sum joins a double: keeps a 50k-wide row's sum exact to ~1e-7. */
+    /** Elements summed in float lanes before the partial sum joins a double: a 50k-wide row's sum stays exact to ~1e-7. */
     private static final int SUM_BLOCK = 1024;
 
-    /** Set by tests to run the scalar loops on a machine with vectors. */
-    static volatile boolean forceScalar = false;
+    // exp(x) = 2^k e^r with k = round(x / ln 2) and |r| <= ln 2 / 2; ln 2 split so that k * LN2_HI is exact in float
+    // (Cody and Waite's reduction), e^r by its Taylor series to r^7 (the next term is below 6e-9).
+    private static final float LOG2E = (float) (1 / Math.log(2));
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = (float) (Math.log(2) - 0.693359375);
+    private static final float ROUND = 12582912f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
+    /** Added to the bits of {@code k + ROUND}, then shifted into the exponent field: the bits of 2^k. */
+    private static final int EXPONENT_BIAS = 127 - Float.floatToRawIntBits(ROUND);
+    private static final float LOW = -87.3f;       // clamped so that 2^k stays a normal float: e^-87.3 ~ 1.2e-38
+    private static final float HIGH = 88.3f;       // e^88.3 ~ 2.2e38, below Float.MAX_VALUE
+    private static final float C2 = 1f / 2;
+    private static final float C3 = 1f / 6;
+    private static final float C4 = 1f / 24;
+    private static final float C5 = 1f / 120;
+    private static final float C6 = 1f / 720;
+    private static final float C7 = 1f / 5040;
 
     private VectorMath() {
     }
 
-    private static boolean vector() {
-        return LANES >= 8 && !forceScalar;
+    /** Whether a matrix of {@code elements} elements takes the vector loops. */
+    static boolean vectors(long elements) {
+        return LANES >= 8 && elements >= VECTOR_MIN_ELEMENTS;
+    }
+
+    /** e^x to about 2 ulp for x in [-87.3, 88.3] (clamped outside it); NaN stays NaN. */
+    static float exp(float x) {
+        float c = Math.max(LOW, Math.min(HIGH, x));
+        float j = c * LOG2E + ROUND;  // k = round(c / ln 2) sits in the low bits of j's mantissa
+        float k = j - ROUND;
+        float r = Math.fma(k, -LN2_HI, c);
+        r = Math.fma(k, -LN2_LO, r);
+        float p = Math.fma(r, C7, C6);
+        p = Math.fma(p, r, C5);
+        p = Math.fma(p, r, C4);
+        p = Math.fma(p, r, C3);
+        p = Math.fma(p, r, C2);
+        p = Math.fma(p, r, 1f);
+        p = Math.fma(p, r, 1f);
+        return p * Float.intBitsToFloat((Float.floatToRawIntBits(j) + EXPONENT_BIAS) << 23);
+    }
+
+    /** The vector form of {@link #exp(float)}, lane by lane the same operations. */
+    private static FloatVector exp(FloatVector x) {
+        FloatVector c = x.max(LOW).min(HIGH);
+        FloatVector j = c.mul(LOG2E).add(ROUND);
+        FloatVector k = j.sub(ROUND);
+        FloatVector r = k.fma(FloatVector.broadcast(F, -LN2_HI), c);
+        r = k.fma(FloatVector.broadcast(F, -LN2_LO), r);
+        FloatVector p = r.fma(C7, C6);
+        p = p.fma(r, FloatVector.broadcast(F, C5));
+        p = p.fma(r, FloatVector.broadcast(F, C4));
+        p = p.fma(r, FloatVector.broadcast(F, C3));
+        p = p.fma(r, FloatVector.broadcast(F, C2));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        p = p.fma(r, FloatVector.broadcast(F, 1f));
+        IntVector bits = j.reinterpretAsInts().add(EXPONENT_BIAS).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.reinterpretAsFloats());
     }
 
     /**
      * GELU, tanh approximation: {@code o = 0.5 h (1 + tanh(u))} with {@code u = K (h + A h^3)}, computed as
      * {@code h / (1 + exp(-2u))} (the same function: {@code (1 + tanh u) / 2} is the logistic of {@code 2u}).
      */
-    static void gelu(float[] h, float[] o, int n) {
+    static void gelu(float[] h, float[] o, int n, boolean vector) {
         int i = 0;
-        if (vector()) {
+        if (vector) {
             for (; i < F.loopBound(n); i += LANES) {
                 FloatVector v = FloatVector.fromArray(F, h, i);
-                FloatVector e = v.mul(v).mul(v).mul(A).add(v).mul(-2f * K).lanewise(VectorOperators.EXP);
+                FloatVector e = exp(v.mul(v).mul(v).mul(A).add(v).mul(-2f * K));
                 v.div(e.add(1f)).intoArray(o, i);
             }
         }
         for (; i < n; i++) {
             float v = h[i];
-            o[i] = v / (1f + (float) Math.exp(-2f * K * (v + A * v * v * v)));
+            float e = exp((v * v * v * A + v) * (-2f * K));
+            o[i] = v / (e + 1f);
         }
     }
 
     /**
      * GELU's backward in place: {@code dg *= d gelu / dh}. With {@code s = 1 / (1 + exp(-2u))},
-     * {@code d/dh = 0.5 (1 + t) + 0.5 h (1 - t^2) K (1 + 3A h^2)} becomes {@code s + 2 h s (1 - s) K (1 + 3A h^2)}.
+     * {@code d/dh = 0.5 (1 + t) + 0.5 h (1 - t^2) K (1 + 3A h^2)} becomes {@code s + 2K h s (1 - s) (1 + 3A h^2)}.
      */
-    static void geluBackward(float[] h, float[] dg, int n) {
+    static void geluBackward(float[] h, float[] dg, int n, boolean vector) {
         int i = 0;
-        if (vector()) {
+        if (vector) {
             for (; i < F.loopBound(n); i += LANES) {
                 FloatVector v = FloatVector.fromArray(F, h, i);
                 FloatVector v2 = v.mul(v);
-                FloatVector e = v2.mul(v).mul(A).add(v).mul(-2f * K).lanewise(VectorOperators.EXP);
+                FloatVector e = exp(v2.mul(v).mul(A).add(v).mul(-2f * K));
                 FloatVector s = FloatVector.broadcast(F, 1f).div(e.add(1f));
                 FloatVector inner = v2.mul(3f * A).add(1f).mul(2f * K);
                 FloatVector local = s.neg().add(1f).mul(s).mul(v).mul(inner).add(s);
@@ -67,16 +128,19 @@ final class VectorMath {
         }
         for (; i < n; i++) {
             float v = h[i];
-            float s = 1f / (1f + (float) Math.exp(-2f * K * (v + A * v * v * v)));
-            dg[i] *= s + 2f * v * s * (1f - s) * K * (1f + 3f * A * v * v);
+            float v2 = v * v;
+            float e = exp((v2 * v * A + v) * (-2f * K));
+            float s = 1f / (e + 1f);
+            float inner = (v2 * (3f * A) + 1f) * (2f * K);
+            dg[i] *= (-s + 1f) * s * v * inner + s;
         }
     }
 
     /** The largest of {@code x[0, n)}. */
-    static float max(float[] x, int n) {
+    static float max(float[] x, int n, boolean vector) {
         int i = 0;
         float max = Float.NEGATIVE_INFINITY;
-        if (vector() && n >= LANES) {
+        if (vector && n >= LANES) {
             FloatVector m = FloatVector.fromArray(F, x, 0);
             for (i = LANES; i < F.loopBound(n); i += LANES) {
                 m = m.max(FloatVector.fromArray(F, x, i));
@@ -90,16 +154,16 @@ final class VectorMath {
     }
 
     /** {@code x[j] = exp(x[j] - shift)} for {@code j < n}; returns their sum. */
-    static double expShiftedSum(float[] x, int n, float shift) {
+    static double expShiftedSum(float[] x, int n, float shift, boolean vector) {
         double sum = 0;
         int i = 0;
-        if (vector()) {
+        if (vector) {
             int bound = F.loopBound(n);
             while (i < bound) {
                 int blockEnd = Math.min(bound, i + SUM_BLOCK);
                 FloatVector acc = FloatVector.zero(F);
                 for (; i < blockEnd; i += LANES) {
-                    FloatVector e = FloatVector.fromArray(F, x, i).sub(shift).lanewise(VectorOperators.EXP);
+                    FloatVector e = exp(FloatVector.fromArray(F, x, i).sub(shift));
                     e.intoArray(x, i);
                     acc = acc.add(e);
                 }
@@ -107,16 +171,16 @@ final class VectorMath {
             }
         }
         for (; i < n; i++) {
-            x[i] = (float) Math.exp(x[i] - shift);
+            x[i] = exp(x[i] - shift);
             sum += x[i];
         }
         return sum;
     }
 
     /** {@code x[j] *= scale} for {@code j < n}. */
-    static void scale(float[] x, int n, float scale) {
+    static void scale(float[] x, int n, float scale, boolean vector) {
         int i = 0;
-        if (vector()) {
+        if (vector) {
             for (; i < F.loopBound(n); i += LANES) {
                 FloatVector.fromArray(F, x, i).mul(scale).intoArray(x, i);
             }
@@ -125,11 +189,12 @@ final class VectorMath {
             x[i] *= scale;
         }
     }
+
     /** Softmax's backward along one row: {@code d[j] = p[j] (d[j] - sum_k p[k] d[k])}, in place. */
-    static void softmaxBackward(float[] p, float[] d, int n) {
+    static void softmaxBackward(float[] p, float[] d, int n, boolean vector) {
         double dot = 0;
         int i = 0;
-        if (vector()) {
+        if (vector) {
             FloatVector acc = FloatVector.zero(F);
             for (; i < F.loopBound(n); i += LANES) {
                 acc = FloatVector.fromArray(F, p, i).fma(FloatVector.fromArray(F, d, i), acc);
@@ -141,7 +206,7 @@ final class VectorMath {
         }
         float dt = (float) dot;
         i = 0;
-        if (vector()) {
+        if (vector) {
             for (; i < F.loopBound(n); i += LANES) {
                 FloatVector.fromArray(F, d, i).sub(dt).mul(FloatVector.fromArray(F, p, i)).intoArray(d, i);
             }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -14,22 +13,17 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** The element-wise kernels against their closed forms in double precision, on the vector and the scalar path. */
+/** The element-wise kernels against their closed forms in double precision, on the vector and the scalar loops. */
 class VectorMathTest {
 
     private static final double K = Math.sqrt(2.0 / Math.PI);
     private static final double A = 0.044715;
 
-    @AfterEach
-    void vectorsBack() {
-        VectorMath.forceScalar = false;
-    }
-
     private static double gelu(double x) {
         return 0.5 * x * (1 + Math.tanh(K * (x + A * x * x * x)));
     }
 
-    /** Inputs from -12 to 12 plus exact zeros, in a length that leaves a scalar tail after the vector loop. */
+    /** Inputs from about -12 to 12, exact zeros and far tails, in a length that leaves a scalar tail after the vectors. */
     private static float[] inputs() {
         Random random = new Random(7);
         float[] h = new float[4099];
@@ -43,24 +37,34 @@ class VectorMathTest {
         return h;
     }
 
-    @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void geluMatchesTheTanhFormula(boolean scalar) {
-        VectorMath.forceScalar = scalar;
-        float[] h = inputs();
-        float[] g = new float[h.length];
-        VectorMath.gelu(h, g, h.length);
-        for (int i = 0; i < h.length; i++) {
-            assertEquals(gelu(h[i]), g[i], 2e-6 * Math.max(1, Math.abs(h[i])), "gelu(" + h[i] + ")");
+    @Test
+    void expIsWithinThreeUlpOfTheLibraryExpAndClampsAtTheFloatRange() {
+        for (float x = -87f; x <= 88f; x += 0.0137f) {
+            double expected = Math.exp(x);
+            assertEquals(expected, VectorMath.exp(x), 3 * Math.ulp((float) expected), "exp(" + x + ")");
         }
-        assertEquals(40f, g[3]);
-        assertEquals(0f, g[4], 0f);
+        assertEquals(1f, VectorMath.exp(0f));
+        assertTrue(VectorMath.exp(-1000f) < 2e-38f && VectorMath.exp(-1000f) > 0f, "clamped low, still a normal float");
+        assertTrue(Float.isFinite(VectorMath.exp(1000f)) && VectorMath.exp(1000f) > 1e38f, "clamped high, finite");
+        assertTrue(Float.isNaN(VectorMath.exp(Float.NaN)));
     }
 
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
-    void geluBackwardMatchesCentralDifferences(boolean scalar) {
-        VectorMath.forceScalar = scalar;
+    void geluMatchesTheTanhFormula(boolean vector) {
+        float[] h = inputs();
+        float[] g = new float[h.length];
+        VectorMath.gelu(h, g, h.length, vector);
+        for (int i = 0; i < h.length; i++) {
+            assertEquals(gelu(h[i]), g[i], 2e-6 * Math.max(1, Math.abs(h[i])), "gelu(" + h[i] + ")");
+        }
+        assertEquals(40f, g[3]);
+        assertEquals(0f, g[4], 1e-30f);
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void geluBackwardMatchesCentralDifferences(boolean vector) {
         float[] h = inputs();
         float[] upstream = new float[h.length];
         Random random = new Random(11);
@@ -68,7 +72,7 @@ class VectorMathTest {
             upstream[i] = (float) random.nextGaussian();
         }
         float[] dh = upstream.clone();
-        VectorMath.geluBackward(h, dh, h.length);
+        VectorMath.geluBackward(h, dh, h.length, vector);
         double eps = 1e-4;
         for (int i = 0; i < h.length; i++) {
             double slope = (gelu(h[i] + eps) - gelu(h[i] - eps)) / (2 * eps);
@@ -77,22 +81,37 @@ class VectorMathTest {
     }
 
     @Test
-    void vectorAndScalarPathsAgree() {
+    void vectorAndScalarLoopsGiveBitIdenticalElements() {
         float[] h = inputs();
-        float[] vector = new float[h.length];
-        float[] scalar = new float[h.length];
-        VectorMath.gelu(h, vector, h.length);
-        VectorMath.forceScalar = true;
-        VectorMath.gelu(h, scalar, h.length);
-        assertArrayEquals(scalar, vector, 1e-5f);
+        float[][] g = new float[2][h.length];
+        float[][] dh = new float[2][];
+        float[][] e = new float[2][];
+        for (int path = 0; path < 2; path++) {
+            boolean vector = path == 1;
+            VectorMath.gelu(h, g[path], h.length, vector);
+            dh[path] = h.clone();
+            VectorMath.geluBackward(h, dh[path], h.length, vector);
+            e[path] = h.clone();
+            VectorMath.expShiftedSum(e[path], h.length, 3f, vector);
+        }
+        assertArrayEquals(g[0], g[1]);
+        assertArrayEquals(dh[0], dh[1]);
+        assertArrayEquals(e[0], e[1]);
     }
 
+    @Test
+    void largeMatricesTakeTheVectorLoopsSmallOnesTheScalarLoops() {
+        assertFalse(VectorMath.vectors(3 * 512));
+        assertFalse(VectorMath.vectors(VectorMath.VECTOR_MIN_ELEMENTS - 1));
+        // true on any machine with 256-bit vectors or wider (this one has 512)
+        assertTrue(VectorMath.vectors(512L * 3072) || jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() < 8);
+    }
+
+    /** 1,003 logits a row stay on the scalar loops, 50,261 take the vector loops (5 rows: 251,305 elements). */
     @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void crossEntropyMatchesLogSumExpAndSoftmaxMinusOneHot(boolean scalar) {
-        VectorMath.forceScalar = scalar;
+    @ValueSource(ints = {1003, 50261})
+    void crossEntropyMatchesLogSumExpAndSoftmaxMinusOneHot(int v) {
         int rows = 5;
-        int v = 1003;  // not a multiple of any vector width
         Random random = new Random(3);
         float[][] x = new float[rows][v];
         for (float[] row : x) {
@@ -101,7 +120,7 @@ class VectorMathTest {
             }
         }
         x[1][17] = 60f;  // a row dominated by one logit: its target is the argmax
-        int[] targets = {5, 17, -1, 1002, 0};
+        int[] targets = {5, 17, -1, v - 1, 0};
         double gradScale = 0.25;
 
         double[] lossPerRow = new double[rows];
@@ -140,10 +159,10 @@ class VectorMathTest {
         assertTrue(greedy[1]);
         assertFalse(greedy[0]);
     }
+
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
-    void softmaxBackwardIsTheJacobianTransposeTimesTheUpstreamGradient(boolean scalar) {
-        VectorMath.forceScalar = scalar;
+    void softmaxBackwardIsTheJacobianTransposeTimesTheUpstreamGradient(boolean vector) {
         int n = 77;
         Random random = new Random(5);
         double[] z = new double[n];
@@ -164,7 +183,7 @@ class VectorMathTest {
             upstream[j] = random.nextGaussian();
             d[j] = (float) upstream[j];
         }
-        VectorMath.softmaxBackward(p, d, n);
+        VectorMath.softmaxBackward(p, d, n, vector);
         // d loss / d z_k = sum_j upstream_j * d p_j / d z_k = sum_j upstream_j p_j (delta_jk - p_k)
         for (int k = 0; k < n; k++) {
             double expected = 0;
