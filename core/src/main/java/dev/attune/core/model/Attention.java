@@ -158,7 +158,6 @@ final class Attention {
         FloatBuffer s = HostBuffers.floats(scores);
         int n = p.n;
         int len = p.total;
-        boolean vector = VectorMath.vectors((long) p.batch * heads * n * len);
         Parallel.rows(p.batch * heads * n, 64, (from, to) -> {
             float[] row = new float[len];
             for (int r = from; r < to; r++) {
@@ -168,9 +167,9 @@ final class Attention {
                 if (p.keyValid == null) {
                     // Causal only: the allowed keys are the first start + i + 1, one contiguous run.
                     int allowed = Math.min(len, p.start + i + 1);
-                    float max = VectorMath.max(row, allowed, vector);
-                    double sum = VectorMath.expShiftedSum(row, allowed, max, vector);
-                    VectorMath.scale(row, allowed, (float) (1.0 / sum), vector);
+                    float max = RowKernels.max(row, allowed);
+                    double sum = RowKernels.expShiftedSum(row, allowed, max);
+                    RowKernels.scale(row, allowed, (float) (1.0 / sum));
                     Arrays.fill(row, allowed, len, 0f);
                 } else {
                     maskedSoftmax(p, b, i, row);
@@ -192,7 +191,7 @@ final class Attention {
         double sum = 0;
         for (int j = 0; j < len; j++) {
             if (p.allowed(b, i, j)) {
-                float e = VectorMath.exp(row[j] - max);
+                float e = RowKernels.exp(row[j] - max);
                 row[j] = e;
                 sum += e;
             } else {
@@ -218,14 +217,13 @@ final class Attention {
         FloatBuffer pb = HostBuffers.floats(probs);
         FloatBuffer db = HostBuffers.floats(dprobs);
         int l = (int) len;
-        boolean vector = VectorMath.vectors(probs.length());
         Parallel.rows((int) (probs.length() / len), 64, (from, to) -> {
             float[] pr = new float[l];
             float[] dr = new float[l];
             for (int r = from; r < to; r++) {
                 pb.get(r * l, pr);
                 db.get(r * l, dr);
-                VectorMath.softmaxBackward(pr, dr, l, vector);
+                RowKernels.softmaxBackward(pr, dr, l);
                 db.put(r * l, dr);
             }
         });

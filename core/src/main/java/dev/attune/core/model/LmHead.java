@@ -43,8 +43,8 @@ final class LmHead {
 
     /**
      * Summed cross-entropy of {@code targets} (entries below zero skipped) under {@code logits} [R, V]. When
-     * {@code gradScale} is not NaN, turns logits in place into d(loss * gradScale)/d(logits); otherwise the logits
-     * may be left changed (shifted, exponentiated) and must not be read again.
+     * {@code gradScale} is not NaN, turns logits in place into d(loss * gradScale)/d(logits); otherwise leaves
+     * softmax probabilities there.
      */
     static double crossEntropy(INDArray logits, int[] targets, double gradScale) {
         return crossEntropy(logits, targets, gradScale, new double[(int) logits.rows()], null);
@@ -96,36 +96,56 @@ final class LmHead {
     }
 
     /**
-     * Cross-entropy over host memory, one row at a time (a 50k-wide row stays in the core's cache through all three
-     * sweeps, where whole-matrix passes streamed the chunk through memory three times): max, then exp of the shifted
-     * row and its sum, then for training {@code (softmax - onehot) * gradScale} written back in place.
+     * Cross-entropy over host memory in three sweeps: per row, subtract the max (Java); exponentiate the whole matrix
+     * in one native, vectorised call (Java's Math.exp on 50M logits cost more than the LM head's GEMM); then per row
+     * sum, the target's loss and, for training, {@code (softmax - onehot) * gradScale} in place (Java).
      */
     private static double crossEntropyHost(INDArray logits, int[] targets, double gradScale, double[] rowLoss,
                                            boolean[] greedy) {
         int rows = (int) logits.rows();
         int v = (int) logits.columns();
         boolean gradient = !Double.isNaN(gradScale);
-        boolean vector = VectorMath.vectors((long) rows * v);
+        float[] shiftedTarget = new float[rows];
         Parallel.rows(rows, 8, (from, to) -> {
             float[] row = new float[v];
             for (int r = from; r < to; r++) {
                 FloatBuffer buffer = HostBuffers.window(logits, (long) r * v, v);
                 buffer.get(0, row);
-                float max = VectorMath.max(row, v, vector);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < v; j++) {
+                    max = Math.max(max, row[j]);
+                }
+                for (int j = 0; j < v; j++) {
+                    row[j] -= max;
+                }
+                if (targets[r] >= 0) {
+                    shiftedTarget[r] = row[targets[r]];
+                    if (greedy != null) {
+                        greedy[r] = shiftedTarget[r] >= 0;  // the row's max is 0 after the shift
+                    }
+                }
+                buffer.put(0, row);
+            }
+        });
+        Transforms.exp(logits, false);
+        Parallel.rows(rows, 8, (from, to) -> {
+            float[] row = new float[v];
+            for (int r = from; r < to; r++) {
+                FloatBuffer buffer = HostBuffers.window(logits, (long) r * v, v);
+                buffer.get(0, row);
+                double sum = 0;
+                for (int j = 0; j < v; j++) {
+                    sum += row[j];
+                }
                 int t = targets[r];
-                float shiftedTarget = t >= 0 ? row[t] - max : 0f;
-                if (t >= 0 && greedy != null) {
-                    greedy[r] = shiftedTarget >= 0;  // the target is (one of) the row's largest
-                }
-                if (t < 0 && !gradient) {
-                    continue;
-                }
-                double sum = VectorMath.expShiftedSum(row, v, max, vector);
                 if (t >= 0) {
-                    rowLoss[r] = Math.log(sum) - shiftedTarget;
+                    rowLoss[r] = Math.log(sum) - shiftedTarget[r];
                 }
                 if (gradient) {
-                    VectorMath.scale(row, v, t >= 0 ? (float) (gradScale / sum) : 0f, vector);
+                    float scale = t >= 0 ? (float) (gradScale / sum) : 0f;
+                    for (int j = 0; j < v; j++) {
+                        row[j] *= scale;
+                    }
                     if (t >= 0) {
                         row[t] -= (float) gradScale;
                     }

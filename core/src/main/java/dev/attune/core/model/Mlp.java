@@ -97,7 +97,7 @@ final class Mlp {
     }
 
     /**
-     * Both GELU passes in one sweep over host memory, a row at a time through {@link VectorMath} (nine ND4J calls
+     * Both GELU passes in one sweep over host memory, a row at a time through {@link RowKernels} (nine ND4J calls
      * each otherwise). Forward: out = g. Backward: out holds dg and becomes dh.
      */
     private static void geluHost(INDArray h, INDArray out, boolean backward) {
@@ -105,7 +105,6 @@ final class Mlp {
         int cols = (int) h.columns();
         FloatBuffer hb = HostBuffers.floats(h);
         FloatBuffer ob = HostBuffers.floats(out);
-        boolean vector = VectorMath.vectors((long) rows * cols);
         Parallel.rows(rows, 4, (from, to) -> {
             float[] x = new float[cols];
             float[] o = new float[cols];
@@ -113,9 +112,9 @@ final class Mlp {
                 hb.get(r * cols, x);
                 if (backward) {
                     ob.get(r * cols, o);
-                    VectorMath.geluBackward(x, o, cols, vector);
+                    RowKernels.geluBackward(x, o, cols);
                 } else {
-                    VectorMath.gelu(x, o, cols, vector);
+                    RowKernels.gelu(x, o, cols);
                 }
                 ob.put(r * cols, o);
             }

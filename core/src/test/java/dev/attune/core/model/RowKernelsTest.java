@@ -1,6 +1,5 @@
 package dev.attune.core.model;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,8 +12,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** The element-wise kernels against their closed forms in double precision, on the vector and the scalar loops. */
-class VectorMathTest {
+/** The element-wise kernels against their closed forms in double precision. */
+class RowKernelsTest {
 
     private static final double K = Math.sqrt(2.0 / Math.PI);
     private static final double A = 0.044715;
@@ -23,7 +22,7 @@ class VectorMathTest {
         return 0.5 * x * (1 + Math.tanh(K * (x + A * x * x * x)));
     }
 
-    /** Inputs from about -12 to 12, exact zeros and far tails, in a length that leaves a scalar tail after the vectors. */
+    /** Inputs from about -12 to 12, exact zeros and far tails. */
     private static float[] inputs() {
         Random random = new Random(7);
         float[] h = new float[4099];
@@ -41,20 +40,19 @@ class VectorMathTest {
     void expIsWithinThreeUlpOfTheLibraryExpAndClampsAtTheFloatRange() {
         for (float x = -87f; x <= 88f; x += 0.0137f) {
             double expected = Math.exp(x);
-            assertEquals(expected, VectorMath.exp(x), 3 * Math.ulp((float) expected), "exp(" + x + ")");
+            assertEquals(expected, RowKernels.exp(x), 3 * Math.ulp((float) expected), "exp(" + x + ")");
         }
-        assertEquals(1f, VectorMath.exp(0f));
-        assertTrue(VectorMath.exp(-1000f) < 2e-38f && VectorMath.exp(-1000f) > 0f, "clamped low, still a normal float");
-        assertTrue(Float.isFinite(VectorMath.exp(1000f)) && VectorMath.exp(1000f) > 1e38f, "clamped high, finite");
-        assertTrue(Float.isNaN(VectorMath.exp(Float.NaN)));
+        assertEquals(1f, RowKernels.exp(0f));
+        assertTrue(RowKernels.exp(-1000f) < 2e-38f && RowKernels.exp(-1000f) > 0f, "clamped low, still a normal float");
+        assertTrue(Float.isFinite(RowKernels.exp(1000f)) && RowKernels.exp(1000f) > 1e38f, "clamped high, finite");
+        assertTrue(Float.isNaN(RowKernels.exp(Float.NaN)));
     }
 
-    @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void geluMatchesTheTanhFormula(boolean vector) {
+    @Test
+    void geluMatchesTheTanhFormula() {
         float[] h = inputs();
         float[] g = new float[h.length];
-        VectorMath.gelu(h, g, h.length, vector);
+        RowKernels.gelu(h, g, h.length);
         for (int i = 0; i < h.length; i++) {
             assertEquals(gelu(h[i]), g[i], 2e-6 * Math.max(1, Math.abs(h[i])), "gelu(" + h[i] + ")");
         }
@@ -62,9 +60,8 @@ class VectorMathTest {
         assertEquals(0f, g[4], 1e-30f);
     }
 
-    @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void geluBackwardMatchesCentralDifferences(boolean vector) {
+    @Test
+    void geluBackwardMatchesCentralDifferences() {
         float[] h = inputs();
         float[] upstream = new float[h.length];
         Random random = new Random(11);
@@ -72,7 +69,7 @@ class VectorMathTest {
             upstream[i] = (float) random.nextGaussian();
         }
         float[] dh = upstream.clone();
-        VectorMath.geluBackward(h, dh, h.length, vector);
+        RowKernels.geluBackward(h, dh, h.length);
         double eps = 1e-4;
         for (int i = 0; i < h.length; i++) {
             double slope = (gelu(h[i] + eps) - gelu(h[i] - eps)) / (2 * eps);
@@ -80,36 +77,9 @@ class VectorMathTest {
         }
     }
 
-    @Test
-    void vectorAndScalarLoopsGiveBitIdenticalElements() {
-        float[] h = inputs();
-        float[][] g = new float[2][h.length];
-        float[][] dh = new float[2][];
-        float[][] e = new float[2][];
-        for (int path = 0; path < 2; path++) {
-            boolean vector = path == 1;
-            VectorMath.gelu(h, g[path], h.length, vector);
-            dh[path] = h.clone();
-            VectorMath.geluBackward(h, dh[path], h.length, vector);
-            e[path] = h.clone();
-            VectorMath.expShiftedSum(e[path], h.length, 3f, vector);
-        }
-        assertArrayEquals(g[0], g[1]);
-        assertArrayEquals(dh[0], dh[1]);
-        assertArrayEquals(e[0], e[1]);
-    }
-
-    @Test
-    void largeMatricesTakeTheVectorLoopsSmallOnesTheScalarLoops() {
-        assertFalse(VectorMath.vectors(3 * 512));
-        assertFalse(VectorMath.vectors(VectorMath.VECTOR_MIN_ELEMENTS - 1));
-        // true on any machine with 256-bit vectors or wider (this one has 512)
-        assertTrue(VectorMath.vectors(512L * 3072) || jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() < 8);
-    }
-
-    /** 1,003 logits a row stay on the scalar loops, 50,261 take the vector loops (5 rows: 251,305 elements). */
+    /** GPT-2's vocabulary and a width that is not a multiple of anything. */
     @ParameterizedTest
-    @ValueSource(ints = {1003, 50261})
+    @ValueSource(ints = {1003, 50257})
     void crossEntropyMatchesLogSumExpAndSoftmaxMinusOneHot(int v) {
         int rows = 5;
         Random random = new Random(3);
@@ -160,9 +130,8 @@ class VectorMathTest {
         assertFalse(greedy[0]);
     }
 
-    @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void softmaxBackwardIsTheJacobianTransposeTimesTheUpstreamGradient(boolean vector) {
+    @Test
+    void softmaxBackwardIsTheJacobianTransposeTimesTheUpstreamGradient() {
         int n = 77;
         Random random = new Random(5);
         double[] z = new double[n];
@@ -183,7 +152,7 @@ class VectorMathTest {
             upstream[j] = random.nextGaussian();
             d[j] = (float) upstream[j];
         }
-        VectorMath.softmaxBackward(p, d, n, vector);
+        RowKernels.softmaxBackward(p, d, n);
         // d loss / d z_k = sum_j upstream_j * d p_j / d z_k = sum_j upstream_j p_j (delta_jk - p_k)
         for (int k = 0; k < n; k++) {
             double expected = 0;
