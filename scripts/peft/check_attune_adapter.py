@@ -4,12 +4,15 @@ AttuneSavedLoraTest) with Python's PEFT onto the fixture base, and writes PEFT's
 attune_lora_expected.safetensors, which the Java test compares with Attune's. The same for the sequence classifiers
 Attune saved with their score head as modules_to_save (attune_seqcls_lora/, attune_seqcls_prefix/, written by
 PeftHeadTest), loaded onto GPT2ForSequenceClassification: attune_seqcls_*_expected.safetensors hold PEFT's classifier
-logits. Run after make_fixtures.py:
+logits. And the LoRA adapter with bias="all" Attune saved (attune_lora_bias_all/, written by LoraBiasAllTest): PEFT
+must take every bias of the base from it (it sets them in place), and attune_lora_bias_all_expected.safetensors holds
+PEFT's logits. Run after make_fixtures.py:
 
     /tmp/venv/bin/python scripts/peft/check_attune_adapter.py
 """
 import os
 
+import safetensors.torch
 import torch
 from peft import PeftModel
 from safetensors.torch import save_file
@@ -30,6 +33,21 @@ def main():
     assert torch.allclose(logits, merged, atol=1e-5)
     save_file({"logits": logits}, os.path.join(ROOT, "attune_lora_expected.safetensors"))
     print("PEFT loaded Attune's adapter:", lora_modules, "logits", tuple(logits.shape))
+
+    path = os.path.join(ROOT, "attune_lora_bias_all")
+    saved = safetensors.torch.load_file(os.path.join(path, "adapter_model.safetensors"))
+    model = PeftModel.from_pretrained(mf.base_model(), path)
+    model.eval()
+    params = dict(model.named_parameters())
+    biases = [k for k in saved if not k.endswith("lora_A.weight") and not k.endswith("lora_B.weight")]
+    assert len(biases) == 13, biases  # ln_1, ln_2, four projections of 2 layers, ln_f
+    for key in biases:
+        assert torch.equal(params[key], saved[key]), key  # PEFT set the base bias to the saved value
+    logits = mf.logits(model)
+    merged = mf.logits(model.merge_and_unload())
+    assert torch.allclose(logits, merged, atol=1e-5)
+    save_file({"logits": logits}, os.path.join(ROOT, "attune_lora_bias_all_expected.safetensors"))
+    print("PEFT loaded Attune's bias=all adapter:", len(biases), "biases, logits", tuple(logits.shape))
 
     for name in ["attune_seqcls_lora", "attune_seqcls_prefix"]:
         model = PeftModel.from_pretrained(mf.classifier_base(), os.path.join(ROOT, name))

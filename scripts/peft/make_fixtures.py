@@ -9,7 +9,9 @@ modules_to_save; their expected values are the classifier's logits [B, NUM_LABEL
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install peft transformers torch safetensors
     /tmp/venv/bin/python scripts/peft/make_fixtures.py [OUT_DIR]
 
-Versions used for the committed files are written to OUT_DIR/versions.json.
+Versions used for the committed files are written to OUT_DIR/versions.json. PEFT keeps target_modules as a set, so
+their order in adapter_config.json changes from run to run (Python's hash seed); the committed configs keep the order
+of the run that made them (git checkout them after a rerun: the tensors and logits come out byte-identical).
 """
 import json
 import os
@@ -86,7 +88,7 @@ def main():
     base_model().save_pretrained(os.path.join(OUT, "base"))
     generations = {"base": greedy(base_model())}
 
-    def make(name, config, perturbations, merged=False, generate=False):
+    def make(name, config, perturbations, merged=False, generate=False, disabled=False):
         shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
         model = get_peft_model(base_model(), config)
         for i, (keys, scale, around) in enumerate(perturbations):
@@ -95,6 +97,9 @@ def main():
         expected[name] = logits(model)
         if generate:
             generations[name] = greedy(model)
+        if disabled:
+            with model.disable_adapter():
+                expected[name + ".disabled"] = logits(model)
         model.save_pretrained(os.path.join(OUT, name))
         os.remove(os.path.join(OUT, name, "README.md"))  # a generated model card, not needed
         # the saved adapter must reproduce the logits when PEFT loads it back
@@ -113,6 +118,11 @@ def main():
                                    target_modules=["mlp.c_fc"], layers_to_transform=[1], bias="lora_only",
                                    fan_in_fan_out=True),
          [(["lora_B"], 0.1, 0.0), (["c_fc.base_layer.bias"], 0.1, 0.0)], merged=True)
+    # bias="all" trains every bias of the base in place: LayerNorms, untargeted projections (saved as
+    # ...c_proj.bias) and the targeted ones (...c_attn.base_layer.bias); PEFT's disable_adapter() keeps them
+    make("lora_bias_all", LoraConfig(task_type=TaskType.CAUSAL_LM, r=2, lora_alpha=6, target_modules=["c_attn"],
+                                     bias="all", fan_in_fan_out=True),
+         [(["lora_B"], 0.1, 0.0), (["bias"], 0.1, 0.0)], merged=True, generate=True, disabled=True)
     make("ia3", IA3Config(task_type=TaskType.CAUSAL_LM, target_modules=["c_attn", "mlp.c_proj"],
                           feedforward_modules=["mlp.c_proj"], fan_in_fan_out=True),
          [(["ia3_l"], 0.2, 1.0)], merged=True, generate=True)

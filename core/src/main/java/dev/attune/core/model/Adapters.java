@@ -6,8 +6,9 @@ import java.util.Optional;
 
 /**
  * The places where adapters attach to a {@link GptModel}: the four projections of each layer
- * ({@link ProjectionAdapter}), the two residual branches of each layer ({@link ResidualAdapter}), key/value positions
- * in front of every layer ({@link KvPrefix}) and virtual input embeddings ({@link SoftPrompt}). Every forward path of
+ * ({@link ProjectionAdapter}), the two residual branches of each layer and the outputs of the LayerNorms
+ * ({@link ResidualAdapter}), key/value positions in front of every layer ({@link KvPrefix}) and virtual input
+ * embeddings ({@link SoftPrompt}). Every forward path of
  * the model (training, scoring, generation through {@link KvCache}) runs what is attached, and its backward sends
  * each adapter its gradients; with {@link GptModel#freeze()} the base weights themselves get none.
  *
@@ -19,6 +20,7 @@ public final class Adapters {
     private final Block[] blocks;
     private KvPrefix prefix;
     private SoftPrompt softPrompt;
+    private ResidualAdapter afterFinalNorm;
 
     Adapters(GptConfig config, Block[] blocks) {
         this.config = config;
@@ -68,6 +70,40 @@ public final class Adapters {
         return Optional.ofNullable(branch == Branch.ATTENTION ? b.afterAttention : b.afterMlp);
     }
 
+    /**
+     * Puts {@code adapter} on the output of the LayerNorm that opens branch {@code branch} of layer {@code layer}
+     * ({@code ln_1} for {@link Branch#ATTENTION}, {@code ln_2} for {@link Branch#MLP}), replacing any there; null
+     * removes it. The branch's projections read the adjusted output (LoRA's bias mode {@code all} shifts the
+     * LayerNorm biases this way without touching the base).
+     */
+    public void afterNorm(int layer, Branch branch, ResidualAdapter adapter) {
+        Block b = block(layer);
+        if (Objects.requireNonNull(branch, "branch") == Branch.ATTENTION) {
+            b.afterLn1 = adapter;
+        } else {
+            b.afterLn2 = adapter;
+        }
+    }
+
+    /** The adapter on the output of the LayerNorm that opens a branch, if any. */
+    public Optional<ResidualAdapter> afterNorm(int layer, Branch branch) {
+        Block b = block(layer);
+        return Optional.ofNullable(branch == Branch.ATTENTION ? b.afterLn1 : b.afterLn2);
+    }
+
+    /**
+     * Puts {@code adapter} on the output of the final LayerNorm {@code ln_f} (the hidden states the LM head and task
+     * heads read), replacing any there; null removes it.
+     */
+    public void afterFinalNorm(ResidualAdapter adapter) {
+        this.afterFinalNorm = adapter;
+    }
+
+    /** The adapter on the final LayerNorm's output, if any. */
+    public Optional<ResidualAdapter> afterFinalNorm() {
+        return Optional.ofNullable(afterFinalNorm);
+    }
+
     /** Sets the key/value prefix of every layer; null removes it. */
     public void prefix(KvPrefix prefix) {
         if (prefix != null && (prefix.length() <= 0 || prefix.length() >= config.contextLength())) {
@@ -106,14 +142,22 @@ public final class Adapters {
             }
             b.afterAttention = null;
             b.afterMlp = null;
+            b.afterLn1 = null;
+            b.afterLn2 = null;
         }
         prefix = null;
         softPrompt = null;
+        afterFinalNorm = null;
     }
 
     /** True when nothing is attached. */
     public boolean isEmpty() {
-        return lowestLayer() == blocks.length;
+        return !trains();
+    }
+
+    /** Whether a backward pass has adapter gradients to compute (anything attached trains). */
+    boolean trains() {
+        return lowestLayer() < blocks.length || afterFinalNorm != null;
     }
 
     /**
@@ -136,7 +180,8 @@ public final class Adapters {
 
     /**
      * The lowest layer a backward pass must reach for the adapters' gradients: 0 with a prefix or soft prompt, the
-     * lowest adapted layer otherwise, the number of layers when nothing is attached.
+     * lowest adapted layer otherwise, the number of layers when no layer has an adapter (one on {@code ln_f} needs
+     * no layer's backward).
      */
     int lowestLayer() {
         if (prefix != null || softPrompt != null) {
@@ -144,7 +189,7 @@ public final class Adapters {
         }
         for (int l = 0; l < blocks.length; l++) {
             Block b = blocks[l];
-            if (b.afterAttention != null || b.afterMlp != null) {
+            if (b.afterAttention != null || b.afterMlp != null || b.afterLn1 != null || b.afterLn2 != null) {
                 return l;
             }
             for (Projection p : Projection.values()) {

@@ -475,21 +475,25 @@ public final class GptModel {
 
     /** Whether anything trains: the base, or an adapter. */
     private boolean needsBackward() {
-        return !frozen || adapters.lowestLayer() < config.layers();
+        return !frozen || adapters.trains();
     }
 
     /**
      * Per layer, the projection inputs the next backward pass reads: all of them while the base trains (its weight
-     * gradients read them), only those an adapter wraps while it is frozen.
+     * gradients read them), only those an adapter wrapping them reads while it is frozen.
      */
     private Activations.Keep[] keep() {
         Activations.Keep[] keep = new Activations.Keep[blocks.length];
         for (int l = 0; l < blocks.length; l++) {
             Block b = blocks[l];
-            keep[l] = frozen ? new Activations.Keep(b.attention.cAttn.adapter != null, b.attention.cProj.adapter != null,
-                    b.mlp.cFc.adapter != null, b.mlp.cProj.adapter != null) : Activations.Keep.ALL;
+            keep[l] = frozen ? new Activations.Keep(readsInput(b.attention.cAttn), readsInput(b.attention.cProj),
+                    readsInput(b.mlp.cFc), readsInput(b.mlp.cProj)) : Activations.Keep.ALL;
         }
         return keep;
+    }
+
+    private static boolean readsInput(Linear projection) {
+        return projection.adapter != null && projection.adapter.readsInput();
     }
 
     /** One training forward pass and what its backward needs. */
@@ -535,7 +539,8 @@ public final class GptModel {
         int top = config.layers();
         int lowest = frozen ? adapters.lowestLayer() : 0;
         s.dResid.assign(0);
-        lnF.backward(s.dLn, a.resid(top), a.lnfMean, a.lnfRstd, s.dResid, accumulate);  // dResid = d x_L
+        INDArray dLnf = Block.normGradient(adapters.afterFinalNorm().orElse(null), s.dLn, p);
+        lnF.backward(dLnf, a.resid(top), a.lnfMean, a.lnfRstd, s.dResid, accumulate);  // dResid = d x_L
         for (int l = top - 1; l >= lowest; l--) {
             blocks[l].backward(p, a.resid(l), a.block(l), a.kv[l], s.dResid, s, adapters.prefix());  // now d x_l
         }
@@ -890,6 +895,7 @@ public final class GptModel {
             blocks[l].forward(p, a.resid(l), a.block(l), kv[l], a.resid(l + 1));     // x_{l+1} [R, C]
         }
         lnF.forward(a.resid(config.layers()), a.lnfOut, a.lnfMean, a.lnfRstd);      // [R, C]
+        adapters.afterFinalNorm().ifPresent(adapter -> adapter.forward(a.lnfOut, p));
     }
 
     @Override

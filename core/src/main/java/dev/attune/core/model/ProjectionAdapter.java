@@ -62,4 +62,14 @@ public interface ProjectionAdapter {
      */
     default void backwardInput(INDArray x, INDArray dy, INDArray dx, Step step) {
     }
+
+    /**
+     * Whether the backward hooks read the layer's input {@code x}. While the base is frozen a training pass keeps a
+     * projection's input for its backward only when its adapter reads it; an adapter that does not (a bias shift,
+     * {@code y + d}) saves that buffer and gets null for {@code x} in {@link #backwardOutput} and
+     * {@link #backwardInput}.
+     */
+    default boolean readsInput() {
+        return true;
+    }
 }

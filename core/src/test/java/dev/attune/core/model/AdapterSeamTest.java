@@ -45,6 +45,9 @@ class AdapterSeamTest {
         TestAdapters.ScaleInput down = new TestAdapters.ScaleInput(24, 15);
         TestAdapters.Bottleneck afterAttn = new TestAdapters.Bottleneck(16, 4, 16);
         TestAdapters.Bottleneck afterMlp = new TestAdapters.Bottleneck(16, 4, 18);
+        TestAdapters.Bottleneck afterLn1 = new TestAdapters.Bottleneck(16, 3, 22);
+        TestAdapters.Shift afterLn2 = new TestAdapters.Shift(16, 24);
+        TestAdapters.Bottleneck afterLnF = new TestAdapters.Bottleneck(16, 3, 26);
         TestAdapters.Prefix prefix = new TestAdapters.Prefix(2, 2, 16, 20);
         TestAdapters.Soft soft = new TestAdapters.Soft(TestAdapters.random(30, 0.5, 2, 16));
         m.adapters().wrap(0, Projection.C_ATTN, qkv);
@@ -53,10 +56,14 @@ class AdapterSeamTest {
         m.adapters().wrap(1, Projection.MLP_C_PROJ, down);
         m.adapters().insert(0, Branch.ATTENTION, afterAttn);
         m.adapters().insert(1, Branch.MLP, afterMlp);
+        m.adapters().afterNorm(1, Branch.ATTENTION, afterLn1);
+        m.adapters().afterNorm(0, Branch.MLP, afterLn2);
+        m.adapters().afterFinalNorm(afterLnF);
         m.adapters().prefix(prefix);
         m.adapters().softPrompt(soft);
         tensors.addAll(List.of(qkv.a, qkv.b, proj.a, proj.b, hidden.l, down.l, afterAttn.down, afterAttn.up,
-                afterMlp.down, afterMlp.up, soft.embeddings));
+                afterMlp.down, afterMlp.up, afterLn1.down, afterLn1.up, afterLn2.d, afterLnF.down, afterLnF.up,
+                soft.embeddings));
         tensors.addAll(prefix.keys);
         tensors.addAll(prefix.values);
         return tensors;
@@ -158,6 +165,57 @@ class AdapterSeamTest {
         rescaled.parameter("h.1.attn.c_attn.weight").muliRowVector(out.l.value);                  // columns: outputs
         rescaled.parameter("h.1.attn.c_attn.bias").muli(out.l.value);
         assertThat(maxDiff(adapted.logits(BATCH), rescaled.logits(BATCH))).isLessThan(1e-10);
+    }
+
+    @Test
+    void shiftingLayerNormOutputsGivesTheLogitsOfShiftedLayerNormBiases() {
+        GptModel adapted = model(14);
+        GptModel shifted = model(14);
+        TestAdapters.Shift ln1 = new TestAdapters.Shift(16, 60);
+        TestAdapters.Shift ln2 = new TestAdapters.Shift(16, 61);
+        TestAdapters.Shift lnF = new TestAdapters.Shift(16, 62);
+        adapted.adapters().afterNorm(0, Branch.ATTENTION, ln1);
+        adapted.adapters().afterNorm(1, Branch.MLP, ln2);
+        adapted.adapters().afterFinalNorm(lnF);
+        assertThat(adapted.adapters().afterNorm(0, Branch.ATTENTION)).containsSame(ln1);
+        assertThat(adapted.adapters().afterNorm(0, Branch.MLP)).isEmpty();
+        assertThat(adapted.adapters().afterFinalNorm()).containsSame(lnF);
+        shifted.parameter("h.0.ln_1.bias").addi(ln1.d.value);
+        shifted.parameter("h.1.ln_2.bias").addi(ln2.d.value);
+        shifted.parameter("ln_f.bias").addi(lnF.d.value);
+        assertThat(maxDiff(adapted.logits(BATCH), shifted.logits(BATCH))).isLessThan(1e-10);
+
+        // the cached decoding path runs them too
+        int[] ids = {4, 9, 1, 30};
+        KvCache cache = adapted.newCache(1, ids.length);
+        adapted.forward(cache, new int[][] {{4, 9, 1}}, null, false);
+        INDArray last = adapted.forward(cache, new int[][] {{30}}, null, false);
+        INDArray full = shifted.logits(TokenBatch.of(new int[][] {ids}, new int[][] {ids}));
+        assertThat(maxDiff(last.getRow(0), full.get(point(0), point(3), all()))).isLessThan(1e-10);
+
+        adapted.adapters().afterNorm(0, Branch.ATTENTION, null);
+        adapted.adapters().afterNorm(1, Branch.MLP, null);
+        adapted.adapters().afterFinalNorm(null);
+        assertThat(adapted.adapters().isEmpty()).isTrue();
+        assertThat(maxDiff(adapted.logits(BATCH), model(14).logits(BATCH))).isEqualTo(0.0);
+    }
+
+    @Test
+    void anAdapterOnTheFinalLayerNormAloneGetsItsGradientFromAFrozenModel() {
+        GptModel m = model(15);
+        TestAdapters.Shift lnF = new TestAdapters.Shift(16, 63);
+        m.adapters().afterFinalNorm(lnF);
+        assertThat(m.adapters().isEmpty()).isFalse();
+        m.freeze();
+        int counted = BATCH.validTargets();
+        m.forwardBackward(BATCH, counted, false, 0);
+        INDArray analytic = lnF.d.grad.dup();
+        for (int i = 0; i < 16; i += 5) {
+            double numeric = centralDifference(m, lnF.d.value, i, counted);
+            assertThat(analytic.getDouble(i)).as("entry %d", i).isCloseTo(numeric,
+                    org.assertj.core.data.Offset.offset(1e-7 + 1e-6 * Math.abs(numeric)));
+        }
+        assertThat(analytic.norm1Number().doubleValue()).isGreaterThan(1e-3);
     }
 
     @Test

@@ -144,6 +144,44 @@ final class TestAdapters {
         }
     }
 
+    /**
+     * {@code y += d} on every row: a bias trained as a shift of a LayerNorm's or a projection's output (which it does
+     * not need the input of).
+     */
+    static final class Shift implements ResidualAdapter, ProjectionAdapter {
+        final Tensor d;
+
+        Shift(int width, long seed) {
+            d = new Tensor("shift", random(seed, 0.3, width));
+        }
+
+        @Override
+        public void forwardOutput(INDArray x, INDArray y, Step s) {
+            forward(y, s);
+        }
+
+        @Override
+        public INDArray backwardOutput(INDArray x, INDArray dy, Step s) {
+            return backward(dy, s);
+        }
+
+        @Override
+        public boolean readsInput() {
+            return false;
+        }
+
+        @Override
+        public void forward(INDArray y, Step s) {
+            y.addiRowVector(d.value);
+        }
+
+        @Override
+        public INDArray backward(INDArray dy, Step s) {
+            d.put(dy.sum(0), s);
+            return dy;
+        }
+    }
+
     /** Trainable keys and values in front of every layer. */
     static final class Prefix implements KvPrefix {
         final List<Tensor> keys = new ArrayList<>();

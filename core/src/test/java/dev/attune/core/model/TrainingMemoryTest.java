@@ -12,7 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * What a training pass keeps for its backward pass: the LM head in row chunks gives the loss and gradients of the
- * whole head, and a frozen base keeps a projection's input only where an adapter reads it.
+ * whole head, and a frozen base keeps a projection's input only where an adapter reads it (not for a bias shift).
  */
 class TrainingMemoryTest {
 
@@ -75,6 +75,41 @@ class TrainingMemoryTest {
         assertThat(lora.a.grad.sub(trainedGrad).amaxNumber().doubleValue()).isLessThan(1e-12);
         for (TestAdapters.Tensor t : List.of(lora.a, lora.b)) {
             assertThat(t.grad.norm1Number().doubleValue()).as(t.name).isGreaterThan(0);
+        }
+    }
+
+    @Test
+    void anAdapterThatDoesNotReadItsInputKeepsNothingMoreAndStillGetsItsGradient() {
+        GptModel m = model();
+        m.adapters().wrap(0, Projection.C_ATTN, new TestAdapters.LowRank(16, 48, 3, 10));
+        m.freeze();
+        int counted = BATCH.validTargets();
+        m.forwardBackward(BATCH, counted, false, 0);
+        long loraOnly = m.trainingActivationBytes();
+        // bias shifts on every other projection of both layers: their inputs are not kept
+        List<TestAdapters.Shift> shifts = new java.util.ArrayList<>();
+        for (int l = 0; l < 2; l++) {
+            for (Projection p : Projection.values()) {
+                if (l > 0 || p != Projection.C_ATTN) {
+                    TestAdapters.Shift shift = new TestAdapters.Shift(p.outputSize(CONFIG), 30 + shifts.size());
+                    m.adapters().wrap(l, p, shift);
+                    shifts.add(shift);
+                }
+            }
+        }
+        m.forwardBackward(BATCH, counted, false, 0);
+        assertThat(m.trainingActivationBytes()).isEqualTo(loraOnly);
+        for (TestAdapters.Shift shift : shifts) {
+            // y + d passes dy through unchanged, so d's gradient is the column sum of the output's gradient
+            assertThat(shift.d.grad.norm1Number().doubleValue()).isGreaterThan(0);
+        }
+        // the same gradients as with the inputs kept (the base training keeps every input)
+        List<INDArray> frozenGrads = shifts.stream().map(s -> s.d.grad.dup()).toList();
+        m.unfreeze();
+        m.forwardBackward(BATCH, counted, false, 0);
+        assertThat(m.trainingActivationBytes()).isGreaterThan(loraOnly);
+        for (int i = 0; i < shifts.size(); i++) {
+            assertThat(shifts.get(i).d.grad.sub(frozenGrads.get(i)).amaxNumber().doubleValue()).isLessThan(1e-12);
         }
     }
 }

@@ -5,6 +5,7 @@ import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.finetune.peft.AdapterConfig;
 import dev.attune.finetune.peft.Peft;
 import dev.attune.finetune.peft.bottleneck.BottleneckConfig;
+import dev.attune.finetune.peft.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -48,6 +49,11 @@ final class AdapterOptions {
         @Option(names = "--rslora", description = "LoRA scaling alpha/sqrt(r)")
         boolean rsLora;
 
+        @Option(names = "--bias", paramLabel = "MODE", defaultValue = "none",
+                description = "LoRA: biases that train, none, lora_only (the targets') or all (every bias of the base)"
+                        + " (default none)")
+        String bias;
+
         @Option(names = "--virtual-tokens", paramLabel = "N", defaultValue = "20",
                 description = "prefix/prompt tuning: virtual tokens (default 20)")
         int virtualTokens;
@@ -74,9 +80,13 @@ final class AdapterOptions {
          */
         AdapterConfig config(long steps, Tokenizer tokenizer) {
             boolean defaultTargets = targets.length == 1 && targets[0].equals("c_attn");
+            LoraConfig.Bias biasMode = LoraConfig.Bias.parse(bias);
+            if (biasMode != LoraConfig.Bias.NONE && !method.equalsIgnoreCase("lora")) {
+                throw new IllegalArgumentException("--bias " + bias + " applies to --method lora only, not " + method);
+            }
             return switch (method.toLowerCase(Locale.ROOT)) {
                 case "lora" -> Peft.lora().rank(rank).alpha(alpha).dropout(loraDropout).targets(targets)
-                        .rsLora(rsLora).build();
+                        .rsLora(rsLora).bias(biasMode).build();
                 case "adalora" -> Peft.adaLora().initR(initRank).targetR(rank).alpha(alpha).dropout(loraDropout)
                         .targets(targets).totalStep((int) steps).schedule(0, (int) Math.min(steps / 5, steps - 1),
                                 1).build();

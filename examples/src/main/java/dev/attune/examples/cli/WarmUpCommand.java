@@ -13,8 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine;
 
 /**
@@ -26,9 +24,6 @@ import picocli.CommandLine;
 @Command(name = "warm-up", hidden = true, mixinStandardHelpOptions = true,
         description = "Exercise the common code paths once (used to build the start-up class archive).")
 final class WarmUpCommand implements Callable<Integer> {
-
-    @Spec
-    private CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {
@@ -46,8 +41,8 @@ final class WarmUpCommand implements Callable<Integer> {
             p.model().logits(batch);
             p.model().loss(batch);
             Generator.of(p.model(), p.tokenizer()).generate(ids, GenerationConfig.greedy(2));
-            CommandLine root = spec.root().commandLine();
-            for (CommandLine sub : root.getSubcommands().values()) {
+            // the whole tree, not the one subcommand this run was built with, so every command's classes are archived
+            for (CommandLine sub : AttuneCli.commandLine().getSubcommands().values()) {
                 sub.getUsageMessage();
             }
             OutputOption.print(new java.io.PrintWriter(java.io.Writer.nullWriter()), OutputOption.object().put("ok", 1));

@@ -40,7 +40,7 @@ class CliConventionsTest {
     void helpShowsEveryDefault() {
         Set<String> computedDefaults = Set.of("--lr", "--schedule", "--weight-decay", "--context", "--dropout",
                 "--temperature", "--top-k", "--top-p");
-        CommandLine root = new CommandLine(new AttuneCli());
+        CommandLine root = AttuneCli.commandLine();
         List<String> missing = new ArrayList<>();
         for (CommandLine sub : root.getSubcommands().values()) {
             String help = Cli.run(sub.getCommandName(), "--help").out();
@@ -66,7 +66,7 @@ class CliConventionsTest {
     @Test
     void everyOutputOptionIsTheSharedOne() {
         List<String> own = new ArrayList<>();
-        List<CommandLine> todo = new ArrayList<>(new CommandLine(new AttuneCli()).getSubcommands().values());
+        List<CommandLine> todo = new ArrayList<>(AttuneCli.commandLine().getSubcommands().values());
         while (!todo.isEmpty()) {
             CommandLine c = todo.remove(todo.size() - 1);
             todo.addAll(c.getSubcommands().values());

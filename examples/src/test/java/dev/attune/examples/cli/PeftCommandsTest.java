@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.checkpoint.HfCheckpoint;
 import dev.attune.core.config.GptConfig;
+import dev.attune.core.io.SafeTensors;
 import dev.attune.core.model.GptModel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -75,6 +76,36 @@ class PeftCommandsTest {
                 "--max-new-tokens", "3", "--output", "json");
         assertThat(g.exitCode()).as(g.err()).isZero();
         assertThat(JSON.readTree(g.out()).get("ids").size()).isEqualTo(3);
+    }
+
+    @Test
+    void loraWithBiasAllSavesEveryBiasOfTheBaseBesideTheAdapter() throws IOException {
+        Path base = base();
+        Path out = dir.resolve("bias-all");
+        Cli r = Cli.run("finetune", "--model", base.toString(), "--data", data().toString(), "--out", out.toString(),
+                "--method", "lora", "--rank", "2", "--targets", "c_attn", "--bias", "all", "--steps", "5",
+                "--batch", "2", "--lr", "1e-2", "--no-progress");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        Path adapter = out.resolve("adapter");
+        assertThat(JSON.readTree(adapter.resolve("adapter_config.json").toFile()).get("bias").asText())
+                .isEqualTo("all");
+        try (SafeTensors f = SafeTensors.open(adapter.resolve("adapter_model.safetensors"))) {
+            assertThat(f.names()).contains("base_model.model.transformer.ln_f.bias",
+                    "base_model.model.transformer.h.0.ln_1.bias", "base_model.model.transformer.h.0.mlp.c_fc.bias",
+                    "base_model.model.transformer.h.0.attn.c_attn.base_layer.bias").hasSize(2 + 6 + 1);
+        }
+        Cli s = Cli.run("score", "--model", base.toString(), "--adapter", adapter.toString(), "--ids", "464,3290,318",
+                "--output", "json");
+        assertThat(s.exitCode()).as(s.err()).isZero();
+
+        Cli typo = Cli.run("finetune", "--model", base.toString(), "--data", data().toString(), "--out",
+                dir.resolve("typo").toString(), "--method", "lora", "--bias", "some", "--steps", "1", "--no-progress");
+        assertThat(typo.exitCode()).isNotZero();
+        assertThat(typo.err()).contains("bias must be one of none, all, lora_only, got \"some\"");
+        Cli notLora = Cli.run("finetune", "--model", base.toString(), "--data", data().toString(), "--out",
+                dir.resolve("ia3").toString(), "--method", "ia3", "--bias", "all", "--steps", "1", "--no-progress");
+        assertThat(notLora.exitCode()).isNotZero();
+        assertThat(notLora.err()).contains("--bias all applies to --method lora only");
     }
 
     @Test

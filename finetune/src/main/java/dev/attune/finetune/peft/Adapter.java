@@ -28,6 +28,14 @@ public interface Adapter {
     /** The trained weights and their gradients. */
     AdapterTensors tensors();
 
+    /**
+     * How many of {@link #tensors()}' scalars stand for base weights rather than add new ones (LoRA's trained biases,
+     * held as shifts of the base's): PEFT counts those among the base's parameters, so a total counts them once.
+     */
+    default long baseParametersTrained() {
+        return 0;
+    }
+
     /** Plugs the adapter's layers into {@code model.adapters()}. */
     void attach(GptModel model);
 

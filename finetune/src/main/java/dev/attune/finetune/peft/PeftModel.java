@@ -38,7 +38,8 @@ public final class PeftModel implements Trainable {
      * Trainable scalars against all scalars (base plus adapter), as PEFT's {@code print_trainable_parameters}.
      *
      * @param trainable the active adapter's scalars
-     * @param total     base weights (the tied head counted once) plus the active adapter's
+     * @param total     base weights (the tied head counted once) plus those the active adapter adds (base biases it
+     *                  trains are base weights, counted once, as PEFT does)
      */
     public record ParameterCount(long trainable, long total) {
         /**
@@ -46,7 +47,8 @@ public final class PeftModel implements Trainable {
          * adapter's own buffers are allocated once to count them).
          */
         public static ParameterCount of(dev.attune.core.config.GptConfig base, AdapterConfig config) {
-            long trainable = config.create(base, 0).tensors().size();
+            Adapter adapter = config.create(base, 0);
+            long trainable = adapter.tensors().size();
             long weights = 0;
             for (long[] shape : GptModel.parameterShapes(base).values()) {
                 long n = 1;
@@ -55,7 +57,7 @@ public final class PeftModel implements Trainable {
                 }
                 weights += n;
             }
-            return new ParameterCount(trainable, weights + trainable);
+            return new ParameterCount(trainable, weights + trainable - adapter.baseParametersTrained());
         }
 
         /** {@code 100 * trainable / total}. */
@@ -207,8 +209,9 @@ public final class PeftModel implements Trainable {
 
     /** The active adapter's scalars against all scalars. */
     public ParameterCount trainableParameters() {
-        long trainable = adapters.get(active).tensors().size();
-        return new ParameterCount(trainable, base.parameterCount() + trainable);
+        Adapter a = adapters.get(active);
+        long trainable = a.tensors().size();
+        return new ParameterCount(trainable, base.parameterCount() + trainable - a.baseParametersTrained());
     }
 
     // -------------------------------------------------------------------------------------------- merging

@@ -1,5 +1,7 @@
 package dev.attune.finetune.peft;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.checkpoint.HfCheckpoint;
@@ -9,7 +11,9 @@ import dev.attune.core.model.TokenBatch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -103,6 +107,31 @@ public final class Fixtures {
             out[i] = p.get(i).asInt();
         }
         return out;
+    }
+
+    /**
+     * Asserts that the adapter Attune wrote to {@code written} is the committed adapter {@code name} (config, tensor
+     * names and values, exactly), which PEFT loaded in scripts/peft/check_attune_adapter.py. With
+     * {@code -Dattune.peft.export=DIR} the written files are first copied to {@code DIR/name}: copy that folder over
+     * the committed one and rerun the script to regenerate both.
+     */
+    public static void assertSameAsCommitted(Path written, String name) throws IOException {
+        String export = System.getProperty("attune.peft.export");
+        if (export != null) {
+            Path to = Files.createDirectories(Path.of(export).resolve(name));
+            for (String f : new String[] {AdapterFiles.CONFIG_FILE, AdapterFiles.WEIGHTS_FILE}) {
+                Files.copy(written.resolve(f), to.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        Path committed = adapter(name);
+        assertThat(AdapterFiles.readConfig(written)).isEqualTo(AdapterFiles.readConfig(committed));
+        try (SafeTensors ours = AdapterFiles.openWeights(written);
+             SafeTensors theirs = AdapterFiles.openWeights(committed)) {
+            assertThat(ours.names()).containsExactlyInAnyOrderElementsOf(theirs.names());
+            for (String key : theirs.names()) {
+                assertThat(ours.read(key)).as(key).isEqualTo(theirs.read(key));
+            }
+        }
     }
 
     public static double maxAbsDiff(INDArray a, INDArray b) {

@@ -2,21 +2,16 @@ package dev.attune.finetune.peft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.attune.core.data.TokenWindows;
 import dev.attune.core.generate.GenerationConfig;
 import dev.attune.core.generate.GenerationResult;
 import dev.attune.core.generate.Generator;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.TokenBatch;
 import dev.attune.core.tokenizer.Tokenizer;
-import dev.attune.core.train.AdamW;
-import dev.attune.core.train.LmTraining;
-import dev.attune.core.train.TrainingListener;
 import dev.attune.finetune.peft.adalora.AdaLora;
 import dev.attune.finetune.peft.bottleneck.BottleneckConfig;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -148,13 +143,7 @@ class MethodsModelTest {
                 if (Math.abs(exact) < 2e-3) {
                     continue;
                 }
-                double v = p.getDouble(i);
-                p.putScalar(i, v + h);
-                double up = peft.loss(batch) / n;
-                p.putScalar(i, v - h);
-                double down = peft.loss(batch) / n;
-                p.putScalar(i, v);
-                double numeric = (up - down) / (2 * h);
+                double numeric = TestSteps.centralDifference(peft, batch, i, h);
                 assertThat(Math.abs(numeric - exact) / Math.abs(exact)).as("%s entry %d: %s vs %s", config.peftType(), i,
                         numeric, exact).isLessThan(0.05);
                 checked++;
@@ -177,10 +166,6 @@ class MethodsModelTest {
 
     @Test
     void everyMethodTrainsWithTheBaseBitIdenticalAndReloadsExactly() throws IOException {
-        int[] text = new int[300];
-        for (int i = 0; i < text.length; i++) {
-            text[i] = Fixtures.CYCLE[i % Fixtures.CYCLE.length];
-        }
         for (AdapterConfig config : configs()) {
             GptModel base = Fixtures.trainingBase();
             INDArray weights = base.parameters().dup();
@@ -192,15 +177,7 @@ class MethodsModelTest {
                 assertThat(Fixtures.maxAbsDiff(base.logits(batch), before)).as(config.peftType() + " starts unchanged")
                         .isLessThan(1e-6);
             }
-            List<Double> losses = new ArrayList<>();
-            LmTraining.builder().trainable(peft).data(TokenWindows.of(text)).batchSize(4).contextLength(16)
-                    .optimizer(AdamW.builder().weightDecay(0).build()).learningRate(3e-2).maxSteps(60).progress(false)
-                    .listener(new TrainingListener() {
-                        @Override
-                        public void onStep(StepMetrics step) {
-                            losses.add(step.loss());
-                        }
-                    }).build().run();
+            List<Double> losses = TestSteps.trainOnCycle(peft, 300, 60, 3e-2, null);
             assertThat(losses.get(losses.size() - 1)).as(config.peftType()).isLessThan(losses.get(0) * 0.8);
             assertThat(base.parameters()).as(config.peftType() + ": base bit-identical").isEqualTo(weights);
             if (peft.adapter(peft.activeAdapter()) instanceof AdaLora ada) {

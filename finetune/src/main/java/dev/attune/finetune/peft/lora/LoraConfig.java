@@ -43,8 +43,10 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
         /** No bias trains. */
         NONE,
         /**
-         * Every bias of the base trains (LayerNorms included). Not supported: the adapter seam reaches the
-         * projections, not the LayerNorms; refused when applied.
+         * Every bias of the base trains: the LayerNorms' ({@code ln_1}, {@code ln_2}, {@code ln_f}) and all four
+         * projections' of every layer, targeted or not. Saved whole under PEFT's keys. PEFT changes the base biases
+         * in place, so its {@code disable_adapter()} still runs the trained biases; Attune keeps them as shifts in
+         * the adapter, so a disabled, detached or switched adapter leaves the base model exactly as it was.
          */
         ALL,
         /** The biases of the adapted projections train (saved whole, as PEFT does, under {@code base_layer.bias}). */
@@ -54,7 +56,8 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
             return name().toLowerCase(Locale.ROOT);
         }
 
-        static Bias fromJson(String s) {
+        /** PEFT's spelling: {@code none}, {@code all} or {@code lora_only}; anything else is an error listing them. */
+        public static Bias parse(String s) {
             for (Bias b : values()) {
                 if (b.json().equals(s)) {
                     return b;
@@ -187,7 +190,7 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
                 .alpha(json.path("lora_alpha").asDouble(8))
                 .dropout(json.path("lora_dropout").asDouble(0))
                 .rsLora(json.path("use_rslora").asBoolean(false))
-                .bias(Bias.fromJson(json.path("bias").asText("none")))
+                .bias(Bias.parse(json.path("bias").asText("none")))
                 .taskType(json.path("task_type").isTextual() ? json.get("task_type").asText() : null)
                 .baseModel(json.path("base_model_name_or_path").isTextual()
                         ? json.get("base_model_name_or_path").asText() : null);

@@ -21,17 +21,16 @@ import org.nd4j.linalg.factory.Nd4j;
  *   g  = dy' B                       [R, r]
  *   dA = scaling * g^T d             [r, in]
  *   dx += scaling * (g A) * mask     [R, in]
- *   db = sum over rows of dy'        [out]     (bias lora_only)
+ *   db = sum over rows of dy'        [out]     (bias lora_only or all: a {@link BiasShift})
  * </pre>
  */
 final class LoraLayer implements ProjectionAdapter {
 
     final INDArray a;          // [r, in]
     final INDArray b;          // [out, r]
-    final INDArray biasDelta;  // [out], null unless the bias trains
+    final BiasShift bias;      // the projection's bias as it trains; null unless it does
     private final INDArray gradA;
     private final INDArray gradB;
-    private final INDArray gradBias;
     private final double scaling;
     private final double dropout;
     private final long site;
@@ -42,14 +41,13 @@ final class LoraLayer implements ProjectionAdapter {
     private INDArray mask;     // [R, in], only with dropout
     private INDArray g;        // [R, r], from backwardOutput for backwardInput
 
-    LoraLayer(INDArray a, INDArray b, INDArray biasDelta, INDArray gradA, INDArray gradB, INDArray gradBias,
-              double scaling, double dropout, long site) {
+    LoraLayer(INDArray a, INDArray b, BiasShift bias, INDArray gradA, INDArray gradB, double scaling, double dropout,
+              long site) {
         this.a = a;
         this.b = b;
-        this.biasDelta = biasDelta;
+        this.bias = bias;
         this.gradA = gradA;
         this.gradB = gradB;
-        this.gradBias = gradBias;
         this.scaling = scaling;
         this.dropout = dropout;
         this.site = site;
@@ -67,8 +65,8 @@ final class LoraLayer implements ProjectionAdapter {
         INDArray hh = s.training() && h != null && h.size(0) == rows ? h : Nd4j.create(x.dataType(), rows, a.size(0));
         gemm(in, false, a, true, hh, 1.0, 0.0);
         gemm(hh, false, b, true, y, scaling, 1.0);
-        if (biasDelta != null) {
-            y.addiRowVector(biasDelta);
+        if (bias != null) {
+            bias.forwardOutput(x, y, s);
         }
         if (s.training()) {
             h = hh;
@@ -87,13 +85,8 @@ final class LoraLayer implements ProjectionAdapter {
         g = Nd4j.create(dy.dataType(), dy.size(0), b.size(1));
         gemm(dy, false, b, false, g, 1.0, 0.0);
         gemm(g, true, in, false, gradA, scaling, beta);
-        if (gradBias != null) {
-            INDArray sum = dy.sum(0);
-            if (s.accumulate()) {
-                gradBias.addi(sum);
-            } else {
-                gradBias.assign(sum);
-            }
+        if (bias != null) {
+            bias.backwardOutput(x, dy, s);
         }
         return dy;
     }
@@ -122,10 +115,10 @@ final class LoraLayer implements ProjectionAdapter {
     }
 
     /** {@code W [in, out] += scaling * A^T B^T}, {@code bias += db}: the update folded into the base weights. */
-    void merge(INDArray weight, INDArray bias) {
+    void merge(INDArray weight, INDArray baseBias) {
         gemm(a, true, b, true, weight, scaling, 1.0);
-        if (biasDelta != null) {
-            bias.addi(biasDelta);
+        if (bias != null) {
+            bias.merge(baseBias);
         }
     }
 }

@@ -1,10 +1,10 @@
 package dev.attune.finetune.peft.prefix;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.config.GptConfig;
 import dev.attune.finetune.peft.AdapterConfig;
+import dev.attune.finetune.peft.PromptLearning;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -42,16 +42,7 @@ public record PrefixTuningConfig(int numVirtualTokens, boolean projection, int e
     /** The {@code adapter_config.json} object; the model's dimensions are added by the adapter. */
     @Override
     public ObjectNode toJson() {
-        ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("peft_type", PEFT_TYPE);
-        o.put("task_type", taskType);
-        if (baseModel == null) {
-            o.putNull("base_model_name_or_path");
-        } else {
-            o.put("base_model_name_or_path", baseModel);
-        }
-        o.put("num_virtual_tokens", numVirtualTokens);
-        o.put("num_transformer_submodules", 1);
+        ObjectNode o = new PromptLearning(numVirtualTokens, taskType, baseModel).toJson(PEFT_TYPE);
         o.put("prefix_projection", projection);
         o.putNull("modules_to_save");
         o.put("inference_mode", true);
@@ -63,16 +54,9 @@ public record PrefixTuningConfig(int numVirtualTokens, boolean projection, int e
      * projected prefix already (PEFT folds the MLP away on save), so it loads as a plain prefix.
      */
     public static PrefixTuningConfig fromJson(JsonNode json) {
-        int submodules = json.path("num_transformer_submodules").asInt(1);
-        if (submodules != 1) {
-            throw new IllegalArgumentException("num_transformer_submodules " + submodules + " (encoder-decoder "
-                    + "models); GPT-2 has 1");
-        }
-        return builder().numVirtualTokens(json.path("num_virtual_tokens").asInt(0))
-                .taskType(json.path("task_type").isTextual() ? json.get("task_type").asText() : null)
-                .baseModel(json.path("base_model_name_or_path").isTextual()
-                        ? json.get("base_model_name_or_path").asText() : null)
-                .build();
+        PromptLearning common = PromptLearning.fromJson(json);
+        return builder().numVirtualTokens(common.numVirtualTokens()).taskType(common.taskType())
+                .baseModel(common.baseModel()).build();
     }
 
     /** Fluent builder. */

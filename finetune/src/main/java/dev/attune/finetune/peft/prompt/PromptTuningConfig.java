@@ -1,12 +1,12 @@
 package dev.attune.finetune.peft.prompt;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.finetune.peft.AdapterConfig;
+import dev.attune.finetune.peft.PromptLearning;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -73,16 +73,7 @@ public record PromptTuningConfig(int numVirtualTokens, String initText, List<Int
     /** The {@code adapter_config.json} object; {@code token_dim} and friends are added by the adapter. */
     @Override
     public ObjectNode toJson() {
-        ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("peft_type", PEFT_TYPE);
-        o.put("task_type", taskType);
-        if (baseModel == null) {
-            o.putNull("base_model_name_or_path");
-        } else {
-            o.put("base_model_name_or_path", baseModel);
-        }
-        o.put("num_virtual_tokens", numVirtualTokens);
-        o.put("num_transformer_submodules", 1);
+        ObjectNode o = new PromptLearning(numVirtualTokens, taskType, baseModel).toJson(PEFT_TYPE);
         o.put("prompt_tuning_init", initText == null ? "RANDOM" : "TEXT");
         if (initText == null) {
             o.putNull("prompt_tuning_init_text");
@@ -101,21 +92,13 @@ public record PromptTuningConfig(int numVirtualTokens, String initText, List<Int
 
     /** Reads PEFT's prompt-tuning {@code adapter_config.json}. */
     public static PromptTuningConfig fromJson(JsonNode json) {
-        int submodules = json.path("num_transformer_submodules").asInt(1);
-        if (submodules != 1) {
-            throw new IllegalArgumentException("num_transformer_submodules " + submodules + " (encoder-decoder "
-                    + "models); GPT-2 has 1");
-        }
+        PromptLearning common = PromptLearning.fromJson(json);
         String init = json.path("prompt_tuning_init").asText("RANDOM");
         if (!init.equals("RANDOM") && !init.equals("TEXT")) {
             throw new IllegalArgumentException("prompt_tuning_init \"" + init + "\" is not supported; RANDOM or TEXT");
         }
-        Builder b = builder().numVirtualTokens(json.path("num_virtual_tokens").asInt(0))
-                .taskType(json.path("task_type").isTextual() ? json.get("task_type").asText() : null)
-                .baseModel(json.path("base_model_name_or_path").isTextual()
-                        ? json.get("base_model_name_or_path").asText() : null)
-                .tokenizer(json.path("tokenizer_name_or_path").isTextual()
-                        ? json.get("tokenizer_name_or_path").asText() : null);
+        Builder b = builder().numVirtualTokens(common.numVirtualTokens()).taskType(common.taskType())
+                .baseModel(common.baseModel()).tokenizer(PromptLearning.textOrNull(json, "tokenizer_name_or_path"));
         if (init.equals("TEXT")) {
             b.initText(json.path("prompt_tuning_init_text").asText(null));
         }

@@ -8,9 +8,7 @@ import dev.attune.finetune.peft.AdapterFiles;
 import dev.attune.finetune.peft.Fixtures;
 import dev.attune.finetune.peft.TestSteps;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -22,8 +20,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code attune_lora_expected.safetensors}. This test makes the adapter again and checks that Attune still writes
  * exactly those files, and that Attune's logits for it are PEFT's.
  *
- * <p>To regenerate the committed adapter: run this test with {@code -Dattune.peft.export=DIR}, copy DIR over
- * {@code finetune/src/test/resources/peft/attune_lora/} and rerun the Python script.
+ * <p>To regenerate the committed adapter: see {@link Fixtures#assertSameAsCommitted}.
  */
 class AttuneSavedLoraTest {
 
@@ -48,21 +45,8 @@ class AttuneSavedLoraTest {
         GptModel base = Fixtures.base();
         Lora lora = make(base);
         AdapterFiles.write(dir, lora, base);
-        String export = System.getProperty("attune.peft.export");
-        if (export != null) {
-            Files.createDirectories(Path.of(export));
-            for (String f : new String[] {AdapterFiles.CONFIG_FILE, AdapterFiles.WEIGHTS_FILE}) {
-                Files.copy(dir.resolve(f), Path.of(export).resolve(f), StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
+        Fixtures.assertSameAsCommitted(dir, "attune_lora");
         Path committed = Fixtures.adapter("attune_lora");
-        assertThat(AdapterFiles.readConfig(dir)).isEqualTo(AdapterFiles.readConfig(committed));
-        try (SafeTensors ours = AdapterFiles.openWeights(dir); SafeTensors theirs = AdapterFiles.openWeights(committed)) {
-            assertThat(ours.names()).containsExactlyInAnyOrderElementsOf(theirs.names());
-            for (String key : theirs.names()) {
-                assertThat(ours.read(key)).as(key).isEqualTo(theirs.read(key));
-            }
-        }
         INDArray peftLogits;
         try (SafeTensors f = SafeTensors.open(Fixtures.root().resolve("attune_lora_expected.safetensors"))) {
             peftLogits = f.read("logits");

@@ -33,7 +33,7 @@ class LoraLayerTest {
         INDArray x = TestSteps.random(1, 1, 5, 8);
         INDArray y = TestSteps.random(2, 1, 5, 12);
         INDArray expected = y.add(x.mmul(layer.a.transpose()).mmul(layer.b.transpose()).muli(2.0))
-                .addiRowVector(layer.biasDelta);
+                .addiRowVector(layer.bias.shift);
         layer.forwardOutput(x, y, TestSteps.inference(5));
         assertThat(maxAbs(y.sub(expected))).isLessThan(1e-12);
     }

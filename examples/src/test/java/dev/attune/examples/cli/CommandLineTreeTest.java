@@ -1,0 +1,38 @@
+package dev.attune.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** The command line is built with only the subcommand that runs, and that changes nothing a user sees. */
+class CommandLineTreeTest {
+
+    @Test
+    void aNamedSubcommandIsBuiltAloneAndAsInTheWholeTree() {
+        Map<String, CommandLine> all = AttuneCli.commandLine().getSubcommands();
+        assertThat(all).containsKeys("help", "score", "generate", "tokenize", "warm-up");
+        for (Map.Entry<String, CommandLine> e : all.entrySet()) {
+            if (e.getKey().equals("help")) {
+                continue;
+            }
+            Map<String, CommandLine> alone = AttuneCli.commandLine(e.getKey(), "--some-option").getSubcommands();
+            assertThat(alone.keySet()).as(e.getKey()).containsExactly(e.getKey());
+            CommandLine sub = alone.get(e.getKey());
+            assertThat(sub.getCommand().getClass()).isEqualTo(e.getValue().getCommand().getClass());
+            assertThat(sub.getUsageMessage(CommandLine.Help.Ansi.OFF)).as(e.getKey() + " --help")
+                    .isEqualTo(e.getValue().getUsageMessage(CommandLine.Help.Ansi.OFF));
+        }
+    }
+
+    @Test
+    void everythingElseGetsTheWholeTree() {
+        int whole = AttuneCli.commandLine().getSubcommands().size();
+        for (String[] args : new String[][] {{}, {"--help"}, {"--version"}, {"help", "score"}, {"genrate"}}) {
+            assertThat(AttuneCli.commandLine(args).getSubcommands()).as(String.join(" ", args)).hasSize(whole);
+        }
+        assertThat(Cli.run("help", "score").out()).contains("Usage: attune score");
+        assertThat(Cli.run("--help").out()).contains("score").contains("generate").contains("tokenize");
+    }
+}
