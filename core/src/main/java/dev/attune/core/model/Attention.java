@@ -9,6 +9,7 @@ import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
@@ -226,29 +227,44 @@ final class Attention {
                 int b = r / (heads * n);
                 int i = r % n;
                 s.get(r * len, row);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < len; j++) {
-                    if (p.allowed(b, i, j) && row[j] > max) {
-                        max = row[j];
-                    }
-                }
-                double sum = 0;
-                for (int j = 0; j < len; j++) {
-                    if (p.allowed(b, i, j)) {
-                        float e = (float) Math.exp(row[j] - max);
-                        row[j] = e;
-                        sum += e;
-                    } else {
-                        row[j] = 0f;
-                    }
-                }
-                float inv = sum > 0 ? (float) (1.0 / sum) : 0f;
-                for (int j = 0; j < len; j++) {
-                    row[j] *= inv;
+                if (p.keyValid == null) {
+                    // Causal only: the allowed keys are the first start + i + 1, one contiguous run.
+                    int allowed = Math.min(len, p.start + i + 1);
+                    float max = RowKernels.max(row, allowed);
+                    double sum = RowKernels.expShiftedSum(row, allowed, max);
+                    RowKernels.scale(row, allowed, (float) (1.0 / sum));
+                    Arrays.fill(row, allowed, len, 0f);
+                } else {
+                    maskedSoftmax(p, b, i, row);
                 }
                 s.put(r * len, row);
             }
         });
+    }
+
+    /** Softmax of one score row over the keys {@link Pass#allowed} lets query {@code i} of row {@code b} see. */
+    private static void maskedSoftmax(Pass p, int b, int i, float[] row) {
+        int len = row.length;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < len; j++) {
+            if (p.allowed(b, i, j) && row[j] > max) {
+                max = row[j];
+            }
+        }
+        double sum = 0;
+        for (int j = 0; j < len; j++) {
+            if (p.allowed(b, i, j)) {
+                float e = RowKernels.exp(row[j] - max);
+                row[j] = e;
+                sum += e;
+            } else {
+                row[j] = 0f;
+            }
+        }
+        float inv = sum > 0 ? (float) (1.0 / sum) : 0f;
+        for (int j = 0; j < len; j++) {
+            row[j] *= inv;
+        }
     }
 
     /** dprobs -> dscores in place: {@code p * (dp - sum(dp * p))} along the last axis. */
@@ -270,14 +286,7 @@ final class Attention {
             for (int r = from; r < to; r++) {
                 pb.get(r * l, pr);
                 db.get(r * l, dr);
-                double dot = 0;
-                for (int j = 0; j < l; j++) {
-                    dot += pr[j] * dr[j];
-                }
-                float d = (float) dot;
-                for (int j = 0; j < l; j++) {
-                    dr[j] = pr[j] * (dr[j] - d);
-                }
+                RowKernels.softmaxBackward(pr, dr, l);
                 db.put(r * l, dr);
             }
         });

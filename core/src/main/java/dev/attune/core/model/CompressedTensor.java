@@ -412,7 +412,7 @@ public final class CompressedTensor {
                 for (int r = 0; r < rows; r++) {
                     for (int o = r * out + from, end = r * out + to, j = from; o < end; o++, j++) {
                         float v = bias == null ? y[o] : y[o] + bias[j];
-                        y[o] = gelu ? Mlp.gelu(v) : v;
+                        y[o] = gelu ? RowKernels.gelu(v) : v;
                     }
                 }
             }

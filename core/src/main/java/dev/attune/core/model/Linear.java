@@ -97,7 +97,7 @@ final class Linear {
         for (int r = 0; r < rows; r++) {
             for (int o = 0; o < out; o++) {
                 float v = y[r * out + o] + hostBias[o];
-                y[r * out + o] = gelu ? Mlp.gelu(v) : v;
+                y[r * out + o] = gelu ? RowKernels.gelu(v) : v;
             }
         }
     }

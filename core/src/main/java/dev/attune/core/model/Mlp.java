@@ -97,16 +97,14 @@ final class Mlp {
     }
 
     /**
-     * Both GELU passes in one sweep over host memory (nine ND4J calls each otherwise, a third of a small model's
-     * step). Forward: out = g. Backward: out holds dg and becomes dh.
+     * Both GELU passes in one sweep over host memory, a row at a time through {@link RowKernels} (nine ND4J calls
+     * each otherwise). Forward: out = g. Backward: out holds dg and becomes dh.
      */
     private static void geluHost(INDArray h, INDArray out, boolean backward) {
         int rows = (int) h.rows();
         int cols = (int) h.columns();
         FloatBuffer hb = HostBuffers.floats(h);
         FloatBuffer ob = HostBuffers.floats(out);
-        float k = (float) K;
-        float a = (float) A;
         Parallel.rows(rows, 4, (from, to) -> {
             float[] x = new float[cols];
             float[] o = new float[cols];
@@ -114,32 +112,12 @@ final class Mlp {
                 hb.get(r * cols, x);
                 if (backward) {
                     ob.get(r * cols, o);
-                    for (int i = 0; i < cols; i++) {
-                        float v = x[i];
-                        float th = tanh(k * (v + a * v * v * v));
-                        float local = 0.5f * (1 + th) + 0.5f * v * (1 - th * th) * k * (1 + 3 * a * v * v);
-                        o[i] *= local;
-                    }
+                    RowKernels.geluBackward(x, o, cols);
                 } else {
-                    for (int i = 0; i < cols; i++) {
-                        o[i] = gelu(x[i]);
-                    }
+                    RowKernels.gelu(x, o, cols);
                 }
                 ob.put(r * cols, o);
             }
         });
-    }
-
-    /** GELU of one value (tanh approximation), as {@link #gelu(INDArray, INDArray)} computes it on the host. */
-    static float gelu(float v) {
-        float th = tanh((float) K * (v + (float) A * v * v * v));
-        return 0.5f * v * (1 + th);
-    }
-
-    /** tanh through the exp intrinsic; java.lang.Math.tanh is a slow library call on JDK 17. */
-    private static float tanh(float u) {
-        float e = (float) Math.exp(-2.0 * Math.abs(u));
-        float t = (1 - e) / (1 + e);
-        return u < 0 ? -t : t;
     }
 }

@@ -40,7 +40,7 @@ class TrainingMemoryTest {
         int counted = BATCH.validTargets();
         double whole = m.forwardBackward(BATCH, counted, false, 0);
         INDArray wholeGradients = m.gradients().dup();
-        for (int rows : new int[] {5, 1}) {   // 12 rows: chunks of 5, 5, 2; twelve of 1
+        for (int rows : new int[] {5, 1}) {   // 12 rows at most 5 a chunk: 4, 4, 4; at most 1: twelve of 1
             GptModel.trainingHeadChunkRows = rows;
             double chunked = m.forwardBackward(BATCH, counted, false, 0);
             assertThat(chunked).isCloseTo(whole, offset(1e-12));

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code attune qa}: see {@link QaExample}. */
-@Command(name = "qa", mixinStandardHelpOptions = true, description = "Question answering over a short context: exact match and F1 before and after LoRA fine-tuning.")
+@Command(name = "qa", mixinStandardHelpOptions = true, description = "Question answering over a short context: exact match and F1 before and after fine-tuning (LoRA + the token embedding).")
 public final class QaCommand implements Callable<Integer> {
 
     @Mixin

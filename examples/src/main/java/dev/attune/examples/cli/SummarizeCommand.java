@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code attune summarize}: see {@link SummarizeExample}. */
-@Command(name = "summarize", mixinStandardHelpOptions = true, description = "Summarisation: LoRA fine-tuning vs a lead-N baseline (OpenNLP sentences), ROUGE-1/2/L.")
+@Command(name = "summarize", mixinStandardHelpOptions = true, description = "Summarisation: fine-tuning (LoRA + the token embedding) vs a lead-N baseline (OpenNLP sentences), ROUGE-1/2/L.")
 public final class SummarizeCommand implements Callable<Integer> {
 
     @Mixin

@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 
 /** {@code attune support}: see {@link SupportExample}. */
 @Command(name = "support", mixinStandardHelpOptions = true,
-        description = {"Customer-support assistant: LoRA fine-tuning on dialogues, then a chat in the terminal with "
+        description = {"Customer-support assistant: fine-tuning (LoRA + the token embedding) on dialogues, then a chat in the terminal with "
                 + "streamed replies (--replay plays a scripted conversation instead)."})
 public final class SupportCommand implements Callable<Integer> {
 

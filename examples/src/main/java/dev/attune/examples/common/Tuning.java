@@ -14,6 +14,7 @@ import dev.attune.core.train.LearningRateSchedule;
 import dev.attune.core.train.LmTraining;
 import dev.attune.core.train.Trainable;
 import dev.attune.core.train.TrainingResult;
+import dev.attune.finetune.peft.AdapterWithBaseModules;
 import dev.attune.finetune.peft.Peft;
 import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
@@ -69,9 +70,13 @@ public final class Tuning {
     private Tuning() {
     }
 
+    private static final int LORA_RANK = 8;
+    private static final List<String> LORA_TARGETS = List.of("c_attn", "c_proj", "c_fc");
+
     /** Rank-8 LoRA on every attention and MLP projection: the examples' default adapter. */
     public static PeftModel lora(GptModel base, long seed) {
-        return Peft.lora().rank(8).alpha(16).targets("c_attn", "c_proj", "c_fc").build().apply(base, seed);
+        return Peft.lora().rank(LORA_RANK).alpha(2 * LORA_RANK).targets(LORA_TARGETS.toArray(String[]::new)).build()
+                .apply(base, seed);
     }
 
     /** Trains {@code trainable} (a {@link PeftModel} or {@link Trainable#of(GptModel)}) on the pairs. */
@@ -134,20 +139,48 @@ public final class Tuning {
         return out;
     }
 
-    /** A LoRA adapter trained by {@link #loraOnLines}, and the held-out pairs' loss before and after training. */
-    public record LineTuning(PeftModel peft, double heldOutLossBefore, double heldOutLossAfter) {
+    /**
+     * The base modules the generating examples train beside LoRA: the token embedding, which GPT-2 ties to its output
+     * layer. LoRA alone cannot lift the small base model's logits (its embeddings are short: examples/README.md,
+     * "What this base model can and cannot learn with LoRA"); saved as PEFT's {@code modules_to_save}.
+     */
+    public static final List<String> GENERATION_MODULES = List.of("wte");
+
+    /**
+     * What {@link #loraOnLines} trained (LoRA and {@link #GENERATION_MODULES}), and the held-out pairs' loss before
+     * and after training.
+     */
+    public record LineTuning(AdapterWithBaseModules trained, double heldOutLossBefore, double heldOutLossAfter) {
+
+        /** The adapter, on the base model (whose trained modules hold the trained values). */
+        public PeftModel peft() {
+            return trained.peft();
+        }
+
+        /**
+         * One line for the reports: what trained and how many parameters, e.g. "LoRA r8 on c_attn, c_proj, c_fc +
+         * wte (modules_to_save): 884,736 of 2,713,728 parameters (32.6%)".
+         */
+        public String description() {
+            PeftModel.ParameterCount n = trained.trainableParameters();
+            return String.format(java.util.Locale.ROOT, "LoRA r%d on %s + %s (modules_to_save): %,d of %,d parameters "
+                    + "(%.1f%%)", LORA_RANK, String.join(", ", LORA_TARGETS), String.join(", ", trained.modules()),
+                    n.trainable(), n.total(), n.percent());
+        }
     }
 
     /**
-     * The generating examples' fine-tuning: {@link #lora} on {@code base}, trained by {@link #trainLines} on
-     * {@code train}, with {@link #lineLoss} of {@code heldOut} measured before and after.
+     * The generating examples' fine-tuning: {@link #lora} and {@link #GENERATION_MODULES} on {@code base}, trained by
+     * {@link #trainLines} on {@code train}, with {@link #lineLoss} of {@code heldOut} measured before and after.
      */
     public static LineTuning loraOnLines(Pretrained base, List<Pair> train, List<Pair> heldOut, Settings settings)
             throws IOException {
-        PeftModel peft = lora(base.model(), settings.seed());
-        double before = lineLoss(peft, base.tokenizer(), heldOut, HELD_OUT_BATCHES);
-        trainLines(peft, base.tokenizer(), train, settings);
-        return new LineTuning(peft, before, lineLoss(peft, base.tokenizer(), heldOut, HELD_OUT_BATCHES));
+        AdapterWithBaseModules trained = AdapterWithBaseModules.of(lora(base.model(), settings.seed()),
+                GENERATION_MODULES.toArray(String[]::new));
+        double before = lineLoss(trained, base.tokenizer(), heldOut, HELD_OUT_BATCHES);
+        trainLines(trained, base.tokenizer(), train, settings);
+        trained.sync();
+        return new LineTuning(trained, before, lineLoss(trained, base.tokenizer(), heldOut, HELD_OUT_BATCHES));
     }
 
     private static final int HELD_OUT_BATCHES = 4;

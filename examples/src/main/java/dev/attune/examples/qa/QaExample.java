@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.examples.common.ExampleFiles;
 import dev.attune.examples.common.Tuning;
-import dev.attune.finetune.peft.PeftModel;
 import dev.attune.prompting.metrics.Squad;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,8 +13,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Question answering over a short context: the base model's greedy answers before and after LoRA fine-tuning,
- * scored by SQuAD's exact match and token F1.
+ * Question answering over a short context: the base model's greedy answers before and after fine-tuning (LoRA with
+ * the token embedding trained beside it, {@link Tuning#loraOnLines}), scored by SQuAD's exact match and token F1.
  *
  * <pre>
  * ./attune qa [--reduced]
@@ -42,7 +41,7 @@ public final class QaExample {
 
         /** Fewer items and steps: the tests' mode. */
         public Settings reduced() {
-            return new Settings(model, data, out, 64, 12, lora.withSteps(15).withBatchSize(8));
+            return new Settings(model, data, out, 200, 24, lora.withSteps(60).withBatchSize(8));
         }
 
         public Settings withProgress(boolean show) {
@@ -67,6 +66,9 @@ public final class QaExample {
                          Item sample, String sampleAnswer) {
     }
 
+    /** The fine-tuned row's name: LoRA with the token embedding trained beside it ({@link Tuning#GENERATION_MODULES}). */
+    static final String TUNED = "LoRA + wte";
+
     private QaExample() {
     }
 
@@ -83,28 +85,28 @@ public final class QaExample {
         Pretrained base = Pretrained.load(s.model());
         console.println("[1/3] The base model answers the test questions ...");
         Score before = score("base model", base, test);
-        console.printf(Locale.ROOT, "[2/3] LoRA fine-tuning (%d steps of %d) ...%n", s.lora().steps(),
+        console.printf(Locale.ROOT, "[2/3] Fine-tuning, %s (%d steps of %d) ...%n", TUNED, s.lora().steps(),
                 s.lora().batchSize());
         Tuning.LineTuning tuned = Tuning.loraOnLines(base, pairs(train), pairs(test), s.lora());
-        PeftModel peft = tuned.peft();
+        console.println("      trained: " + tuned.description());
         double lossBefore = tuned.heldOutLossBefore();
         double lossAfter = tuned.heldOutLossAfter();
         Path adapter = s.out().resolve("adapter");
-        peft.save(adapter);
+        tuned.trained().save(adapter);
         console.println("[3/3] The fine-tuned model answers the test questions ...");
         List<String> answers = answers(base, test);
-        Score after = score("LoRA fine-tuned", test, answers);
+        Score after = score(TUNED, test, answers);
 
         console.printf(Locale.ROOT, "%n%-18s %12s %8s%n", "model", "exact match", "F1");
         for (Score sc : List.of(before, after)) {
             console.printf(Locale.ROOT, "%-18s %12.3f %8.3f%n", sc.method(), sc.exactMatch(), sc.f1());
         }
         console.printf(Locale.ROOT, "Loss of the gold answers on the test items (nats per token): %.3f before, %.3f "
-                + "after LoRA%n", lossBefore, lossAfter);
+                + "after fine-tuning%n", lossBefore, lossAfter);
         Item sample = test.get(0);
         console.printf("%nContext: %s%nQuestion: %s%nAnswer: %s (gold: %s)%n", sample.context(), sample.question(),
                 answers.get(0), sample.answer());
-        console.printf("LoRA adapter saved to %s%n", adapter);
+        console.printf("Adapter (LoRA and modules_to_save, PEFT's layout) saved to %s%n", adapter);
         return new Result(before, after, lossBefore, lossAfter, adapter, sample, answers.get(0));
     }
 

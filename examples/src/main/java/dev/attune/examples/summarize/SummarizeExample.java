@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.examples.common.ExampleFiles;
 import dev.attune.examples.common.Tuning;
-import dev.attune.finetune.peft.PeftModel;
 import dev.attune.prompting.metrics.Rouge;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,7 +13,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Summarisation of short company reports: LoRA fine-tuning on prompt/completion pairs, scored by ROUGE against the
+ * Summarisation of short company reports: fine-tuning on prompt/completion pairs (LoRA with the token embedding
+ * trained beside it, {@link Tuning#loraOnLines}), scored by ROUGE against the
  * reference summaries, beside the lead-N baseline (the first N sentences, split by OpenNLP's English sentence model)
  * and the base model before fine-tuning.
  *
@@ -45,7 +45,7 @@ public final class SummarizeExample {
 
         /** Fewer items and steps: the tests' mode. */
         public Settings reduced() {
-            return new Settings(model, data, out, 64, 6, leadN, lora.withSteps(12).withBatchSize(8));
+            return new Settings(model, data, out, 96, 8, leadN, lora.withSteps(40).withBatchSize(8));
         }
 
         public Settings withProgress(boolean show) {
@@ -73,7 +73,8 @@ public final class SummarizeExample {
         }
     }
 
-    static final String LORA = "LoRA fine-tuned";
+    /** The fine-tuned row: LoRA with the token embedding trained beside it ({@link Tuning#GENERATION_MODULES}). */
+    static final String LORA = "LoRA + wte";
     static final String BASE = "base model";
 
     private SummarizeExample() {
@@ -100,14 +101,14 @@ public final class SummarizeExample {
         Pretrained base = Pretrained.load(s.model());
         console.println("[1/3] The base model summarises the test documents ...");
         scores.add(score(BASE, rouge, test, summaries(base, test)));
-        console.printf(Locale.ROOT, "[2/3] LoRA fine-tuning (%d steps of %d) ...%n", s.lora().steps(),
+        console.printf(Locale.ROOT, "[2/3] Fine-tuning, %s (%d steps of %d) ...%n", LORA, s.lora().steps(),
                 s.lora().batchSize());
         Tuning.LineTuning lora = Tuning.loraOnLines(base, pairs(train), pairs(test), s.lora());
-        PeftModel peft = lora.peft();
+        console.println("      trained: " + lora.description());
         double lossBefore = lora.heldOutLossBefore();
         double lossAfter = lora.heldOutLossAfter();
         Path adapter = s.out().resolve("adapter");
-        peft.save(adapter);
+        lora.trained().save(adapter);
         console.println("[3/3] The fine-tuned model summarises the test documents ...");
         List<String> tuned = summaries(base, test);
         scores.add(score(LORA, rouge, test, tuned));
@@ -118,11 +119,11 @@ public final class SummarizeExample {
                     sc.rougeL());
         }
         console.printf(Locale.ROOT, "Loss of the reference summaries on the test documents (nats per token): %.3f "
-                + "before, %.3f after LoRA%n", lossBefore, lossAfter);
+                + "before, %.3f after fine-tuning%n", lossBefore, lossAfter);
         Item sample = test.get(0);
-        console.printf("%nDocument: %s%nReference: %s%nLoRA:      %s%n", sample.document(), sample.summary(),
+        console.printf("%nDocument:   %s%nReference:  %s%nFine-tuned: %s%n", sample.document(), sample.summary(),
                 tuned.get(0));
-        console.printf("LoRA adapter saved to %s%n", adapter);
+        console.printf("Adapter (LoRA and modules_to_save, PEFT's layout) saved to %s%n", adapter);
         return new Result(scores, lossBefore, lossAfter, adapter, sample, tuned.get(0));
     }
 

@@ -6,7 +6,6 @@ import dev.attune.core.generate.GenerationConfig;
 import dev.attune.core.generate.Generator;
 import dev.attune.examples.common.ExampleFiles;
 import dev.attune.examples.common.Tuning;
-import dev.attune.finetune.peft.PeftModel;
 import dev.attune.prompting.metrics.Rouge;
 import dev.attune.prompting.template.ChatMessage;
 import dev.attune.prompting.template.ChatTemplate;
@@ -19,7 +18,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A customer-support assistant: the base model fine-tuned with LoRA on support dialogues (every assistant turn is a
+ * A customer-support assistant: the base model fine-tuned (LoRA with the token embedding trained beside it,
+ * {@link Tuning#loraOnLines}) on support dialogues (every assistant turn is a
  * completion of the dialogue before it, rendered with {@link ChatTemplate#simple()}), scored by ROUGE-L of its
  * replies on held-out dialogues before and after, then a chat in the terminal with streamed replies, or a replay of
  * scripted user turns ({@code --replay}, what the tests run).
@@ -100,21 +100,21 @@ public final class SupportExample {
 
         console.println("[1/3] The base model replies to the test dialogues ...");
         double before = replyRouge(base, template, rouge, test);
-        console.printf(Locale.ROOT, "[2/3] LoRA fine-tuning on every assistant turn (%d steps of %d) ...%n",
+        console.printf(Locale.ROOT, "[2/3] Fine-tuning, LoRA + wte, on every assistant turn (%d steps of %d) ...%n",
                 s.lora().steps(), s.lora().batchSize());
         Tuning.LineTuning lora = Tuning.loraOnLines(base, pairs(template, train), pairs(template, test), s.lora());
-        PeftModel peft = lora.peft();
+        console.println("      trained: " + lora.description());
         double lossBefore = lora.heldOutLossBefore();
         double lossAfter = lora.heldOutLossAfter();
         Path adapter = s.out().resolve("adapter");
-        peft.save(adapter);
+        lora.trained().save(adapter);
         console.println("[3/3] The fine-tuned model replies to the test dialogues ...");
         double after = replyRouge(base, template, rouge, test);
-        console.printf(Locale.ROOT, "%nReply ROUGE-L on %d held-out dialogues: base model %.3f, LoRA fine-tuned %.3f%n",
+        console.printf(Locale.ROOT, "%nReply ROUGE-L on %d held-out dialogues: base model %.3f, LoRA + wte %.3f%n",
                 test.size(), before, after);
         console.printf(Locale.ROOT, "Loss of the reference replies in the test dialogues (nats per token): %.3f before, "
-                + "%.3f after LoRA%n", lossBefore, lossAfter);
-        console.printf("LoRA adapter saved to %s%n%n", adapter);
+                + "%.3f after fine-tuning%n", lossBefore, lossAfter);
+        console.printf("Adapter (LoRA and modules_to_save, PEFT's layout) saved to %s%n%n", adapter);
 
         List<ChatMessage> conversation = chat(base, template, console, input);
         return new Result(before, after, lossBefore, lossAfter, adapter, conversation);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -12,8 +13,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 class QaExampleTest {
 
+    // reduced mode, measured on 2026-12-02 (seeded): answer loss 5.952 -> 2.274 nats, exact match and F1 0.000 both
+    private static final double QA_LOSS_DROP = 2.5;
+
     @Test
-    void reducedRunScoresBeforeAndAfterAndLoraLowersTheHeldOutAnswerLoss(@TempDir Path out) throws Exception {
+    void reducedRunScoresBeforeAndAfterAndFineTuningLowersTheHeldOutAnswerLoss(@TempDir Path out) throws Exception {
         ByteArrayOutputStream text = new ByteArrayOutputStream();
         QaExample.Settings s = QaExample.Settings.defaults().reduced()
                 .withPaths(Path.of("base-model"), Path.of("data", "qa"), out).withProgress(false);
@@ -23,13 +27,18 @@ class QaExampleTest {
             assertThat(score.exactMatch()).isBetween(0.0, 1.0);
             assertThat(score.f1()).isBetween(score.exactMatch(), 1.0); // an exact match is an F1 of 1
         }
-        // what LoRA learns on this base model shows in the held-out answers' loss, not yet in greedy answers
-        // (examples/README.md says why)
-        assertThat(r.answerLossAfter()).isLessThan(r.answerLossBefore() - 0.5);
+        // 60 steps teach the answers' form (the loss falls by 3.7 nats per token) but not yet to copy the right span
+        // from the context: the reduced run's greedy answers score 0, as the base model's; the full run's are in
+        // examples/README.md
+        assertThat(r.after().f1()).isGreaterThanOrEqualTo(r.before().f1());
+        assertThat(r.answerLossAfter()).isLessThan(r.answerLossBefore() - QA_LOSS_DROP);
         assertThat(r.adapter().resolve("adapter_model.safetensors")).exists();
-        assertThat(text.toString(StandardCharsets.UTF_8)).contains("exact match").contains("LoRA fine-tuned")
-                .contains(String.format(java.util.Locale.ROOT, "%.3f before, %.3f after LoRA", r.answerLossBefore(),
-                        r.answerLossAfter()));
+        assertThat(Files.readString(r.adapter().resolve("adapter_config.json"))).contains("\"modules_to_save\"")
+                .contains("\"wte\"");
+        assertThat(text.toString(StandardCharsets.UTF_8)).contains("exact match").contains("LoRA + wte")
+                .contains("trained: LoRA r8 on c_attn, c_proj, c_fc + wte")
+                .contains(String.format(java.util.Locale.ROOT, "%.3f before, %.3f after fine-tuning",
+                        r.answerLossBefore(), r.answerLossAfter()));
     }
 
     @Test

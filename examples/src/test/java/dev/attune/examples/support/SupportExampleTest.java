@@ -9,12 +9,17 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SupportExampleTest {
+
+    // reduced mode, measured on 2026-12-02 (seeded): reply ROUGE-L 0.000 -> 0.123, reply loss 6.727 -> 3.041 nats
+    private static final double SUPPORT_MARGIN = 0.06;
+    private static final double SUPPORT_LOSS_DROP = 2.5;
 
     @Test
     void replayedConversationAfterFineTuning(@TempDir Path out) throws Exception {
@@ -25,8 +30,13 @@ class SupportExampleTest {
 
         assertThat(r.rougeLBefore()).isBetween(0.0, 1.0);
         assertThat(r.rougeLAfter()).isBetween(0.0, 1.0);
-        // 24 steps take about half a nat off the held-out replies (6.73 -> 6.24 measured); see examples/README.md
-        assertThat(r.replyLossAfter()).isLessThan(r.replyLossBefore() - 0.25);
+        // LoRA with the token embedding trained beside it learns the replies: measured (seeded) ROUGE-L 0.123
+        // after against 0.000 before, the held-out replies' loss 6.727 -> 3.041 nats per token (examples/README.md)
+        assertThat(r.rougeLAfter()).isGreaterThan(r.rougeLBefore() + SUPPORT_MARGIN);
+        assertThat(r.replyLossAfter()).isLessThan(r.replyLossBefore() - SUPPORT_LOSS_DROP);
+        assertThat(Files.readString(r.adapter().resolve("adapter_config.json"))).contains("\"modules_to_save\"")
+                .contains("\"wte\"");
+        assertThat(text.toString(StandardCharsets.UTF_8)).contains("trained: LoRA r8 on c_attn, c_proj, c_fc + wte");
         assertThat(r.conversation()).hasSize(1 + 2 * SupportExample.SCRIPT.size());
         for (int turn = 0; turn < SupportExample.SCRIPT.size(); turn++) {
             assertThat(r.conversation().get(1 + 2 * turn)).isEqualTo(ChatMessage.user(SupportExample.SCRIPT.get(turn)));

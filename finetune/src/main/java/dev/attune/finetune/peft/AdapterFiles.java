@@ -127,8 +127,20 @@ public final class AdapterFiles {
         return (com.fasterxml.jackson.databind.node.ObjectNode) json;
     }
 
-    /** The distinct module names of {@code modules_to_save} (PEFT may list one twice), each a task head's. */
+    /**
+     * The distinct task-head module names of {@code modules_to_save} (PEFT may list one twice); base modules trained
+     * with the adapter ({@link BaseModules}) are read by {@link #readBaseModules}.
+     */
     private static List<String> moduleNames(JsonNode json) {
+        return listedModules(json, false);
+    }
+
+    /** The distinct base-module names of {@code modules_to_save} ({@code wte}, {@code ln_f}, ...). */
+    private static List<String> baseModuleNames(JsonNode json) {
+        return listedModules(json, true);
+    }
+
+    private static List<String> listedModules(JsonNode json, boolean base) {
         JsonNode list = json.get(MODULES_TO_SAVE);
         List<String> names = new ArrayList<>();
         if (list == null || list.isNull()) {
@@ -141,7 +153,12 @@ public final class AdapterFiles {
             if (!n.isTextual()) {
                 throw new IllegalArgumentException(MODULES_TO_SAVE + " must be a list of module names, got " + list);
             }
-            ModulesToSave.requireHeadModule(n.asText());
+            if (BaseModules.isBaseModule(n.asText()) != base) {
+                continue;
+            }
+            if (!base) {
+                ModulesToSave.requireHeadModule(n.asText());
+            }
             if (!names.contains(n.asText())) {
                 names.add(n.asText());
             }
@@ -168,7 +185,7 @@ public final class AdapterFiles {
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         try (SafeTensors weights = openWeights(directory)) {
             for (String key : weights.names()) {
-                if (!isModuleKey(key)) {
+                if (!isModuleKey(key) || BaseModules.isBaseModuleKey(key, baseModuleNames(json))) {
                     continue;
                 }
                 String name = key.startsWith(prefix) ? key.substring(prefix.length()) : null;
@@ -191,6 +208,67 @@ public final class AdapterFiles {
         }
         String task = json.path("task_type").isTextual() ? json.get("task_type").asText() : "SEQ_CLS";
         return java.util.Optional.of(new ModulesToSave(task, tensors));
+    }
+
+    /**
+     * The base-model tensors trained with the adapter in {@code directory} and saved with it ({@link BaseModules}),
+     * by Attune's names ({@code ln_f.weight}), or an empty map when {@code modules_to_save} lists no base module. Each
+     * must have {@code base}'s shape; a saved one whose module is not listed, or a listed module with no tensor
+     * saved, is an error.
+     */
+    public static Map<String, INDArray> readBaseModules(Path directory, GptModel base) throws IOException {
+        Path file = directory.resolve(CONFIG_FILE);
+        com.fasterxml.jackson.databind.node.ObjectNode json = readJson(directory);
+        List<String> modules;
+        try {
+            modules = baseModuleNames(json);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFileException(file, e.getMessage(), e);
+        }
+        Map<String, INDArray> tensors = new LinkedHashMap<>();
+        boolean head = modules.contains(BaseModules.TIED_HEAD);
+        List<String> trained = modules.stream().filter(m -> !m.equals(BaseModules.TIED_HEAD)).toList();
+        if (head != trained.contains("wte")) {
+            throw new ModelFileException(file, MODULES_TO_SAVE + " " + modules + ": Attune's GPT-2 ties the output "
+                    + "layer (lm_head) to the token embedding (wte), so it trains and reads both or neither");
+        }
+        try (SafeTensors weights = openWeights(directory)) {
+            List<String> expected = BaseModules.tensorNames(base, trained);
+            INDArray lmHead = null;
+            for (String key : weights.names()) {
+                if (!BaseModules.isBaseModuleKey(key, modules)) {
+                    continue;
+                }
+                if (key.equals(BaseModules.TIED_HEAD_KEY)) {
+                    lmHead = weights.read(key).castTo(DataType.FLOAT);
+                    continue;
+                }
+                String name = BaseModules.tensorName(key);
+                if (!expected.contains(name)) {
+                    throw new ModelFileException(weights.path(), "tensor " + key + " is not one of the base model's "
+                            + "tensors in " + MODULES_TO_SAVE + " " + modules);
+                }
+                INDArray t = weights.read(key).castTo(DataType.FLOAT);
+                if (!Arrays.equals(t.shape(), base.parameterShape(name))) {
+                    throw new ModelFileException(weights.path(), "tensor " + key + " has shape "
+                            + Arrays.toString(t.shape()) + ", the base model's " + name + " is "
+                            + Arrays.toString(base.parameterShape(name)));
+                }
+                tensors.put(name, t);
+            }
+            List<String> missing = expected.stream().filter(n -> !tensors.containsKey(n)).toList();
+            if (!missing.isEmpty()) {
+                throw new ModelFileException(weights.path(), CONFIG_FILE + " lists " + MODULES_TO_SAVE + " " + modules
+                        + " but these of their tensors are not saved: " + missing);
+            }
+            if (head && (lmHead == null || !lmHead.equals(tensors.get("wte.weight")))) {
+                throw new ModelFileException(weights.path(), lmHead == null ? "lists lm_head in " + MODULES_TO_SAVE
+                        + " but " + BaseModules.TIED_HEAD_KEY + " is not saved" : BaseModules.TIED_HEAD_KEY
+                        + " differs from the saved wte; Attune's GPT-2 ties the output layer to the embedding and "
+                        + "cannot load an adapter that trained them apart");
+            }
+        }
+        return tensors;
     }
 
     /**
@@ -256,11 +334,58 @@ public final class AdapterFiles {
     }
 
     /**
+     * Writes the adapter and the base-model tensors trained with it ({@code baseTensors}, by Attune's names, from
+     * the {@code modules} listed), as PEFT's {@code save_pretrained} does for a causal language model with
+     * {@code modules_to_save}: the tensors under {@code base_model.model.transformer.<name>}, the modules in
+     * {@code modules_to_save}; with the token embedding, the output layer tied to it too ({@link BaseModules}).
+     */
+    static void writeWithBaseModules(Path directory, Adapter adapter, GptModel base, List<String> modules,
+                                     Map<String, INDArray> baseTensors) throws IOException {
+        if (!moduleKeyPrefix(adapter.config().peftType()).equals("base_model.model.")) {
+            throw new IllegalArgumentException(adapter.config().peftType() + " adapters cannot save base modules "
+                    + "(PEFT keeps them beside LoRA-like adapters only)");
+        }
+        Files.createDirectories(directory);
+        SafeTensorsWriter writer = SafeTensors.writer().metadata("format", "pt");
+        for (Map.Entry<String, INDArray> e : adapter.stateDict(base).entrySet()) {
+            INDArray t = e.getValue();
+            writer.add(e.getKey(), t.dataType() == DataType.FLOAT ? t : t.castTo(DataType.FLOAT));
+        }
+        for (Map.Entry<String, INDArray> e : baseTensors.entrySet()) {
+            INDArray t = e.getValue();
+            writer.add(BaseModules.KEY_PREFIX + e.getKey(), t.dataType() == DataType.FLOAT ? t
+                    : t.castTo(DataType.FLOAT));
+        }
+        if (modules.contains("wte")) {
+            writer.add(BaseModules.TIED_HEAD_KEY, baseTensors.get("wte.weight").castTo(DataType.FLOAT));
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode json = adapter.configJson();
+        com.fasterxml.jackson.databind.node.ArrayNode list = json.putArray(MODULES_TO_SAVE);
+        BaseModules.listed(modules).forEach(list::add);
+        writer.write(directory.resolve(WEIGHTS_FILE));
+        AtomicFiles.write(directory.resolve(CONFIG_FILE), JSON.writeValueAsBytes(json));
+    }
+
+    /** The base modules the config beside {@code file} lists in {@code modules_to_save}; none without a config. */
+    private static List<String> baseModulesListedBeside(SafeTensors file) {
+        Path directory = file.path().toAbsolutePath().getParent();
+        if (directory == null || !Files.isRegularFile(directory.resolve(CONFIG_FILE))) {
+            return List.of();
+        }
+        try {
+            return baseModuleNames(readJson(directory));
+        } catch (IOException | IllegalArgumentException e) {
+            return List.of(); // readConfig and readBaseModules report a bad config
+        }
+    }
+
+    /**
      * Checks that {@code file} holds exactly the tensors {@code expected} names, with those shapes (beside any task
      * head's, which {@link #readModulesToSave} checks); every problem is listed at once. A shape mismatch means the adapter was made for a base model of another shape.
      */
     public static void checkTensors(SafeTensors file, Map<String, long[]> expected) throws ModelFileException {
         List<String> problems = new ArrayList<>();
+        List<String> baseModules = baseModulesListedBeside(file);
         for (Map.Entry<String, long[]> e : expected.entrySet()) {
             if (!file.contains(e.getKey())) {
                 problems.add("missing tensor " + e.getKey() + " " + Arrays.toString(e.getValue()));
@@ -273,7 +398,8 @@ public final class AdapterFiles {
             }
         }
         for (String name : file.names()) {
-            if (!expected.containsKey(name) && !isModuleKey(name)) { // a task head's: readModulesToSave checks them
+            // a task head's or a base module's: readModulesToSave and readBaseModules check them
+            if (!expected.containsKey(name) && !isModuleKey(name) && !BaseModules.isBaseModuleKey(name, baseModules)) {
                 problems.add("unexpected tensor " + name);
             }
         }

@@ -105,8 +105,12 @@ public final class PeftModel implements Trainable {
      */
     public static PeftModel load(GptModel base, Path directory) throws IOException {
         AdapterConfig config = AdapterFiles.readConfig(directory);
+        Map<String, INDArray> baseModules = AdapterFiles.readBaseModules(directory, base);
         PeftModel peft = wrap(base, DEFAULT_ADAPTER, config, 0);
         peft.readWeights(DEFAULT_ADAPTER, peft.adapters.get(DEFAULT_ADAPTER), directory);
+        // base modules trained with the adapter (AdapterWithBaseModules) replace the base's own: the model then
+        // computes what it computed in training, and disabling the adapter no longer gives the original base
+        baseModules.forEach((name, tensor) -> base.parameter(name).assign(tensor));
         return peft;
     }
 
@@ -125,6 +129,7 @@ public final class PeftModel implements Trainable {
     /** Adds the adapter saved in {@code directory}; the active one stays active. */
     public PeftModel loadAdapter(String name, Path directory) throws IOException {
         checkNewName(name);
+        refuseBaseModules(directory);
         Adapter adapter = AdapterFiles.readConfig(directory).create(base, 0);
         readWeights(name, adapter, directory);
         adapters.put(name, adapter);
@@ -137,6 +142,19 @@ public final class PeftModel implements Trainable {
         }
         if (adapters.containsKey(name)) {
             throw new IllegalArgumentException("an adapter named '" + name + "' exists already");
+        }
+    }
+
+    /**
+     * An adapter saved with base modules changes the base model itself: only {@link #load(GptModel, Path)} (which
+     * puts them into the base) and {@link AdapterWithBaseModules#load(Path)} read one.
+     */
+    private void refuseBaseModules(Path directory) throws IOException {
+        Map<String, INDArray> modules = AdapterFiles.readBaseModules(directory, base);
+        if (!modules.isEmpty()) {
+            throw new dev.attune.core.io.ModelFileException(directory, "the adapter was trained with base modules "
+                    + "(modules_to_save " + modules.keySet() + "), which replace the base model's own; load it with "
+                    + "PeftModel.load(base, directory) onto a fresh base");
         }
     }
 
@@ -363,6 +381,7 @@ public final class PeftModel implements Trainable {
             throw new IOException(directory + " holds a " + saved.peftType() + " adapter configured as " + saved
                     + ", but the active adapter is " + a.config());
         }
+        refuseBaseModules(directory);
         readWeights(active, a, directory);
     }
 

@@ -162,7 +162,9 @@ class LmClassifierTrainerTest {
     void aLoraClassifierBeatsTheMajoritySavesItsHeadWithTheAdapterAndReloads() throws IOException {
         LmClassifierModel lora = LmClassifierTrainer.builder(base)
                 .peft(Peft.lora().rank(4).alpha(16).targets("c_attn", "c_fc").build())
-                .learningRate(2e-2).steps(120).batchSize(16).seed(5).build().train(train);
+                .learningRate(2e-2).steps(240).batchSize(16).seed(5).build().train(train);
+        // 120 steps left accuracy between 0.70 and 0.93 depending on the seed (6 seeds, two builds): too close to the
+        // bar for one seed to be a fair test; 240 steps gave 0.82 to 0.90 over the same seeds.
         assertThat(lora.method()).isEqualTo(LmClassifierTrainer.Method.PEFT);
         LabelEvaluation e = new LabelEvaluator().evaluate(lora, test);
         assertThat(e.accuracy()).as("majority 0.5, chance 0.33").isGreaterThan(0.8);
