@@ -146,6 +146,9 @@ public final class Tuning {
      */
     public static final List<String> GENERATION_MODULES = List.of("wte");
 
+    /** The reports' name for the generating examples' fine-tuned model: LoRA plus {@link #GENERATION_MODULES}. */
+    public static final String GENERATION_LABEL = "LoRA + " + String.join(" + ", GENERATION_MODULES);
+
     /**
      * What {@link #loraOnLines} trained (LoRA and {@link #GENERATION_MODULES}), and the held-out pairs' loss before
      * and after training.

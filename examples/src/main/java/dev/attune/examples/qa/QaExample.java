@@ -66,8 +66,7 @@ public final class QaExample {
                          Item sample, String sampleAnswer) {
     }
 
-    /** The fine-tuned row's name: LoRA with the token embedding trained beside it ({@link Tuning#GENERATION_MODULES}). */
-    static final String TUNED = "LoRA + wte";
+    static final String TUNED = Tuning.GENERATION_LABEL;
 
     private QaExample() {
     }

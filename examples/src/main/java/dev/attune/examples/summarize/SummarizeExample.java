@@ -73,8 +73,7 @@ public final class SummarizeExample {
         }
     }
 
-    /** The fine-tuned row: LoRA with the token embedding trained beside it ({@link Tuning#GENERATION_MODULES}). */
-    static final String LORA = "LoRA + wte";
+    static final String LORA = Tuning.GENERATION_LABEL;
     static final String BASE = "base model";
 
     private SummarizeExample() {

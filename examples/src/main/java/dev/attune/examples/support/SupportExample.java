@@ -100,8 +100,8 @@ public final class SupportExample {
 
         console.println("[1/3] The base model replies to the test dialogues ...");
         double before = replyRouge(base, template, rouge, test);
-        console.printf(Locale.ROOT, "[2/3] Fine-tuning, LoRA + wte, on every assistant turn (%d steps of %d) ...%n",
-                s.lora().steps(), s.lora().batchSize());
+        console.printf(Locale.ROOT, "[2/3] Fine-tuning, %s, on every assistant turn (%d steps of %d) ...%n",
+                Tuning.GENERATION_LABEL, s.lora().steps(), s.lora().batchSize());
         Tuning.LineTuning lora = Tuning.loraOnLines(base, pairs(template, train), pairs(template, test), s.lora());
         console.println("      trained: " + lora.description());
         double lossBefore = lora.heldOutLossBefore();
@@ -110,8 +110,8 @@ public final class SupportExample {
         lora.trained().save(adapter);
         console.println("[3/3] The fine-tuned model replies to the test dialogues ...");
         double after = replyRouge(base, template, rouge, test);
-        console.printf(Locale.ROOT, "%nReply ROUGE-L on %d held-out dialogues: base model %.3f, LoRA + wte %.3f%n",
-                test.size(), before, after);
+        console.printf(Locale.ROOT, "%nReply ROUGE-L on %d held-out dialogues: base model %.3f, %s %.3f%n",
+                test.size(), before, Tuning.GENERATION_LABEL, after);
         console.printf(Locale.ROOT, "Loss of the reference replies in the test dialogues (nats per token): %.3f before, "
                 + "%.3f after fine-tuning%n", lossBefore, lossAfter);
         console.printf("Adapter (LoRA and modules_to_save, PEFT's layout) saved to %s%n%n", adapter);
