@@ -7,6 +7,7 @@ import dev.attune.examples.report.EvaluationResults;
 import dev.attune.finetune.tribuo.LmClassifierModel;
 import dev.attune.finetune.tribuo.LmClassifierTrainer;
 import dev.attune.finetune.tribuo.TextDatasets;
+import dev.attune.finetune.tribuo.TuningMethod;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -68,9 +69,9 @@ final class ClassifyCommand {
                     .learningRate(training.learningRate).weightDecay(training.weightDecay).steps(training.steps)
                     .batchSize(training.batch).seed(training.seed).progress(!training.noProgress);
             if (method.method.equalsIgnoreCase("head")) {
-                builder.method(LmClassifierTrainer.Method.HEAD);
+                builder.method(TuningMethod.HEAD);
             } else if (method.full()) {
-                builder.method(LmClassifierTrainer.Method.FULL);
+                builder.method(TuningMethod.FULL);
             } else {
                 // the head trains beside the adapter and is saved with it (PEFT's modules_to_save)
                 builder.peft(method.config(training.steps, model));

@@ -7,6 +7,7 @@ import dev.attune.finetune.tribuo.EntityReport;
 import dev.attune.finetune.tribuo.LmTaggerModel;
 import dev.attune.finetune.tribuo.LmTaggerTrainer;
 import dev.attune.finetune.tribuo.TaggedDatasets;
+import dev.attune.finetune.tribuo.TuningMethod;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -76,9 +77,9 @@ final class TagCommand {
                     .batchSize(training.batch).headDropout(headDropout).seed(training.seed)
                     .progress(!training.noProgress);
             if (method.method.equalsIgnoreCase("head")) {
-                b.method(LmTaggerTrainer.Method.HEAD);
+                b.method(TuningMethod.HEAD);
             } else if (method.full()) {
-                b.method(LmTaggerTrainer.Method.FULL);
+                b.method(TuningMethod.FULL);
             } else {
                 b.peft(method.config(training.steps, model));
             }

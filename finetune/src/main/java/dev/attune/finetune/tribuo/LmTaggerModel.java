@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.tribuo.Example;
 import org.tribuo.ImmutableFeatureMap;
@@ -60,12 +59,12 @@ public final class LmTaggerModel extends SequenceModel<Label> {
 
     private final transient TokenClassifier tagger;
     private final transient PeftModel peft; // the adapter of a PEFT tagger, else null
-    private final LmTaggerTrainer.Method method;
+    private final TuningMethod method;
     private final String basePath;
     private final String baseSha256;
     private int batchSize = 16;
 
-    LmTaggerModel(ModelProvenance provenance, TokenClassifier tagger, LmTaggerTrainer.Method method, PeftModel peft,
+    LmTaggerModel(ModelProvenance provenance, TokenClassifier tagger, TuningMethod method, PeftModel peft,
             Path basePath, String baseSha256) {
         super("lm-tagger", provenance, new ImmutableFeatureMap(new MutableFeatureMap()),
                 new LabelFactory().constructInfoForExternalModel(ModelFiles.labelIds(tagger.labels())));
@@ -81,7 +80,7 @@ public final class LmTaggerModel extends SequenceModel<Label> {
         return tagger;
     }
 
-    public LmTaggerTrainer.Method method() {
+    public TuningMethod method() {
         return method;
     }
 
@@ -172,15 +171,15 @@ public final class LmTaggerModel extends SequenceModel<Label> {
         o.put("format", FORMAT);
         o.put("version", 1);
         o.putPOJO("labels", tagger.labels());
-        o.put("method", method.name().toLowerCase(Locale.ROOT));
+        o.put("method", method.id());
         o.put("head_dropout", tagger.dropout());
         o.put("base_model", basePath);
         o.put("base_sha256", baseSha256);
         String provenanceJson = ModelFiles.provenanceJson(getProvenance());
         AtomicFiles.writeDirectory(directory, dir -> {
-            if (method == LmTaggerTrainer.Method.FULL) {
+            if (method == TuningMethod.FULL) {
                 new Pretrained(tagger.model(), (BpeTokenizer) tagger.tokenizer()).save(dir.resolve("model"));
-            } else if (method == LmTaggerTrainer.Method.PEFT) {
+            } else if (method == TuningMethod.PEFT) {
                 peft.save(Files.createDirectory(dir.resolve(ADAPTER_DIRECTORY)));
             }
             tagger.saveHead(dir.resolve("classifier.safetensors"));
@@ -202,21 +201,17 @@ public final class LmTaggerModel extends SequenceModel<Label> {
         }
         List<String> labels = new ArrayList<>();
         o.path("labels").forEach(n -> labels.add(n.asText()));
-        LmTaggerTrainer.Method method;
+        TuningMethod method;
         try {
-            method = LmTaggerTrainer.Method.parse(o.path("method").asText());
+            method = TuningMethod.parse(o.path("method").asText());
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
         Path base = Path.of(o.path("base_model").asText());
         String hash = o.path("base_sha256").asText();
-        Pretrained pretrained;
-        if (method == LmTaggerTrainer.Method.FULL) {
-            pretrained = Pretrained.load(directory.resolve("model"));
-        } else {
-            pretrained = ModelFiles.loadBase(base, hash, file);
-        }
-        PeftModel peft = method == LmTaggerTrainer.Method.PEFT
+        Pretrained pretrained = method == TuningMethod.FULL ? Pretrained.load(directory.resolve("model"))
+                : ModelFiles.loadBase(base, hash, file);
+        PeftModel peft = method == TuningMethod.PEFT
                 ? Peft.load(pretrained.model(), directory.resolve(ADAPTER_DIRECTORY)) : null;
         TokenClassifier tagger = TokenClassifier.create(pretrained.model(), pretrained.tokenizer(), labels,
                 o.path("head_dropout").asDouble(TokenClassifier.DEFAULT_DROPOUT), 0);
@@ -232,7 +227,7 @@ public final class LmTaggerModel extends SequenceModel<Label> {
         s.append("tags: ").append(tagger.labels()).append('\n');
         s.append("base checkpoint: ").append(basePath).append('\n');
         s.append("base sha256: ").append(baseSha256).append('\n');
-        s.append("fine-tuning method: ").append(method.name().toLowerCase(Locale.ROOT)).append('\n');
+        s.append("fine-tuning method: ").append(method.id()).append('\n');
         ModelFiles.appendTraining(s, getProvenance());
         return s.toString();
     }
