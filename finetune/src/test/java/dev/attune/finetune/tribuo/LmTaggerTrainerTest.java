@@ -183,6 +183,13 @@ class LmTaggerTrainerTest {
         assertThatThrownBy(() -> new LabelSequenceEvaluator().evaluate(model, unseen))
                 .hasMessageContaining("sentence 1, token 3").hasMessageContaining("'B-ORG', unseen in training");
 
+        assertThatThrownBy(() -> LmTaggerTrainer.builder(base).method(TuningMethod.PEFT))
+                .hasMessageContaining("peft(config)");
+        assertThatThrownBy(() -> LmTaggerTrainer.builder(base).peft(Peft.ia3().build()).method(TuningMethod.HEAD)
+                .build()).hasMessageContaining("only used with method peft, not head");
+        assertThatThrownBy(() -> LmTaggerTrainer.builder(base).headDropout(1.0).build())
+                .hasMessageContaining("headDropout");
+
         Path bad = dir.resolve("bad.jsonl");
         Files.writeString(bad, "{\"tokens\": [\"Ada\"], \"tags\": [\"B-PER\"]}\n{\"tokens\": [], \"tags\": []}\n");
         assertThatThrownBy(() -> TaggedDatasets.read(bad)).hasMessageContaining("bad.jsonl, line 2")
