@@ -1,7 +1,5 @@
 package dev.attune.finetune.tribuo;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.oracle.labs.mlrg.olcut.util.Pair;
 import dev.attune.core.checkpoint.Pretrained;
@@ -10,7 +8,6 @@ import dev.attune.finetune.heads.SequenceClassifier;
 import dev.attune.finetune.peft.Peft;
 import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,10 +52,11 @@ public final class LmClassifierModel extends Model<Label> {
     public static final String EXAMPLES = "training-examples";
 
     static final String FORMAT = "attune-sequence-classifier";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String DESCRIPTOR_FILE = "classifier.json";
+    private static final String HEAD_FILE = "score.safetensors";
 
     /** The adapter directory of a classifier trained with a PEFT method. */
-    public static final String ADAPTER_DIRECTORY = "adapter";
+    public static final String ADAPTER_DIRECTORY = ModelFiles.ADAPTER_DIRECTORY;
 
     private final transient SequenceClassifier classifier;
     private final transient PeftModel peft; // null unless the method is PEFT
@@ -165,66 +163,37 @@ public final class LmClassifierModel extends Model<Label> {
 
     /** Writes the classifier into {@code directory}, atomically (a directory already there is replaced whole). */
     public void save(Path directory) throws IOException {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("format", FORMAT);
-        o.put("version", 1);
-        o.putPOJO("labels", classifier.labels());
-        o.put("method", method.id());
-        o.put("base_model", basePath.toString());
-        o.put("base_sha256", baseSha256);
-        String provenanceJson = ModelFiles.provenanceJson(provenance);
+        ObjectNode o = new ModelFiles.Descriptor(FORMAT, classifier.labels(), method, basePath, baseSha256).toJson();
         AtomicFiles.writeDirectory(directory, dir -> {
-            if (method == TuningMethod.FULL) {
-                new Pretrained(classifier.model(), (dev.attune.core.tokenizer.BpeTokenizer) classifier.tokenizer())
-                        .save(dir.resolve("model"));
-            }
             if (peft != null) {
                 peft.save(Files.createDirectory(dir.resolve(ADAPTER_DIRECTORY)), classifier.modulesToSave());
             } else {
-                classifier.saveHead(dir.resolve("score.safetensors"));
+                classifier.saveHead(dir.resolve(HEAD_FILE));
             }
-            Files.writeString(dir.resolve(ModelFiles.PROVENANCE_FILE), provenanceJson);
-            Files.writeString(dir.resolve("classifier.json"),
-                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+            ModelFiles.writeCommon(dir, DESCRIPTOR_FILE, o, provenance, method, classifier.model(),
+                    classifier.tokenizer());
         });
     }
 
     /** Reads a classifier {@link #save} wrote. */
     public static LmClassifierModel load(Path directory) throws IOException {
-        Path file = directory.resolve("classifier.json");
-        if (!Files.isRegularFile(file)) {
-            throw new IOException(directory + " is not a saved classifier: no classifier.json");
-        }
-        JsonNode o = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
-        if (!FORMAT.equals(o.path("format").asText())) {
-            throw new IOException(file + ": \"format\" is " + o.path("format") + ", expected \"" + FORMAT + "\"");
-        }
-        List<String> labels = new ArrayList<>();
-        o.path("labels").forEach(n -> labels.add(n.asText()));
-        TuningMethod method;
-        try {
-            method = TuningMethod.parse(o.path("method").asText());
-        } catch (IllegalArgumentException e) {
-            throw new IOException(file + ": " + e.getMessage(), e);
-        }
-        Path base = Path.of(o.path("base_model").asText());
-        String hash = o.path("base_sha256").asText();
-        Pretrained pretrained = method == TuningMethod.FULL ? Pretrained.load(directory.resolve("model"))
-                : ModelFiles.loadBase(base, hash, file);
+        ModelFiles.Descriptor d = ModelFiles.Descriptor.read(directory, DESCRIPTOR_FILE, FORMAT, "classifier");
+        Pretrained pretrained = d.loadModel(directory, DESCRIPTOR_FILE);
         PeftModel peft = null;
         SequenceClassifier classifier;
-        if (method == TuningMethod.PEFT) {
+        if (d.method() == TuningMethod.PEFT) {
             peft = Peft.load(pretrained.model(), directory.resolve(ADAPTER_DIRECTORY));
             try {
-                classifier = SequenceClassifier.fromAdapter(peft, pretrained.tokenizer(), labels);
+                classifier = SequenceClassifier.fromAdapter(peft, pretrained.tokenizer(), d.labels());
             } catch (IllegalArgumentException e) {
                 throw new IOException(directory.resolve(ADAPTER_DIRECTORY) + ": " + e.getMessage(), e);
             }
         } else {
-            classifier = SequenceClassifier.create(pretrained.model(), pretrained.tokenizer(), labels, 0);
-            classifier.loadHead(directory.resolve("score.safetensors"));
+            classifier = SequenceClassifier.create(pretrained.model(), pretrained.tokenizer(), d.labels(), 0);
+            classifier.loadHead(directory.resolve(HEAD_FILE));
         }
-        return new LmClassifierModel(ModelFiles.readProvenance(directory), classifier, method, peft, base, hash);
+        return new LmClassifierModel(ModelFiles.readProvenance(directory), classifier, d.method(), peft, d.base(),
+                d.baseSha256());
     }
 
     /** A short model card from the provenance: what the model is, how and on what it was trained. */
