@@ -45,11 +45,11 @@ class ReportingTest {
 
     @Test
     void durationsAndRatesAreCompact() {
-        assertThat(ProgressReporter.duration(3725)).isEqualTo("1h02m");
-        assertThat(ProgressReporter.duration(125)).isEqualTo("2m05s");
-        assertThat(ProgressReporter.duration(Double.NaN)).isEqualTo("?");
-        assertThat(ProgressReporter.compact(2_500_000)).isEqualTo("2.5M");
-        assertThat(ProgressReporter.compact(950)).isEqualTo("950");
+        assertThat(ProgressLine.duration(3725)).isEqualTo("1h02m");
+        assertThat(ProgressLine.duration(125)).isEqualTo("2m05s");
+        assertThat(ProgressLine.duration(Double.NaN)).isEqualTo("?");
+        assertThat(ProgressLine.compact(2_500_000)).isEqualTo("2.5M");
+        assertThat(ProgressLine.compact(950)).isEqualTo("950");
     }
 
     @Test

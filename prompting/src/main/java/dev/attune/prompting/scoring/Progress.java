@@ -1,5 +1,6 @@
 package dev.attune.prompting.scoring;
 
+import dev.attune.core.train.ProgressLine;
 import java.io.PrintStream;
 import java.util.Locale;
 
@@ -10,23 +11,18 @@ import java.util.Locale;
  */
 public class Progress {
 
-    private static final long REDRAW_NANOS = 200_000_000L;
     private static final Progress SILENT = new Progress(null, false);
 
-    private final PrintStream out;
-    private final boolean interactive;
+    private final ProgressLine line; // null: silent
     private String label = "";
     private String unit = "";
     private long total;
     private long done;
     private long started;
-    private long lastDraw;
     private long nextPlain;
-    private int lastWidth;
 
     private Progress(PrintStream out, boolean interactive) {
-        this.out = out;
-        this.interactive = interactive;
+        this.line = out == null ? null : new ProgressLine(out, interactive);
     }
 
     /** Progress on standard error, redrawn in place when a console is attached. */
@@ -45,7 +41,7 @@ public class Progress {
 
     /** Starts a phase of {@code total} units. */
     public void start(String label, long total, String unit) {
-        if (out == null) {
+        if (line == null) {
             return;
         }
         this.label = label;
@@ -53,35 +49,20 @@ public class Progress {
         this.total = total;
         this.done = 0;
         this.started = System.nanoTime();
-        this.lastDraw = 0;
         this.nextPlain = Math.max(1, total / 10);
     }
 
     /** Records {@code n} more units done. */
     public void advance(long n) {
-        if (out == null) {
+        if (line == null) {
             return;
         }
         done += n;
-        long now = System.nanoTime();
-        boolean last = done >= total;
-        if (interactive) {
-            if (last || now - lastDraw >= REDRAW_NANOS) {
-                lastDraw = now;
-                String text = format(now);
-                out.print("\r" + text + " ".repeat(Math.max(0, lastWidth - text.length())));
-                lastWidth = text.length();
-                if (last) {
-                    out.println();
-                    lastWidth = 0;
-                }
-                out.flush();
-            }
-        } else if (last || done >= nextPlain) {
+        boolean plainDue = done >= nextPlain;
+        if (plainDue) {
             nextPlain = done + Math.max(1, total / 10);
-            out.println(format(now));
-            out.flush();
         }
+        line.update(() -> format(System.nanoTime()), done >= total, plainDue);
     }
 
     private String format(long now) {
@@ -90,6 +71,6 @@ public class Progress {
         double eta = rate > 0 ? (total - done) / rate : Double.NaN;
         return String.format(Locale.ROOT, "%s %,d/%,d %s (%3d%%), %.1f %s/s, ETA %s", label, done, total, unit,
                 total == 0 ? 100 : Math.round(100.0 * done / total), rate, unit,
-                Double.isNaN(eta) ? "?" : Math.round(eta) + " s");
+                ProgressLine.duration(eta));
     }
 }

@@ -20,6 +20,6 @@ class ProgressTest {
         String[] lines = bytes.toString(StandardCharsets.UTF_8).strip().split("\n");
         assertThat(lines).hasSize(10);
         assertThat(lines[0]).startsWith("scoring 10/100 requests ( 10%)");
-        assertThat(lines[9]).startsWith("scoring 100/100 requests (100%)").contains("requests/s, ETA 0 s");
+        assertThat(lines[9]).startsWith("scoring 100/100 requests (100%)").contains("requests/s, ETA 0s");
     }
 }
