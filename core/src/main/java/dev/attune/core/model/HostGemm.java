@@ -1,5 +1,10 @@
 package dev.attune.core.model;
 
+import dev.attune.core.engine.Engine;
+import dev.attune.core.engine.Parallel;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -8,12 +13,27 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * GEMM straight into the BLAS ND4J loaded (MKL or OpenBLAS, through JavaCPP's cblas binding), for float32 on the
  * CPU backend. ND4J's Mmul op costs tens of microseconds of bookkeeping per call, which dominated small models;
  * CBLAS takes row-major strided views and transposes as they are, so no operand is copied.
+ *
+ * <p>Small products (up to {@link #SMALL_MACS} multiply-adds each) run with MKL held to one thread on the calling
+ * thread, and a batch of them, or the rows of a single one, is split over the engine's threads here. MKL's own
+ * threading costs tens of microseconds per call whatever the size: a 64x64x32 product took 61-70 us on two threads
+ * against 3.3 us on one (2026-12-02, this VM, busy), and the tiny model issued 384 of them a step (the attention
+ * heads); its projections (8-34 M multiply-adds) also ran faster on one MKL thread per half than on MKL's two.
+ * Splitting in Java also leaves no MKL thread spinning beside the Java kernels that follow each product.
  */
 final class HostGemm {
 
     private static final int ROW_MAJOR = 101;
-    private static final int NO_TRANS = 111;
-    private static final int TRANS = 112;
+    static final int NO_TRANS = 111;
+    static final int TRANS = 112;
+
+    /** Products up to this many multiply-adds take the small path: all of a tiny model's, and attention's heads. */
+    static final long SMALL_MACS = 1L << 26;
+    /** The least work worth handing to another thread (a thread hand-off costs a few microseconds). */
+    private static final long MIN_TASK_MACS = 1L << 21;
+
+    /** MKL's {@code MKL_Set_Num_Threads_Local}, or null where the BLAS is not MKL (the CUDA build has no MKL). */
+    private static final MethodHandle SET_LOCAL_THREADS = localThreads();
 
     private HostGemm() {
     }
@@ -70,16 +90,106 @@ final class HostGemm {
         }
         int opA = (transA ^ la.transposed()) ? TRANS : NO_TRANS;
         int opB = (transB ^ lb.transposed()) ? TRANS : NO_TRANS;
-        FloatPointer pa = new FloatPointer(a.data().pointer());
-        FloatPointer pb = new FloatPointer(b.data().pointer());
-        FloatPointer pc = new FloatPointer(c.data().pointer());
-        for (long i = 0; i < batches; i++) {
-            pa.position(a.offset() + i * la.batchStride());
-            pb.position(b.offset() + i * lb.batchStride());
-            pc.position(c.offset() + i * lc.batchStride());
-            openblas_nolapack.cblas_sgemm(ROW_MAJOR, opA, opB, m, n, k, (float) alpha, pa, la.ld(), pb, lb.ld(),
-                    (float) beta, pc, lc.ld());
+        long macs = (long) m * n * k;
+        if (!singleThreadable() || macs > SMALL_MACS) {
+            FloatPointer pa = new FloatPointer(a.data().pointer());
+            FloatPointer pb = new FloatPointer(b.data().pointer());
+            FloatPointer pc = new FloatPointer(c.data().pointer());
+            for (long i = 0; i < batches; i++) {
+                sgemm(opA, opB, m, n, k, (float) alpha, pa, a.offset() + i * la.batchStride(), la.ld(),
+                        pb, b.offset() + i * lb.batchStride(), lb.ld(), (float) beta,
+                        pc, c.offset() + i * lc.batchStride(), lc.ld());
+            }
+            return true;
         }
+        if (batches > 1) {
+            Parallel.rows((int) batches, (int) Math.max(1, MIN_TASK_MACS / Math.max(1, macs)), (from, to) -> {
+                FloatPointer pa = new FloatPointer(a.data().pointer());
+                FloatPointer pb = new FloatPointer(b.data().pointer());
+                FloatPointer pc = new FloatPointer(c.data().pointer());
+                int previous = oneThread();
+                try {
+                    for (long i = from; i < to; i++) {
+                        sgemm(opA, opB, m, n, k, (float) alpha, pa, a.offset() + i * la.batchStride(), la.ld(),
+                                pb, b.offset() + i * lb.batchStride(), lb.ld(), (float) beta,
+                                pc, c.offset() + i * lc.batchStride(), lc.ld());
+                    }
+                } finally {
+                    restoreThreads(previous);
+                }
+            });
+            return true;
+        }
+        // One product: its rows (of op(a) and c) in blocks, one per thread.
+        Parallel.rows(m, (int) Math.max(1, MIN_TASK_MACS / Math.max(1, (long) n * k)), (from, to) -> {
+            FloatPointer pa = new FloatPointer(a.data().pointer());
+            FloatPointer pb = new FloatPointer(b.data().pointer());
+            FloatPointer pc = new FloatPointer(c.data().pointer());
+            // Row i of op(a): row i of a stored as is, column i of a stored transposed.
+            long aRow = opA == NO_TRANS ? la.ld() : 1;
+            int previous = oneThread();
+            try {
+                sgemm(opA, opB, to - from, n, k, (float) alpha, pa, a.offset() + from * aRow, la.ld(),
+                        pb, b.offset(), lb.ld(), (float) beta, pc, c.offset() + (long) from * lc.ld(), lc.ld());
+            } finally {
+                restoreThreads(previous);
+            }
+        });
         return true;
+    }
+
+    /**
+     * One CBLAS product on row-major memory, each operand given as a pointer (its position is set here: one pointer
+     * per thread), an element offset and a leading dimension; {@code opA}, {@code opB} are {@link #NO_TRANS} or
+     * {@link #TRANS}.
+     */
+    static void sgemm(int opA, int opB, int m, int n, int k, float alpha, FloatPointer a, long aAt, int lda,
+                      FloatPointer b, long bAt, int ldb, float beta, FloatPointer c, long cAt, int ldc) {
+        a.position(aAt);
+        b.position(bAt);
+        c.position(cAt);
+        openblas_nolapack.cblas_sgemm(ROW_MAJOR, opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    /**
+     * Whether this thread's BLAS calls can be held to one thread ({@link #oneThread}): with MKL. Small products are
+     * then split over Java threads; elsewhere they stay on the caller with the BLAS's own threading.
+     */
+    static boolean singleThreadable() {
+        return SET_LOCAL_THREADS != null;
+    }
+
+    /** Holds MKL to one thread on the calling thread; returns the setting to give {@link #restoreThreads}. */
+    static int oneThread() {
+        return setLocalThreads(1);
+    }
+
+    /** Undoes {@link #oneThread} ({@code 0}: MKL's global setting again). */
+    static void restoreThreads(int previous) {
+        setLocalThreads(previous);
+    }
+
+    private static int setLocalThreads(int threads) {
+        if (SET_LOCAL_THREADS == null) {
+            return 0;
+        }
+        try {
+            return (int) SET_LOCAL_THREADS.invokeExact(threads);
+        } catch (Throwable e) {
+            throw new IllegalStateException("MKL_Set_Num_Threads_Local failed", e);
+        }
+    }
+
+    private static MethodHandle localThreads() {
+        if (!Engine.init().blas().equalsIgnoreCase("MKL")) {
+            return null;
+        }
+        try {
+            Class<?> mkl = Class.forName("org.bytedeco.mkl.global.mkl_rt");
+            return MethodHandles.publicLookup().findStatic(mkl, "MKL_Set_Num_Threads_Local",
+                    MethodType.methodType(int.class, int.class));
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return null;    // products keep MKL's own threading
+        }
     }
 }
