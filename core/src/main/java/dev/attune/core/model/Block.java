@@ -68,7 +68,7 @@ final class Block {
         if (afterAttention != null) {
             afterAttention.forward(a.attn.out, p);
         }
-        x.add(a.attn.out, a.mid);                                   // mid = x + attn(ln_1(x))
+        Ops.add(x, a.attn.out, a.mid);                              // mid = x + attn(ln_1(x))
         ln2.forward(a.mid, a.ln2Out, a.ln2Mean, a.ln2Rstd);
         if (afterLn2 != null) {
             afterLn2.forward(a.ln2Out, p);
@@ -77,7 +77,7 @@ final class Block {
         if (afterMlp != null) {
             afterMlp.forward(a.mlp.out, p);
         }
-        a.mid.add(a.mlp.out, out);                                  // out = mid + mlp(ln_2(mid))
+        Ops.add(a.mid, a.mlp.out, out);                             // out = mid + mlp(ln_2(mid))
     }
 
     /**
