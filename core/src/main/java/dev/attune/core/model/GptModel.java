@@ -538,7 +538,7 @@ public final class GptModel {
         p.accumulate = accumulate;
         int top = config.layers();
         int lowest = frozen ? adapters.lowestLayer() : 0;
-        s.dResid.assign(0);
+        Ops.zero(s.dResid);
         INDArray dLnf = Block.normGradient(adapters.afterFinalNorm().orElse(null), s.dLn, p);
         lnF.backward(dLnf, a.resid(top), a.lnfMean, a.lnfRstd, s.dResid, accumulate);  // dResid = d x_L
         for (int l = top - 1; l >= lowest; l--) {

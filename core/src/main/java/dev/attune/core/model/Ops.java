@@ -71,6 +71,20 @@ final class Ops {
         a.add(b, out);
     }
 
+    /** {@code x = 0}: a host fill where the host kernels apply and {@code x} is dense, ND4J's assign elsewhere. */
+    static void zero(INDArray x) {
+        if (hostKernels(x.dataType()) && HostBuffers.isDense(x)) {
+            FloatBuffer z = HostBuffers.floats(x);
+            int n = (int) x.length();
+            float[] zeros = new float[Math.min(n, 4096)];
+            for (int at = 0; at < n; at += zeros.length) {
+                z.put(at, zeros, 0, Math.min(zeros.length, n - at));
+            }
+            return;
+        }
+        x.assign(0);
+    }
+
     /** {@code out[j] (+)= sum_i x[i, j]}: bias gradients. */
     static void sumRows(INDArray x, INDArray out, boolean accumulate) {
         INDArray ones = ones(x.dataType(), x.rows());

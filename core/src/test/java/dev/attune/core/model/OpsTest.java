@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** {@link Ops#add}'s host loop against ND4J's add (the plain path), in place and into a third array. */
+/** {@link Ops#add} and {@link Ops#zero}: the host loops against ND4J's add and assign (the plain path). */
 class OpsTest {
 
     @AfterEach
@@ -32,6 +32,22 @@ class OpsTest {
         INDArray plain = Nd4j.create(a.dataType(), 90, 100);
         Ops.add(a, b, plain);
         assertThat(plain).isEqualTo(expected);
+    }
+
+    @Test
+    void hostZeroClearsEveryElementOfADenseArrayAndOnlyThoseOfAView() {
+        INDArray x = random(3, 90, 100);
+        Ops.zero(x);
+        assertThat(x.amaxNumber().doubleValue()).isEqualTo(0.0);
+        INDArray wide = random(4, 6, 10);
+        INDArray left = wide.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 4));     // not dense: ND4J's assign
+        INDArray right = wide.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                org.nd4j.linalg.indexing.NDArrayIndex.interval(4, 10)).dup();
+        Ops.zero(left);
+        assertThat(left.amaxNumber().doubleValue()).isEqualTo(0.0);
+        assertThat(wide.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                org.nd4j.linalg.indexing.NDArrayIndex.interval(4, 10))).isEqualTo(right);
     }
 
     private static INDArray random(long seed, int rows, int cols) {
