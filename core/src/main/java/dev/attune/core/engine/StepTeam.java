@@ -16,7 +16,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * holds, because the caller takes the others.
  *
  * <p>One caller at a time: a call made while another thread's range is running (concurrent generations in a server),
- * or from inside a range, goes to {@link Parallel#rows} instead.
+ * or from inside a range, goes to {@link Parallel#rows} instead, and so does every call while the machine is
+ * oversubscribed (see {@link #oversubscribed}), where spinning threads lose.
  */
 public final class StepTeam {
 
@@ -27,9 +28,9 @@ public final class StepTeam {
     }
 
     /**
-     * How long a helper spins for the next range before it sleeps (and how long the caller spins for the helpers'
-     * last chunks before it yields): the gaps inside a decoding step are a few microseconds, those between steps
-     * (sampling the next token) are longer, so the helpers sleep between steps, not within them.
+     * How long a helper spins for the next range before it sleeps (the caller spins a quarter of it for the helpers'
+     * last chunks before it sleeps until they wake it): the gaps inside a decoding step are a few microseconds, those
+     * between steps (sampling the next token) are longer, so the helpers sleep between steps, not within them.
      */
     private static final long SPIN_NANOS = 100_000;
 
@@ -139,8 +140,9 @@ public final class StepTeam {
     /**
      * Whether more threads want to run than there are cores (the one-minute load average above 1.5 per engine
      * thread), read at most twice a second. Spinning then takes time slices from this process's own threads and
-     * others': measured under a load average of 12-14 on 2 cores, decoding steps took 1.5-2x longer with the team than
-     * with {@link Parallel#rows}, while with the machine's time to itself they took half as long.
+     * others': measured under a load average of 12-14 on 2 cores, GPT-2-small int8 decoding steps took 1.5-2x longer
+     * with the team than with {@link Parallel#rows}, while with this process at the highest priority on the same busy
+     * machine they took less than half as long (7-9 ms against 18-20 ms).
      */
     private static boolean oversubscribed(int threads) {
         String m = mode;

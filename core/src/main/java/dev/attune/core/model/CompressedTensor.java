@@ -33,9 +33,11 @@ public final class CompressedTensor {
     static final int PACKED_ROWS = 8;
     /**
      * Input rows up to which a product runs the packed kernels; larger batches (scoring, long prompts) dequantize
-     * blocks for a GEMM. The packed kernels convert each weight once per four rows, so their cost grows with the rows
-     * while a GEMM's is mostly the dequantization: a 16-token prompt of GPT-2 small took about 4x less CPU time in
-     * the packed kernels than dequantizing for MKL's GEMM (int8, 2026-12-02).
+     * blocks for a GEMM. The packed kernels convert each weight once per four rows, so their cost grows with the rows,
+     * while the GEMM path pays for writing a float copy of every block and for MKL's thread hand-offs: a 16-token
+     * prompt of GPT-2 small (int8) took about the same CPU time both ways, and 65-180 ms of wall time (packed kernels on
+     * the step team) against 145-260 ms through the GEMM (2026-12-02, busy machine, the measuring process at high
+     * priority).
      */
     static final int PACKED_MAX_ROWS = 32;
     /** Elements of one dequantized block for the GEMM path (4 MB). */
