@@ -17,7 +17,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>One caller at a time: a call made while another thread's range is running (concurrent generations in a server),
  * or from inside a range, goes to {@link Parallel#rows} instead, and so does every call while the machine is
- * oversubscribed (see {@link #oversubscribed}), where spinning threads lose.
+ * oversubscribed (a one-minute load average above 1.5 per engine thread), where spinning threads lose. The system
+ * property {@code attune.stepTeam} ({@code auto}, {@code on}, {@code off}) overrides that rule for comparisons.
  */
 public final class StepTeam {
 
