@@ -75,6 +75,9 @@ final class Attention {
     void forward(Pass p, INDArray x, Acts a, KvCache.Layer kv) {
         int bh = p.batch * heads;
         cAttn.forward(x, a.qkv, p);                                         // [R, 3C]
+        if (a.probs == null || a.probs.size(2) != p.total) {
+            a.probs = Nd4j.create(a.q.dataType(), bh, p.n, p.total);       // inference buffers: sized here
+        }
         if (!p.dropout(attentionDropout) && hostHeads(a, kv)) {
             attendHost(p, a, kv);                                           // q, store, probs, y
         } else {
@@ -104,9 +107,6 @@ final class Attention {
         kv.append(p.start, heads(qkv5, 1), heads(qkv5, 2));
         INDArray keys = kv.keys(p.total);                                   // [B*H, L, hs]
         INDArray values = kv.values(p.total);                               // [B*H, L, hs]
-        if (a.probs == null || a.probs.size(2) != p.total) {
-            a.probs = Nd4j.create(a.q.dataType(), bh, p.n, p.total);       // inference buffers: sized here
-        }
         Ops.gemm(a.q, false, keys, true, a.probs, scale, 0.0);              // scores [B*H, n, L]
         softmax(p, a.probs);
         INDArray used = a.probs;
