@@ -52,6 +52,7 @@ public final class GptModel {
     private Activations trainingActivations;
     private TrainingPass lastTraining;
     private Activations evaluationActivations;
+    private Activations decodeActivations;  // forward(KvCache, ...) with one new position per row: reused
     private KvCache evaluationCache;
 
     private GptModel(GptConfig config, DataType dataType) {
@@ -859,7 +860,13 @@ public final class GptModel {
         int start = cache.length();
         int[] pos = cache.advance(mask, n);
         Pass p = new Pass(b, n, start, cache.keyValid(start + n), dataType, false, 0);
-        Activations a = new Activations(config, dataType, b, n, start + n);
+        Activations a = decodeActivations;
+        if (a == null || !a.fitsInference(b, n)) {
+            a = new Activations(config, dataType, b, n, start + n);
+            // kept for the next decoding step (one new position per row, ~16 buffers a step otherwise); a prompt's
+            // larger buffers are not kept
+            decodeActivations = n == 1 ? a : null;
+        }
         forwardLayers(p, ids, pos, a, layers(cache));
         if (allPositions) {
             INDArray x = a.lnfOut;
