@@ -278,10 +278,12 @@ final class Attention {
     /**
      * dout [R, C] -> parameter gradients and dx [R, C] (input of c_attn, overwritten). Keys and values in front of the
      * pass's own ({@code p.start} of them: a {@link KvPrefix}) send their gradients to {@code prefix}. {@code x} and
-     * {@code y} (the projections' inputs) may be null where nothing reads them (see {@link Activations.Keep}).
+     * {@code y} (the projections' inputs) may be null where nothing reads them (see {@link Activations.Keep}). Without
+     * {@code inputGradient} nothing reads dx afterwards (see {@link Linear#backward(INDArray, INDArray, INDArray,
+     * Pass, boolean)}).
      */
     void backward(Pass p, INDArray x, INDArray y, Acts a, KvCache.Layer kv, INDArray dout, Grads g, INDArray dx,
-                  KvPrefix prefix) {
+                  KvPrefix prefix, boolean inputGradient) {
         if (a.outMask != null) {
             dout = dout.mul(a.outMask);
         }
@@ -294,7 +296,7 @@ final class Attention {
         if (p.start > 0) {
             prefix.backward(layer, summedOverBatch(g.dk, p), summedOverBatch(g.dv, p), p);
         }
-        cAttn.backward(x, g.dqkv, dx, p);
+        cAttn.backward(x, g.dqkv, dx, p, inputGradient);
     }
 
     /** The heads' backward through ND4J, the mirror of {@link #attendNd4j}: dy -> g.dqkv, and g.dk, g.dv whole. */

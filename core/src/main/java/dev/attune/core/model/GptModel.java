@@ -542,10 +542,14 @@ public final class GptModel {
         Ops.zero(s.dResid);
         INDArray dLnf = Block.normGradient(adapters.afterFinalNorm().orElse(null), s.dLn, p);
         lnF.backward(dLnf, a.resid(top), a.lnfMean, a.lnfRstd, s.dResid, accumulate);  // dResid = d x_L
+        // Below the lowest trained layer of a frozen base only a soft prompt needs a gradient (a prefix's come from
+        // each layer's keys and values; the frozen embedding takes none): without one that layer stops at its adapters.
+        boolean inputGradient = !frozen || t.virtual > 0;
         for (int l = top - 1; l >= lowest; l--) {
-            blocks[l].backward(p, a.resid(l), a.block(l), a.kv[l], s.dResid, s, adapters.prefix());  // now d x_l
+            blocks[l].backward(p, a.resid(l), a.block(l), a.kv[l], s.dResid, s, adapters.prefix(),
+                    inputGradient || l > lowest);                                            // now d x_l
         }
-        if (lowest > 0) {
+        if (lowest > 0 || !inputGradient) {
             return;
         }
         if (a.embeddingMask != null) {

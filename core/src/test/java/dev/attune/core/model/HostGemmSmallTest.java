@@ -15,7 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * products large enough to be split by rows over threads, batches split over threads, and operands that are strided
  * views (columns of a wider buffer, as attention's heads are), with beta = 0 and beta = 1.
  */
-class HostGemmTest {
+class HostGemmSmallTest {
 
     @ParameterizedTest(name = "{0}x{1}x{2} batch {3} transA {4} transB {5}")
     @CsvSource({
