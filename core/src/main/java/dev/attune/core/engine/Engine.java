@@ -17,11 +17,17 @@ import org.nd4j.linalg.factory.Nd4j;
  *       results run after run for the same thread count (its conditional numerical reproducibility, mode AUTO);
  *       without it MKL's GEMM results depend on how the arrays happen to be aligned in memory, and a seeded
  *       training run drifts in the last bits from one run to the next.</li>
+ *   <li>{@code attune.native.lookups} / {@code ATTUNE_NATIVE_LOOKUPS}: a file in which to keep where JavaCPP found
+ *       each native library, so that later starts skip its search across the class path (about half of ND4J's
+ *       start with many jars; the same libraries load either way). Unset by default; the {@code attune} launcher
+ *       sets it. The file is ignored when the class path, the library path or JavaCPP's settings differ from when
+ *       it was written.</li>
  * </ul>
  */
 public final class Engine {
 
     private static volatile Info info;
+    private static int primedLookups;
 
     private Engine() {
     }
@@ -57,11 +63,18 @@ public final class Engine {
         String blasChoice = setting("attune.blas", "ATTUNE_BLAS", "mkl").toLowerCase(Locale.ROOT);
         boolean wantMkl = blasChoice.equals("mkl");
         // JavaCPP reads this when ND4J first loads its BLAS: mkl_rt comes from the org.bytedeco:mkl jars.
-        if (wantMkl && System.getProperty("org.bytedeco.openblas.load") == null && mklLoads()) {
+        boolean useMkl = wantMkl && System.getProperty("org.bytedeco.openblas.load") == null && mklLoads();
+        if (useMkl) {
             System.setProperty("org.bytedeco.openblas.load", "mkl_rt");
-            if (Boolean.parseBoolean(setting("attune.reproducible", "ATTUNE_REPRODUCIBLE", "true"))) {
-                reproducibleMkl();
-            }
+        }
+        // after the properties that decide which libraries JavaCPP looks for, before its first lookup
+        NativeLookups lookups =
+                NativeLookups.forSetting(setting("attune.native.lookups", "ATTUNE_NATIVE_LOOKUPS", ""));
+        if (lookups != null) {
+            primedLookups = lookups.prime();
+        }
+        if (useMkl && Boolean.parseBoolean(setting("attune.reproducible", "ATTUNE_REPRODUCIBLE", "true"))) {
+            reproducibleMkl();
         }
         // ND4J prints its version banner and environment at INFO: keep them out unless the user asked for them.
         quietLogger("org.nd4j");
@@ -79,7 +92,16 @@ public final class Engine {
         Nd4j.getEnvironment().setMaxThreads(threads);
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
         String backend = Nd4j.getBackend().getClass().getSimpleName();
+        if (lookups != null) {
+            lookups.save();
+        }
         return new Info(backend, blas.getBlasVendor().name(), threads, wantMkl);
+    }
+
+    /** How many library lookups the start took from the {@code attune.native.lookups} file (0: none). */
+    static int primedLookups() {
+        init();
+        return primedLookups;
     }
 
     /** True when ND4J runs on the CPU backend, where Attune's fused kernels over host memory are used. */
