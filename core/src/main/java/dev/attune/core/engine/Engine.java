@@ -1,6 +1,7 @@
 package dev.attune.core.engine;
 
 import java.util.Locale;
+import java.util.Set;
 import org.nd4j.linalg.api.blas.Blas;
 import org.slf4j.LoggerFactory;
 import org.nd4j.linalg.factory.Nd4j;
@@ -27,7 +28,7 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class Engine {
 
     private static volatile Info info;
-    private static int primedLookups;
+    private static Set<String> primedLookups = Set.of();
 
     private Engine() {
     }
@@ -98,8 +99,8 @@ public final class Engine {
         return new Info(backend, blas.getBlasVendor().name(), threads, wantMkl);
     }
 
-    /** How many library lookups the start took from the {@code attune.native.lookups} file (0: none). */
-    static int primedLookups() {
+    /** The library names whose lookups the start took from the {@code attune.native.lookups} file. */
+    static Set<String> primedLookups() {
         init();
         return primedLookups;
     }
@@ -117,7 +118,9 @@ public final class Engine {
      */
     private static boolean mklLoads() {
         try {
-            Class<?> mkl = Class.forName("org.bytedeco.mkl.global.mkl_rt");
+            // not initialised here: its static initialiser loads MKL through JavaCPP, which reproducibleMkl() does
+            // later, after the library lookups are primed (see NativeLookups)
+            Class<?> mkl = Class.forName("org.bytedeco.mkl.global.mkl_rt", false, Engine.class.getClassLoader());
             String platform = org.bytedeco.javacpp.Loader.getPlatform();
             if (platform.startsWith("linux")) {
                 String dir = "/org/bytedeco/mkl/" + platform + "/";

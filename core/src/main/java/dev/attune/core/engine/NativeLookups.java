@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -74,13 +75,14 @@ final class NativeLookups {
 
     /**
      * Puts the kept lookups into JavaCPP's own map when the file matches this JVM. Call before anything loads a
-     * library through JavaCPP. Returns how many were put there (0: no file, another key, or JavaCPP's map not
-     * reachable).
+     * library through JavaCPP. Returns the names put there; none when there is no file, it has another key, or
+     * JavaCPP's map is not reachable; a name JavaCPP has already looked up keeps JavaCPP's result and is not
+     * returned.
      */
-    int prime() {
+    Set<String> prime() {
         Map<String, URL[]> found = javacppMap();
         if (found == null) {
-            return 0;
+            return Set.of();
         }
         Map<String, List<String>> kept = read();
         Map<String, URL[]> urls = new LinkedHashMap<>();
@@ -93,13 +95,16 @@ final class NativeLookups {
                 urls.put(e.getKey(), list.toArray(new URL[0]));
             }
         } catch (MalformedURLException ex) {
-            return 0;
+            return Set.of();
         }
+        Set<String> put = new TreeSet<>();
         for (Map.Entry<String, URL[]> e : urls.entrySet()) {
-            found.putIfAbsent(e.getKey(), e.getValue());
+            if (found.putIfAbsent(e.getKey(), e.getValue()) == null) {
+                put.add(e.getKey());
+            }
         }
         primed = kept;
-        return urls.size();
+        return put;
     }
 
     /**

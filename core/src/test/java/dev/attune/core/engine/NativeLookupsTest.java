@@ -109,7 +109,7 @@ class NativeLookupsTest {
         new NativeLookups(file, key).write(Map.of(kept, List.of(url(jar, "libkept.so")), known, List.of()));
         try {
             found.put(known, knownUrls);
-            assertThat(new NativeLookups(file, key).prime()).isEqualTo(2);
+            assertThat(new NativeLookups(file, key).prime()).containsExactly(kept); // JavaCPP's own entry stays
             assertThat(found.get(kept)).extracting(URL::toString).containsExactly(url(jar, "libkept.so"));
             assertThat(found.get(known)).isSameAs(knownUrls);
         } finally {
@@ -132,7 +132,10 @@ class NativeLookupsTest {
         List<String> second = startEngine(file);
         assertThat(first.get(0)).isEqualTo("primed 0");
         assertThat(second.get(0)).startsWith("primed ").isNotEqualTo("primed 0");
-        assertThat(second.subList(1, second.size())).isEqualTo(first.subList(1, first.size()));
+        // every library JavaCPP looked up came from the file, except its own JNI library, which JavaCPP's Loader
+        // loads while its class is initialised, before its map can be reached
+        assertThat(second.get(1)).isEqualTo("searched [jnijavacpp]");
+        assertThat(second.subList(2, second.size())).isEqualTo(first.subList(2, first.size()));
         assertThat(first).anyMatch(line -> line.startsWith("loaded ") && line.contains("nd4jcpu"));
         assertThat(first).anyMatch(line -> line.startsWith("gemm "));
     }
@@ -152,7 +155,10 @@ class NativeLookupsTest {
     static final class EngineStart {
         public static void main(String[] args) {
             Engine.Info info = Engine.init();
-            System.out.println("primed " + Engine.primedLookups());
+            System.out.println("primed " + Engine.primedLookups().size());
+            java.util.Set<String> searched = new java.util.TreeSet<>(NativeLookups.javacppMap().keySet());
+            searched.removeAll(Engine.primedLookups());
+            System.out.println("searched " + (Engine.primedLookups().isEmpty() ? "(all)" : searched));
             System.out.println("engine " + info);
             for (Map.Entry<String, String> e : new TreeMap<>(org.bytedeco.javacpp.Loader.getLoadedLibraries())
                     .entrySet()) {
