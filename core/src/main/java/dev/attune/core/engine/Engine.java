@@ -74,6 +74,10 @@ public final class Engine {
         if (lookups != null) {
             primedLookups = lookups.prime();
         }
+        if (useMkl && !mklStarts()) {
+            System.clearProperty("org.bytedeco.openblas.load");
+            useMkl = false;
+        }
         if (useMkl && Boolean.parseBoolean(setting("attune.reproducible", "ATTUNE_REPRODUCIBLE", "true"))) {
             reproducibleMkl();
         }
@@ -111,15 +115,14 @@ public final class Engine {
     }
 
     /**
-     * Whether MKL can serve as BLAS here; otherwise ND4J keeps its bundled OpenBLAS. On Linux the check is that the
-     * MKL jars hold this platform's libraries: loading MKL just to test it went through JavaCPP's whole list of MKL
-     * libraries once more before ND4J loaded them again (about 30% of ND4J's start-up, measured). Elsewhere MKL is
-     * loaded once to be sure. {@code ATTUNE_BLAS=openblas} is the way out where MKL is present but cannot run.
+     * Whether MKL is there to serve as BLAS; otherwise ND4J keeps its bundled OpenBLAS. On Linux the check is that the
+     * MKL jars hold this platform's libraries, without loading them: they are loaded once, by {@link #mklStarts()},
+     * after the library lookups are primed (see {@link NativeLookups}). Elsewhere MKL is loaded here to be sure.
+     * {@code ATTUNE_BLAS=openblas} is the way out where MKL is present but misbehaves.
      */
     private static boolean mklLoads() {
         try {
-            // not initialised here: its static initialiser loads MKL through JavaCPP, which reproducibleMkl() does
-            // later, after the library lookups are primed (see NativeLookups)
+            // not initialised here: its static initialiser loads MKL through JavaCPP, which mklStarts() does later
             Class<?> mkl = Class.forName("org.bytedeco.mkl.global.mkl_rt", false, Engine.class.getClassLoader());
             String platform = org.bytedeco.javacpp.Loader.getPlatform();
             if (platform.startsWith("linux")) {
@@ -131,6 +134,20 @@ public final class Engine {
             return true;
         } catch (ClassNotFoundException e) {
             return false;
+        } catch (Throwable e) {
+            LoggerFactory.getLogger(Engine.class).warn("MKL did not load ({}); using OpenBLAS", e.toString());
+            return false;
+        }
+    }
+
+    /**
+     * Loads MKL (the {@code mkl_rt} class's static initialiser loads its libraries through JavaCPP) before ND4J asks
+     * for it as BLAS, so that an MKL that is present but cannot run leaves ND4J on OpenBLAS instead of failing it.
+     */
+    private static boolean mklStarts() {
+        try {
+            Class.forName("org.bytedeco.mkl.global.mkl_rt", true, Engine.class.getClassLoader());
+            return true;
         } catch (Throwable e) {
             LoggerFactory.getLogger(Engine.class).warn("MKL did not load ({}); using OpenBLAS", e.toString());
             return false;
