@@ -7,6 +7,7 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
+import dev.attune.core.engine.StepTeam;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -75,6 +76,9 @@ final class Attention {
         kv.append(p.start, heads(qkv5, 1), heads(qkv5, 2));
         INDArray keys = kv.keys(p.total);                                   // [B*H, L, hs]
         INDArray values = kv.values(p.total);                               // [B*H, L, hs]
+        if (a.probs == null || a.probs.size(2) != p.total) {
+            a.probs = Nd4j.create(a.q.dataType(), bh, p.n, p.total);       // inference buffers: sized here
+        }
         Ops.gemm(a.q, false, keys, true, a.probs, scale, 0.0);              // scores [B*H, n, L]
         softmax(p, a.probs);
         INDArray used = a.probs;
@@ -117,7 +121,7 @@ final class Attention {
             }
         }
         int total = p.total;
-        Parallel.rows(p.batch * heads, 4, (from, to) -> {
+        StepTeam.rows(p.batch * heads, 2, 1, (from, to) -> {
             float[] scores = new float[total];
             float[] out = new float[hs];
             for (int bh = from; bh < to; bh++) {
@@ -157,10 +161,12 @@ final class Attention {
     /**
      * dout [R, C] -> parameter gradients and dx [R, C] (input of c_attn, overwritten). Keys and values in front of the
      * pass's own ({@code p.start} of them: a {@link KvPrefix}) send their gradients to {@code prefix}. {@code x} and
-     * {@code y} (the projections' inputs) may be null where nothing reads them (see {@link Activations.Keep}).
+     * {@code y} (the projections' inputs) may be null where nothing reads them (see {@link Activations.Keep}). Without
+     * {@code inputGradient} nothing reads dx afterwards (see {@link Linear#backward(INDArray, INDArray, INDArray,
+     * Pass, boolean)}).
      */
     void backward(Pass p, INDArray x, INDArray y, Acts a, KvCache.Layer kv, INDArray dout, Grads g, INDArray dx,
-                  KvPrefix prefix) {
+                  KvPrefix prefix, boolean inputGradient) {
         if (a.outMask != null) {
             dout = dout.mul(a.outMask);
         }
@@ -185,7 +191,7 @@ final class Attention {
         if (p.start > 0) {
             prefix.backward(layer, summedOverBatch(g.dk, p), summedOverBatch(g.dv, p), p);
         }
-        cAttn.backward(x, g.dqkv, dx, p);
+        cAttn.backward(x, g.dqkv, dx, p, inputGradient);
     }
 
     /** The pass's own positions of a key or value gradient [B*H, L, hs]: the last n. */

@@ -145,18 +145,25 @@ final class Block {
 
     /**
      * dResid [R, C], the gradient of the block's output, becomes the gradient of its input x in place (each branch
-     * adds its part to the residual stream's gradient). {@code dLn} and {@code dBranch} are scratch.
+     * adds its part to the residual stream's gradient). {@code dLn} and {@code dBranch} are scratch. Without
+     * {@code inputGradient} (nothing below this layer needs a gradient: the lowest trained layer of a frozen base) the
+     * layer fills only its adapters' gradients: {@code ln_1}'s backward and {@code c_attn}'s input-gradient GEMM are
+     * skipped where no adapter reads them, and dResid is left as the gradient of {@code mid}.
      */
-    void backward(Pass p, INDArray x, Acts a, KvCache.Layer kv, INDArray dResid, Activations.Scratch s, KvPrefix prefix) {
+    void backward(Pass p, INDArray x, Acts a, KvCache.Layer kv, INDArray dResid, Activations.Scratch s, KvPrefix prefix,
+                  boolean inputGradient) {
         Activations.Keep k = a.keep;
         mlp.backward(p, k.ln2Out() ? a.ln2Out : null, k.mlpG() ? a.mlp.g : null, a.mlp,
                 branchGradient(afterMlp, dResid, s.dBranch, p), s.mlp, s.dLn);
         ln2.backward(normGradient(afterLn2, s.dLn, p), a.mid, a.ln2Mean, a.ln2Rstd, dResid,
                 p.accumulate);                                              // dResid is now d mid
         attention.backward(p, k.ln1Out() ? a.ln1Out : null, k.attnY() ? a.attn.y : null, a.attn, kv,
-                branchGradient(afterAttention, dResid, s.dBranch, p), s.attn, s.dLn, prefix);
-        ln1.backward(normGradient(afterLn1, s.dLn, p), x, a.ln1Mean, a.ln1Rstd, dResid,
-                p.accumulate);                                              // dResid is now d x
+                branchGradient(afterAttention, dResid, s.dBranch, p), s.attn, s.dLn, prefix,
+                inputGradient || afterLn1 != null);
+        INDArray dLn1 = normGradient(afterLn1, s.dLn, p);                   // the adapter's gradients, in any case
+        if (inputGradient) {
+            ln1.backward(dLn1, x, a.ln1Mean, a.ln1Rstd, dResid, p.accumulate);  // dResid is now d x
+        }
     }
 
     /** A LayerNorm's output gradient from that of its adjusted output {@code dOut} (scratch), through its adapter. */

@@ -133,6 +133,16 @@ final class Linear {
      * and dx [R, in] (overwritten), through the adapter's hooks when one wraps this projection.
      */
     void backward(INDArray x, INDArray dy, INDArray dx, Pass p) {
+        backward(x, dy, dx, p, true);
+    }
+
+    /**
+     * As {@link #backward(INDArray, INDArray, INDArray, Pass)}; when {@code inputGradient} is false nothing reads dx
+     * afterwards (the lowest trained layer of a frozen base), so the base's input-gradient GEMM is skipped unless the
+     * adapter reads it ({@link ProjectionAdapter#readsInputGradient()}): dx then enters the adapter's
+     * {@code backwardInput} as zeros, which still writes its parameters' gradients.
+     */
+    void backward(INDArray x, INDArray dy, INDArray dx, Pass p, boolean inputGradient) {
         if (compressed != null) {
             throw new IllegalStateException("compressed weights are for inference only: train the float32 model");
         }
@@ -144,7 +154,11 @@ final class Linear {
             Ops.gemm(in, true, dBase, false, weightGrad, 1.0, beta);
             Ops.sumRows(dBase, biasParam.grad(), p.accumulate());
         }
-        Ops.gemm(dBase, false, weight, true, dx, 1.0, 0.0);
+        if (inputGradient || adapter != null && adapter.readsInputGradient()) {
+            Ops.gemm(dBase, false, weight, true, dx, 1.0, 0.0);
+        } else if (adapter != null) {
+            dx.assign(0);
+        }
         if (adapter != null) {
             adapter.backwardInput(x, dy, dx, p);
         }

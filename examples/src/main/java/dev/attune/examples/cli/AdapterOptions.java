@@ -9,6 +9,7 @@ import dev.attune.finetune.peft.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
+import picocli.CommandLine.Help.Visibility;
 import picocli.CommandLine.Option;
 
 /** The {@code --adapter} directory of score and generate, and the {@code --method} options of finetune. */
@@ -27,22 +28,23 @@ final class AdapterOptions {
 
         @Option(names = "--method", paramLabel = "M", defaultValue = "full",
                 description = "full (every weight), lora, adalora, adapter (bottleneck), prefix, prompt or ia3; "
-                        + "classify train also takes head (the head alone)")
+                        + "classify train and tag train also take head (the head alone)")
         String method;
 
-        @Option(names = "--rank", paramLabel = "R", defaultValue = "8", description = "LoRA rank; AdaLoRA's target rank (default 8)")
+        @Option(names = "--rank", paramLabel = "R", defaultValue = "8", description = "LoRA rank; AdaLoRA's target rank")
         int rank;
 
-        @Option(names = "--init-rank", paramLabel = "R", defaultValue = "12", description = "AdaLoRA's starting rank (default 12)")
+        @Option(names = "--init-rank", paramLabel = "R", defaultValue = "12", description = "AdaLoRA's starting rank")
         int initRank;
 
-        @Option(names = "--alpha", paramLabel = "A", defaultValue = "16", description = "LoRA/AdaLoRA alpha (default 16)")
+        @Option(names = "--alpha", paramLabel = "A", defaultValue = "16", description = "LoRA/AdaLoRA alpha")
         double alpha;
 
-        @Option(names = "--lora-dropout", paramLabel = "P", defaultValue = "0.05", description = "LoRA dropout (default 0.05)")
+        @Option(names = "--lora-dropout", paramLabel = "P", defaultValue = "0.05", description = "LoRA dropout")
         double loraDropout;
 
         @Option(names = "--targets", paramLabel = "NAMES", split = ",", defaultValue = "c_attn",
+                showDefaultValue = Visibility.NEVER,
                 description = "modules to adapt, by name suffix (default c_attn; ia3: c_attn,mlp.c_proj)")
         String[] targets;
 
@@ -50,12 +52,11 @@ final class AdapterOptions {
         boolean rsLora;
 
         @Option(names = "--bias", paramLabel = "MODE", defaultValue = "none",
-                description = "LoRA: biases that train, none, lora_only (the targets') or all (every bias of the base)"
-                        + " (default none)")
+                description = "LoRA: biases that train, none, lora_only (the targets') or all (every bias of the base)")
         String bias;
 
         @Option(names = "--virtual-tokens", paramLabel = "N", defaultValue = "20",
-                description = "prefix/prompt tuning: virtual tokens (default 20)")
+                description = "prefix/prompt tuning: virtual tokens")
         int virtualTokens;
 
         @Option(names = "--prompt-init-text", paramLabel = "TEXT",
@@ -63,11 +64,11 @@ final class AdapterOptions {
         String promptInitText;
 
         @Option(names = "--reduction-factor", paramLabel = "F", defaultValue = "16",
-                description = "bottleneck adapters: n_embd / width (default 16)")
+                description = "bottleneck adapters: n_embd / width")
         int reductionFactor;
 
         @Option(names = "--variant", paramLabel = "V", defaultValue = "houlsby",
-                description = "bottleneck adapters: houlsby or pfeiffer (default houlsby)")
+                description = "bottleneck adapters: houlsby or pfeiffer")
         String variant;
 
         boolean full() {
@@ -100,6 +101,11 @@ final class AdapterOptions {
                 default -> throw new IllegalArgumentException("--method must be full, lora, adalora, adapter, prefix, "
                         + "prompt or ia3, got " + method);
             };
+        }
+
+        /** {@link #config(long, Tokenizer)} with the tokenizer of {@code model}, read only when prompt tuning needs it. */
+        AdapterConfig config(long steps, Path model) throws IOException {
+            return config(steps, promptInitText == null ? null : ModelDirectory.tokenizer(model));
         }
 
         private static String[] feedforward(String[] targets) {

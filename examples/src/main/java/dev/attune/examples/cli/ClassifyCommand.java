@@ -1,20 +1,15 @@
 package dev.attune.examples.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.examples.report.EvaluationResults;
 import dev.attune.finetune.tribuo.LmClassifierModel;
 import dev.attune.finetune.tribuo.LmClassifierTrainer;
 import dev.attune.finetune.tribuo.TextDatasets;
-import java.io.BufferedReader;
+import dev.attune.finetune.tribuo.TuningMethod;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,8 +38,6 @@ import picocli.CommandLine.Spec;
         subcommands = {ClassifyCommand.Train.class, ClassifyCommand.Eval.class, ClassifyCommand.Predict.class})
 final class ClassifyCommand {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     @Command(name = "train", mixinStandardHelpOptions = true,
             description = "Fine-tune a model with a classification head on labelled texts; writes a classifier directory.")
     static final class Train implements Callable<Integer> {
@@ -63,41 +56,27 @@ final class ClassifyCommand {
         @Mixin
         private AdapterOptions.MethodOptions method;
 
-        @Option(names = "--lr", defaultValue = "5e-5", paramLabel = "LR", description = "learning rate (default ${DEFAULT-VALUE})")
-        private double learningRate;
-
-        @Option(names = "--weight-decay", defaultValue = "0", paramLabel = "WD", description = "AdamW weight decay (default 0)")
-        private double weightDecay;
-
-        @Option(names = "--steps", defaultValue = "100", paramLabel = "N", description = "optimizer steps (default ${DEFAULT-VALUE})")
-        private int steps;
-
-        @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "texts per step (default ${DEFAULT-VALUE})")
-        private int batch;
-
-        @Option(names = "--seed", defaultValue = "1337", paramLabel = "S", description = "seed (default ${DEFAULT-VALUE})")
-        private long seed;
-
-        @Option(names = "--no-progress", description = "do not show the progress line")
-        private boolean noProgress;
+        @Mixin
+        private HeadTrainingOptions training;
 
         @Mixin
         private OutputOption output;
 
         @Override
         public Integer call() throws IOException {
-            MutableDataset<Label> dataset = TextDatasets.read(data);
-            LmClassifierTrainer.Builder builder = LmClassifierTrainer.builder(model);
-            String m = method.method.toLowerCase(Locale.ROOT);
-            if (m.equals("full") || m.equals("head")) {
-                builder.method(LmClassifierTrainer.Method.valueOf(m.toUpperCase(Locale.ROOT)));
+            MutableDataset<Label> dataset = TextDatasets.read(data); // bad lines fail before the model loads
+            LmClassifierTrainer.Builder builder = LmClassifierTrainer.builder(model)
+                    .learningRate(training.learningRate).weightDecay(training.weightDecay).steps(training.steps)
+                    .batchSize(training.batch).seed(training.seed).progress(!training.noProgress);
+            if (method.method.equalsIgnoreCase("head")) {
+                builder.method(TuningMethod.HEAD);
+            } else if (method.full()) {
+                builder.method(TuningMethod.FULL);
             } else {
                 // the head trains beside the adapter and is saved with it (PEFT's modules_to_save)
-                builder.peft(method.config(steps, method.promptInitText == null ? null : Tokenizer.load(model)));
+                builder.peft(method.config(training.steps, model));
             }
-            LmClassifierTrainer trainer = builder
-                    .learningRate(learningRate).weightDecay(weightDecay).steps(steps).batchSize(batch).seed(seed)
-                    .progress(!noProgress).build();
+            LmClassifierTrainer trainer = builder.build();
             LmClassifierModel classifier = trainer.train(dataset);
             classifier.save(out);
             PrintWriter w = spec.commandLine().getOut();
@@ -107,7 +86,7 @@ final class ClassifyCommand {
                 o.put("examples", dataset.size());
                 ArrayNode labels = o.putArray("labels");
                 classifier.classifier().labels().forEach(labels::add);
-                o.put("method", m);
+                o.put("method", method.method.toLowerCase(Locale.ROOT));
                 OutputOption.print(w, o);
             } else {
                 w.println("trained on " + dataset.size() + " examples, labels " + classifier.classifier().labels()
@@ -130,7 +109,7 @@ final class ClassifyCommand {
         @Option(names = "--data", required = true, paramLabel = "FILE", description = "test texts, JSONL {\"text\",\"label\"} or CSV")
         private Path data;
 
-        @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "texts per forward pass (default ${DEFAULT-VALUE})")
+        @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "texts per forward pass")
         private int batch;
 
         @Mixin
@@ -177,7 +156,7 @@ final class ClassifyCommand {
 
     /** {@code accuracy}, {@code macro_f1}, {@code n}, {@code labels}, {@code confusion} (rows true, columns predicted). */
     static ObjectNode evaluationJson(LabelEvaluation e, List<String> labels, int n) {
-        ObjectNode o = JSON.createObjectNode();
+        ObjectNode o = OutputOption.object();
         o.put("accuracy", e.accuracy());
         o.put("macro_f1", e.macroAveragedF1());
         o.put("n", n);
@@ -203,68 +182,39 @@ final class ClassifyCommand {
         @Option(names = "--model", required = true, paramLabel = "DIR", description = "classifier directory (classify train --out)")
         private Path model;
 
-        @Option(names = "--text", paramLabel = "TEXT", description = "a text to classify (repeatable)")
-        private List<String> texts = new ArrayList<>();
+        @Mixin
+        private PredictInput input;
 
-        @Option(names = "--data", paramLabel = "FILE",
-                description = "JSONL with a \"text\" field per line (other fields ignored); without --text or --data, lines of stdin")
-        private Path data;
-
-        @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "texts per forward pass (default ${DEFAULT-VALUE})")
+        @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "texts per forward pass")
         private int batch;
 
         @Override
         public Integer call() throws IOException {
-            List<String> all = new ArrayList<>(texts);
-            if (data != null) {
-                all.addAll(readTexts(data));
-            }
-            if (texts.isEmpty() && data == null) {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
-                    for (String line; (line = in.readLine()) != null; ) {
-                        all.add(line);
-                    }
-                }
-            }
+            List<String> all = input.read(text -> text, Predict::text, System.in);
             LmClassifierModel classifier = LmClassifierModel.load(model);
             classifier.setBatchSize(batch);
             List<Prediction<Label>> predictions = classifier.predictTexts(all);
             PrintWriter w = spec.commandLine().getOut();
             for (int i = 0; i < all.size(); i++) {
                 Prediction<Label> p = predictions.get(i);
-                ObjectNode o = JSON.createObjectNode();
+                ObjectNode o = OutputOption.object();
                 o.put("text", all.get(i));
                 o.put("label", p.getOutput().getLabel());
                 ObjectNode scores = o.putObject("scores");
                 for (String label : classifier.classifier().labels()) {
                     scores.put(label, p.getOutputScores().get(label).getScore());
                 }
-                w.println(JSON.writeValueAsString(o));
+                OutputOption.print(w, o);
             }
             return 0;
         }
 
-        private static List<String> readTexts(Path file) throws IOException {
-            List<String> out = new ArrayList<>();
-            int lineNumber = 0;
-            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                lineNumber++;
-                if (line.isBlank()) {
-                    continue;
-                }
-                JsonNode o;
-                try {
-                    o = JSON.readTree(line);
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    throw new IOException(file + ", line " + lineNumber + ": not valid JSON: " + e.getOriginalMessage());
-                }
-                JsonNode t = o == null ? null : o.get("text");
-                if (t == null || !t.isTextual()) {
-                    throw new IOException(file + ", line " + lineNumber + ": missing field \"text\"");
-                }
-                out.add(t.asText());
+        private static String text(Path file, int line, JsonNode record) throws IOException {
+            JsonNode t = record.isObject() ? record.get("text") : null;
+            if (t == null || !t.isTextual()) {
+                throw new IOException(file + ", line " + line + ": missing field \"text\" (a string)");
             }
-            return out;
+            return t.asText();
         }
     }
 }

@@ -20,6 +20,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Help.Visibility;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -61,15 +62,15 @@ final class EvaluateCommand implements Callable<Integer> {
     private String type;
 
     @Option(names = "--shots", defaultValue = "0", paramLabel = "K",
-            description = "Demonstrations per item, drawn from the task's other items (default: ${DEFAULT-VALUE}).")
+            description = "Demonstrations per item, drawn from the task's other items.")
     private int shots;
 
     @Option(names = "--seed", defaultValue = "1234", paramLabel = "S",
-            description = "Seed of the few-shot draw and the bootstrap (default: ${DEFAULT-VALUE}).")
+            description = "Seed of the few-shot draw and the bootstrap.")
     private long seed;
 
     @Option(names = "--sampler", defaultValue = "random", paramLabel = "random|first_n|balanced",
-            description = "How demonstrations are chosen: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+            description = "How demonstrations are chosen: ${COMPLETION-CANDIDATES}.")
     private SamplerChoice sampler;
 
     @Option(names = "--template", paramLabel = "FILE",
@@ -78,26 +79,26 @@ final class EvaluateCommand implements Callable<Integer> {
     private Path template;
 
     @Option(names = "--batch", defaultValue = "8", paramLabel = "N",
-            description = "Rows per forward pass (default: ${DEFAULT-VALUE}); scores do not depend on it.")
+            description = "Rows per forward pass; scores do not depend on it.")
     private int batch;
 
     @Option(names = "--max-new-tokens", defaultValue = "32", paramLabel = "N",
-            description = "generate: most tokens per answer (default: ${DEFAULT-VALUE}).")
+            description = "generate: most tokens per answer.")
     private int maxNewTokens;
 
     @Option(names = "--stem", description = "generate: ROUGE with Porter stemming.")
     private boolean stem;
 
-    @Option(names = "--window", defaultValue = "0", paramLabel = "N",
+    @Option(names = "--window", defaultValue = "0", paramLabel = "N", showDefaultValue = Visibility.NEVER,
             description = "lm: window length in tokens (default: the model's context).")
     private int window;
 
-    @Option(names = "--stride", defaultValue = "0", paramLabel = "N",
+    @Option(names = "--stride", defaultValue = "0", paramLabel = "N", showDefaultValue = Visibility.NEVER,
             description = "lm: tokens between window starts (default: half the window).")
     private int stride;
 
     @Option(names = "--bootstrap", defaultValue = "1000", paramLabel = "N",
-            description = "Bootstrap resamples for the standard errors (default: ${DEFAULT-VALUE}).")
+            description = "Bootstrap resamples for the standard errors.")
     private int bootstrap;
 
     @Option(names = "--no-progress", description = "Do not show the progress line.")

@@ -59,7 +59,7 @@ public final class GenerateCommand implements Callable<Integer> {
             description = "most tokens to generate (fewer when the model's context fills up first)")
     private Integer maxNewTokens;
 
-    @Option(names = "--temperature", paramLabel = "T", description = "sampling temperature (> 0; default: greedy)")
+    @Option(names = "--temperature", paramLabel = "T", description = "sampling temperature, > 0 (default: greedy)")
     private Double temperature;
 
     @Option(names = "--top-k", paramLabel = "K", description = "sample from the K most likely tokens (default: all)")

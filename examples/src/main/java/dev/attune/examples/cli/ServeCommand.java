@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Help.Visibility;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -48,11 +49,10 @@ public final class ServeCommand implements Callable<Integer> {
     private Path classifier;
 
     @Option(names = "--host", paramLabel = "HOST", defaultValue = "127.0.0.1",
-            description = "address to bind (default ${DEFAULT-VALUE}); non-loopback needs --api-keys")
+            description = "address to bind; non-loopback needs --api-keys")
     private String host;
 
-    @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "TCP port (default"
-            + " ${DEFAULT-VALUE}; 0 picks a free one)")
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080", description = "TCP port; 0 picks a free one")
     private int port;
 
     @Option(names = "--api-keys", paramLabel = "FILE", description = "file of accepted keys, one 'sha256:HEX"
@@ -71,28 +71,28 @@ public final class ServeCommand implements Callable<Integer> {
             + " /v1/chat/completions (default: ChatTemplate.simple())")
     private Path chatTemplate;
 
-    @Option(names = "--max-batch", paramLabel = "N", defaultValue = "8", description = "sequences decoded together"
-            + " (default ${DEFAULT-VALUE})")
+    @Option(names = "--max-batch", paramLabel = "N", defaultValue = "8", description = "sequences decoded together")
     private int maxBatch;
 
     @Option(names = "--max-queue", paramLabel = "N", defaultValue = "64", description = "sequences waiting for a"
-            + " batch row before requests get 429 (default ${DEFAULT-VALUE})")
+            + " batch row before requests get 429")
     private int maxQueue;
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "1024", description = "largest max_tokens a"
-            + " request may ask for (default ${DEFAULT-VALUE})")
+            + " request may ask for")
     private int maxTokens;
 
-    @Option(names = "--max-prompt-tokens", paramLabel = "N", defaultValue = "0", description = "longest prompt in"
+    @Option(names = "--max-prompt-tokens", paramLabel = "N", defaultValue = "0", showDefaultValue = Visibility.NEVER,
+            description = "longest prompt in"
             + " tokens (default: the model's context less one)")
     private int maxPromptTokens;
 
     @Option(names = "--max-body-bytes", paramLabel = "N", defaultValue = "1048576", description = "largest request"
-            + " body (default ${DEFAULT-VALUE})")
+            + " body")
     private long maxBodyBytes;
 
     @Option(names = "--shutdown-grace", paramLabel = "SECONDS", defaultValue = "30", description = "how long"
-            + " in-flight requests may finish at shutdown (default ${DEFAULT-VALUE})")
+            + " in-flight requests may finish at shutdown")
     private long shutdownGrace;
 
     @Mixin

@@ -19,7 +19,7 @@ public final class ShellCommand implements Callable<Integer> {
     private Path script;
 
     @Option(names = "--heap", paramLabel = "SIZE", defaultValue = "4g",
-            description = "heap of the JVM that runs the snippets (default 4g)")
+            description = "heap of the JVM that runs the snippets")
     private String heap;
 
     @Override

@@ -3,16 +3,13 @@ package dev.attune.examples.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.attune.core.io.StrictJson;
 import dev.attune.finetune.tribuo.EntityReport;
 import dev.attune.finetune.tribuo.LmTaggerModel;
 import dev.attune.finetune.tribuo.LmTaggerTrainer;
 import dev.attune.finetune.tribuo.TaggedDatasets;
-import java.io.BufferedReader;
+import dev.attune.finetune.tribuo.TuningMethod;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,27 +59,12 @@ final class TagCommand {
         @Mixin
         private AdapterOptions.MethodOptions method;
 
-        @Option(names = "--lr", defaultValue = "5e-5", paramLabel = "LR", description = "learning rate")
-        private double learningRate;
-
-        @Option(names = "--weight-decay", defaultValue = "0", paramLabel = "WD", description = "AdamW weight decay")
-        private double weightDecay;
-
-        @Option(names = "--steps", defaultValue = "100", paramLabel = "N", description = "optimizer steps")
-        private int steps;
-
-        @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "sentences per step")
-        private int batch;
+        @Mixin
+        private HeadTrainingOptions training;
 
         @Option(names = "--head-dropout", defaultValue = "0.1", paramLabel = "P",
                 description = "dropout on the hidden states the head reads (transformers' default)")
         private double headDropout;
-
-        @Option(names = "--seed", defaultValue = "1337", paramLabel = "S", description = "seed")
-        private long seed;
-
-        @Option(names = "--no-progress", description = "do not show the progress line")
-        private boolean noProgress;
 
         @Mixin
         private OutputOption output;
@@ -90,15 +72,16 @@ final class TagCommand {
         @Override
         public Integer call() throws IOException {
             MutableSequenceDataset<Label> dataset = TaggedDatasets.read(data); // bad lines fail before the model loads
-            LmTaggerTrainer.Builder b = LmTaggerTrainer.builder(model).learningRate(learningRate)
-                    .weightDecay(weightDecay).steps(steps).batchSize(batch).headDropout(headDropout).seed(seed)
-                    .progress(!noProgress);
+            LmTaggerTrainer.Builder b = LmTaggerTrainer.builder(model)
+                    .learningRate(training.learningRate).weightDecay(training.weightDecay).steps(training.steps)
+                    .batchSize(training.batch).headDropout(headDropout).seed(training.seed)
+                    .progress(!training.noProgress);
             if (method.method.equalsIgnoreCase("head")) {
-                b.method(LmTaggerTrainer.Method.HEAD);
+                b.method(TuningMethod.HEAD);
             } else if (method.full()) {
-                b.method(LmTaggerTrainer.Method.FULL);
+                b.method(TuningMethod.FULL);
             } else {
-                b.peft(method.config(steps, ModelDirectory.tokenizer(model)));
+                b.peft(method.config(training.steps, model));
             }
             LmTaggerModel tagger = b.build().train(dataset);
             tagger.save(out);
@@ -221,32 +204,16 @@ final class TagCommand {
         @Option(names = "--model", required = true, paramLabel = "DIR", description = "tagger directory (tag train --out)")
         private Path model;
 
-        @Option(names = "--text", paramLabel = "TEXT", description = "a sentence, words split at whitespace (repeatable)")
-        private List<String> texts = new ArrayList<>();
-
-        @Option(names = "--data", paramLabel = "FILE",
-                description = "JSONL with a \"tokens\" array per line (other fields ignored); without --text or --data, lines of stdin split at whitespace")
-        private Path data;
+        @Mixin
+        private PredictInput input;
 
         @Option(names = "--batch", defaultValue = "16", paramLabel = "B", description = "sentences per forward pass")
         private int batch;
 
         @Override
         public Integer call() throws IOException {
-            List<List<String>> sentences = new ArrayList<>();
-            texts.forEach(t -> sentences.add(words(t)));
-            if (data != null) {
-                sentences.addAll(readTokens(data));
-            }
-            if (texts.isEmpty() && data == null) {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
-                    for (String line; (line = in.readLine()) != null; ) {
-                        if (!line.isBlank()) {
-                            sentences.add(words(line));
-                        }
-                    }
-                }
-            }
+            // a text on the command line or stdin is a sentence split at whitespace; --data has "tokens" arrays
+            List<List<String>> sentences = input.read(Predict::words, Predict::tokens, System.in);
             LmTaggerModel tagger = LmTaggerModel.load(model);
             tagger.setBatchSize(batch);
             List<List<Prediction<Label>>> predictions = tagger.predictWords(sentences);
@@ -271,26 +238,22 @@ final class TagCommand {
             return trimmed.isEmpty() ? List.of() : Arrays.asList(trimmed.split("\\s+"));
         }
 
-        private static List<List<String>> readTokens(Path file) throws IOException {
-            List<List<String>> out = new ArrayList<>();
-            StrictJson.readLines(file, true, (line, o) -> {
-                JsonNode t = o.isObject() ? o.get("tokens") : null;
-                if (t == null || !t.isArray()) {
-                    throw new IOException(file + ", line " + line + ": missing field \"tokens\" (an array of strings)");
+        private static List<String> tokens(Path file, int line, JsonNode record) throws IOException {
+            JsonNode t = record.isObject() ? record.get("tokens") : null;
+            if (t == null || !t.isArray()) {
+                throw new IOException(file + ", line " + line + ": missing field \"tokens\" (an array of strings)");
+            }
+            List<String> words = new ArrayList<>();
+            for (int i = 0; i < t.size(); i++) {
+                if (!t.get(i).isTextual()) {
+                    throw new IOException(file + ", line " + line + ": \"tokens\"[" + i + "] must be a string");
                 }
-                List<String> words = new ArrayList<>();
-                for (int i = 0; i < t.size(); i++) {
-                    if (!t.get(i).isTextual()) {
-                        throw new IOException(file + ", line " + line + ": \"tokens\"[" + i + "] must be a string");
-                    }
-                    words.add(t.get(i).asText());
-                }
-                if (words.isEmpty()) {
-                    throw new IOException(file + ", line " + line + ": \"tokens\" is empty");
-                }
-                out.add(words);
-            });
-            return out;
+                words.add(t.get(i).asText());
+            }
+            if (words.isEmpty()) {
+                throw new IOException(file + ", line " + line + ": \"tokens\" is empty");
+            }
+            return words;
         }
     }
 }

@@ -32,11 +32,11 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
     private List<Path> corpus;
 
     @Option(names = "--vocab-size", paramLabel = "N", defaultValue = "4096",
-            description = "ids in all: 256 bytes + merges + <|endoftext|> (default 4096)")
+            description = "ids in all: 256 bytes + merges + <|endoftext|>")
     private int vocabSize;
 
     @Option(names = "--min-frequency", paramLabel = "N", defaultValue = "2",
-            description = "merge a pair only if it occurs at least N times (default 2)")
+            description = "merge a pair only if it occurs at least N times")
     private int minFrequency;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory")

@@ -40,7 +40,7 @@ public final class ReportCommand implements Callable<Integer> {
     private List<Path> runs;
 
     @Option(names = "--out", paramLabel = "FILE", defaultValue = "report.html",
-            description = "the page to write (default report.html)")
+            description = "the page to write")
     private Path out;
 
     @Option(names = "--png", paramLabel = "DIR", description = "also write every chart as a PNG file into DIR (default: no PNG files)")

@@ -13,6 +13,7 @@ import dev.attune.finetune.heads.SequenceClassifier;
 import dev.attune.finetune.tribuo.LmClassifierModel;
 import dev.attune.finetune.tribuo.LmClassifierTrainer;
 import dev.attune.finetune.tribuo.TextDatasets;
+import dev.attune.finetune.tribuo.TuningMethod;
 import org.tribuo.MutableDataset;
 import org.tribuo.classification.Label;
 import org.tribuo.classification.LabelFactory;
@@ -282,7 +283,7 @@ public final class SentimentExample {
             steps.next(String.format(Locale.ROOT, "Full fine-tuning + classifier head (Tribuo's LmClassifierTrainer): "
                     + "%d steps of %d, learning rate %.0e", s.full().steps(), s.full().batchSize(), s.full().lr()));
             long t = System.nanoTime();
-            LmClassifierModel full = LmClassifierTrainer.builder(s.model()).method(LmClassifierTrainer.Method.FULL)
+            LmClassifierModel full = LmClassifierTrainer.builder(s.model()).method(TuningMethod.FULL)
                     .learningRate(s.full().lr()).steps(s.full().steps()).batchSize(s.full().batchSize())
                     .seed(s.full().seed()).progress(s.full().progress()).build().train(dataset(train));
             List<String> predicted = full.predictTexts(test.stream().map(i -> prompt(i.text())).toList()).stream()

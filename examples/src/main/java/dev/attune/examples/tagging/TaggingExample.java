@@ -7,6 +7,7 @@ import dev.attune.finetune.tribuo.EntityReport;
 import dev.attune.finetune.tribuo.LmTaggerModel;
 import dev.attune.finetune.tribuo.LmTaggerTrainer;
 import dev.attune.finetune.tribuo.TaggedDatasets;
+import dev.attune.finetune.tribuo.TuningMethod;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -107,7 +108,7 @@ public final class TaggingExample {
         console.printf(Locale.ROOT, "[2/2] Fine-tuning %s with a token-classification head, %d steps ...%n",
                 s.model(), s.tuneSteps());
         t = System.nanoTime();
-        LmTaggerModel tagger = LmTaggerTrainer.builder(s.model()).method(LmTaggerTrainer.Method.FULL)
+        LmTaggerModel tagger = LmTaggerTrainer.builder(s.model()).method(TuningMethod.FULL)
                 .learningRate(3e-3).steps(s.tuneSteps()).batchSize(16).seed(1).build().train(train);
         List<List<Prediction<Label>>> lm = tagger.predict(test);
         table.add(TAGGER, gold, flat(lm), (System.nanoTime() - t) / 1e9);

@@ -206,7 +206,7 @@ public final class AdapterFiles {
         if (tensors.isEmpty()) {
             return java.util.Optional.empty();
         }
-        String task = json.path("task_type").isTextual() ? json.get("task_type").asText() : "SEQ_CLS";
+        String task = java.util.Objects.requireNonNullElse(ConfigJson.textOrNull(json, "task_type"), "SEQ_CLS");
         return java.util.Optional.of(new ModulesToSave(task, tensors));
     }
 

@@ -1,7 +1,6 @@
 package dev.attune.finetune.peft;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
@@ -25,28 +24,15 @@ public record PromptLearning(int numVirtualTokens, String taskType, String baseM
             throw new IllegalArgumentException("num_transformer_submodules " + submodules + " (encoder-decoder "
                     + "models); GPT-2 has 1");
         }
-        return new PromptLearning(json.path("num_virtual_tokens").asInt(0), textOrNull(json, "task_type"),
-                textOrNull(json, "base_model_name_or_path"));
+        return new PromptLearning(json.path("num_virtual_tokens").asInt(0), ConfigJson.textOrNull(json, "task_type"),
+                ConfigJson.textOrNull(json, "base_model_name_or_path"));
     }
 
     /** A config object that starts with the shared fields under {@code peft_type}; the method adds its own. */
     public ObjectNode toJson(String peftType) {
-        ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("peft_type", peftType);
-        o.put("task_type", taskType);
-        if (baseModel == null) {
-            o.putNull("base_model_name_or_path");
-        } else {
-            o.put("base_model_name_or_path", baseModel);
-        }
+        ObjectNode o = ConfigJson.header(peftType, taskType, baseModel);
         o.put("num_virtual_tokens", numVirtualTokens);
         o.put("num_transformer_submodules", 1);
         return o;
-    }
-
-    /** The text under {@code key}, or null when it is missing or not text. */
-    public static String textOrNull(JsonNode json, String key) {
-        JsonNode v = json.get(key);
-        return v != null && v.isTextual() ? v.asText() : null;
     }
 }

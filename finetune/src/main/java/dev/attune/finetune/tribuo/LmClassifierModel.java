@@ -1,13 +1,6 @@
 package dev.attune.finetune.tribuo;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.oracle.labs.mlrg.olcut.config.json.JsonProvenanceSerialization;
-import com.oracle.labs.mlrg.olcut.provenance.ObjectProvenance;
-import com.oracle.labs.mlrg.olcut.provenance.Provenance;
-import com.oracle.labs.mlrg.olcut.provenance.ProvenanceUtil;
-import com.oracle.labs.mlrg.olcut.provenance.io.ProvenanceSerializationException;
 import com.oracle.labs.mlrg.olcut.util.Pair;
 import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.io.AtomicFiles;
@@ -15,12 +8,9 @@ import dev.attune.finetune.heads.SequenceClassifier;
 import dev.attune.finetune.peft.Peft;
 import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,28 +47,29 @@ public final class LmClassifierModel extends Model<Label> {
     private static final long serialVersionUID = 1L;
 
     /** Instance-provenance keys. */
-    public static final String BASE_SHA256 = "base-checkpoint-sha256";
-    public static final String BASE_PATH = "base-checkpoint-path";
+    public static final String BASE_SHA256 = BaseCheckpoint.SHA256_KEY;
+    public static final String BASE_PATH = BaseCheckpoint.PATH_KEY;
     public static final String EXAMPLES = "training-examples";
 
     static final String FORMAT = "attune-sequence-classifier";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String DESCRIPTOR_FILE = "classifier.json";
+    private static final String HEAD_FILE = "score.safetensors";
 
     /** The adapter directory of a classifier trained with a PEFT method. */
-    public static final String ADAPTER_DIRECTORY = "adapter";
+    public static final String ADAPTER_DIRECTORY = ModelFiles.ADAPTER_DIRECTORY;
 
     private final transient SequenceClassifier classifier;
     private final transient PeftModel peft; // null unless the method is PEFT
-    private final LmClassifierTrainer.Method method;
+    private final TuningMethod method;
     private final Path basePath;
     private final String baseSha256;
     private int batchSize = 16;
 
-    LmClassifierModel(ModelProvenance provenance, SequenceClassifier classifier, LmClassifierTrainer.Method method,
+    LmClassifierModel(ModelProvenance provenance, SequenceClassifier classifier, TuningMethod method,
             PeftModel peft, Path basePath, String baseSha256) {
         super("lm-classifier", provenance, new ImmutableFeatureMap(new MutableFeatureMap()),
                 new LabelFactory().constructInfoForExternalModel(ModelFiles.labelIds(classifier.labels())), true);
-        if ((method == LmClassifierTrainer.Method.PEFT) != (peft != null)) {
+        if ((method == TuningMethod.PEFT) != (peft != null)) {
             throw new IllegalArgumentException("an adapter goes with method peft, and only with it (method " + method
                     + ")");
         }
@@ -94,7 +85,7 @@ public final class LmClassifierModel extends Model<Label> {
         return classifier;
     }
 
-    public LmClassifierTrainer.Method method() {
+    public TuningMethod method() {
         return method;
     }
 
@@ -172,82 +163,37 @@ public final class LmClassifierModel extends Model<Label> {
 
     /** Writes the classifier into {@code directory}, atomically (a directory already there is replaced whole). */
     public void save(Path directory) throws IOException {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("format", FORMAT);
-        o.put("version", 1);
-        o.putPOJO("labels", classifier.labels());
-        o.put("method", method.name().toLowerCase(java.util.Locale.ROOT));
-        o.put("base_model", basePath.toString());
-        o.put("base_sha256", baseSha256);
-        String provenanceJson = new JsonProvenanceSerialization(true)
-                .serializeToString(ProvenanceUtil.marshalProvenance(provenance));
+        ObjectNode o = new ModelFiles.Descriptor(FORMAT, classifier.labels(), method, basePath, baseSha256).toJson();
         AtomicFiles.writeDirectory(directory, dir -> {
-            if (method == LmClassifierTrainer.Method.FULL) {
-                new Pretrained(classifier.model(), (dev.attune.core.tokenizer.BpeTokenizer) classifier.tokenizer())
-                        .save(dir.resolve("model"));
-            }
             if (peft != null) {
                 peft.save(Files.createDirectory(dir.resolve(ADAPTER_DIRECTORY)), classifier.modulesToSave());
             } else {
-                classifier.saveHead(dir.resolve("score.safetensors"));
+                classifier.saveHead(dir.resolve(HEAD_FILE));
             }
-            Files.writeString(dir.resolve("provenance.json"), provenanceJson);
-            Files.writeString(dir.resolve("classifier.json"),
-                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+            ModelFiles.writeCommon(dir, DESCRIPTOR_FILE, o, provenance, method, classifier.model(),
+                    classifier.tokenizer());
         });
     }
 
     /** Reads a classifier {@link #save} wrote. */
     public static LmClassifierModel load(Path directory) throws IOException {
-        Path file = directory.resolve("classifier.json");
-        if (!Files.isRegularFile(file)) {
-            throw new IOException(directory + " is not a saved classifier: no classifier.json");
-        }
-        JsonNode o = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
-        if (!FORMAT.equals(o.path("format").asText())) {
-            throw new IOException(file + ": \"format\" is " + o.path("format") + ", expected \"" + FORMAT + "\"");
-        }
-        List<String> labels = new ArrayList<>();
-        o.path("labels").forEach(n -> labels.add(n.asText()));
-        LmClassifierTrainer.Method method = LmClassifierTrainer.Method.parse(o.path("method").asText());
-        Path base = Path.of(o.path("base_model").asText());
-        String hash = o.path("base_sha256").asText();
-        Pretrained pretrained;
-        if (method == LmClassifierTrainer.Method.FULL) {
-            pretrained = Pretrained.load(directory.resolve("model"));
-        } else {
-            if (!Files.isDirectory(base)) {
-                throw new IOException(file + " refers to the base checkpoint " + base + ", which is not there");
-            }
-            String now = Checkpoints.sha256(base);
-            if (!now.equals(hash)) {
-                throw new IOException("the base checkpoint " + base + " has changed since training: SHA-256 " + now
-                        + ", the classifier was trained on " + hash);
-            }
-            pretrained = Pretrained.load(base);
-        }
+        ModelFiles.Descriptor d = ModelFiles.Descriptor.read(directory, DESCRIPTOR_FILE, FORMAT, "classifier");
+        Pretrained pretrained = d.loadModel(directory, DESCRIPTOR_FILE);
         PeftModel peft = null;
         SequenceClassifier classifier;
-        if (method == LmClassifierTrainer.Method.PEFT) {
+        if (d.method() == TuningMethod.PEFT) {
             peft = Peft.load(pretrained.model(), directory.resolve(ADAPTER_DIRECTORY));
             try {
-                classifier = SequenceClassifier.fromAdapter(peft, pretrained.tokenizer(), labels);
+                classifier = SequenceClassifier.fromAdapter(peft, pretrained.tokenizer(), d.labels());
             } catch (IllegalArgumentException e) {
                 throw new IOException(directory.resolve(ADAPTER_DIRECTORY) + ": " + e.getMessage(), e);
             }
         } else {
-            classifier = SequenceClassifier.create(pretrained.model(), pretrained.tokenizer(), labels, 0);
-            classifier.loadHead(directory.resolve("score.safetensors"));
+            classifier = SequenceClassifier.create(pretrained.model(), pretrained.tokenizer(), d.labels(), 0);
+            classifier.loadHead(directory.resolve(HEAD_FILE));
         }
-        ModelProvenance provenance;
-        try {
-            ObjectProvenance p = ProvenanceUtil.unmarshalProvenance(new JsonProvenanceSerialization(true)
-                    .deserializeFromString(Files.readString(directory.resolve("provenance.json"))));
-            provenance = (ModelProvenance) p;
-        } catch (ProvenanceSerializationException | ClassCastException e) {
-            throw new IOException(directory.resolve("provenance.json") + ": not a model provenance: " + e.getMessage(), e);
-        }
-        return new LmClassifierModel(provenance, classifier, method, peft, base, hash);
+        return new LmClassifierModel(ModelFiles.readProvenance(directory), classifier, d.method(), peft, d.base(),
+                d.baseSha256());
     }
 
     /** A short model card from the provenance: what the model is, how and on what it was trained. */
@@ -258,18 +204,10 @@ public final class LmClassifierModel extends Model<Label> {
         s.append("labels: ").append(classifier.labels()).append('\n');
         s.append("base checkpoint: ").append(basePath).append('\n');
         s.append("base sha256: ").append(baseSha256).append('\n');
-        s.append("fine-tuning method: ").append(method.name().toLowerCase(java.util.Locale.ROOT))
+        s.append("fine-tuning method: ").append(method.id())
                 .append(peft == null ? "" : " (" + peft.adapter(peft.activeAdapter()).config().peftType() + ", "
                         + peft.trainableParameters() + ")").append('\n');
-        s.append("trained: ").append(provenance.getTrainingTime()).append('\n');
-        s.append("training data: ").append(provenance.getDatasetProvenance().getSourceProvenance()).append('\n');
-        s.append("trainer: ").append(provenance.getTrainerProvenance().getClassName()).append('\n');
-        for (Iterator<Pair<String, Provenance>> it = provenance.getTrainerProvenance().iterator(); it.hasNext(); ) {
-            Pair<String, Provenance> p = it.next();
-            s.append("  ").append(p.getA()).append(": ").append(p.getB()).append('\n');
-        }
-        s.append("environment: java ").append(provenance.getJavaVersion()).append(", tribuo ")
-                .append(provenance.getTribuoVersion()).append(", ").append(provenance.getOS()).append('\n');
+        ModelFiles.appendTraining(s, provenance);
         return s.toString();
     }
 

@@ -1,23 +1,19 @@
 package dev.attune.finetune.tribuo;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.oracle.labs.mlrg.olcut.util.Pair;
 import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.io.AtomicFiles;
-import dev.attune.core.tokenizer.BpeTokenizer;
 import dev.attune.finetune.heads.TokenClassifier;
 import dev.attune.finetune.peft.Peft;
 import dev.attune.finetune.peft.PeftModel;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.tribuo.Example;
 import org.tribuo.ImmutableFeatureMap;
@@ -55,17 +51,18 @@ public final class LmTaggerModel extends SequenceModel<Label> {
     public static final String SENTENCES = "training-sentences";
 
     static final String FORMAT = "attune-token-classifier";
-    static final String ADAPTER_DIRECTORY = "adapter";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String ADAPTER_DIRECTORY = ModelFiles.ADAPTER_DIRECTORY;
+    private static final String DESCRIPTOR_FILE = "tagger.json";
+    private static final String HEAD_FILE = "classifier.safetensors";
 
     private final transient TokenClassifier tagger;
     private final transient PeftModel peft; // the adapter of a PEFT tagger, else null
-    private final LmTaggerTrainer.Method method;
+    private final TuningMethod method;
     private final String basePath;
     private final String baseSha256;
     private int batchSize = 16;
 
-    LmTaggerModel(ModelProvenance provenance, TokenClassifier tagger, LmTaggerTrainer.Method method, PeftModel peft,
+    LmTaggerModel(ModelProvenance provenance, TokenClassifier tagger, TuningMethod method, PeftModel peft,
             Path basePath, String baseSha256) {
         super("lm-tagger", provenance, new ImmutableFeatureMap(new MutableFeatureMap()),
                 new LabelFactory().constructInfoForExternalModel(ModelFiles.labelIds(tagger.labels())));
@@ -81,7 +78,7 @@ public final class LmTaggerModel extends SequenceModel<Label> {
         return tagger;
     }
 
-    public LmTaggerTrainer.Method method() {
+    public TuningMethod method() {
         return method;
     }
 
@@ -168,60 +165,32 @@ public final class LmTaggerModel extends SequenceModel<Label> {
 
     /** Writes the tagger into {@code directory}, atomically (a directory already there is replaced whole). */
     public void save(Path directory) throws IOException {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("format", FORMAT);
-        o.put("version", 1);
-        o.putPOJO("labels", tagger.labels());
-        o.put("method", method.name().toLowerCase(Locale.ROOT));
+        ObjectNode o = new ModelFiles.Descriptor(FORMAT, tagger.labels(), method, Path.of(basePath), baseSha256)
+                .toJson();
         o.put("head_dropout", tagger.dropout());
-        o.put("base_model", basePath);
-        o.put("base_sha256", baseSha256);
-        String provenanceJson = ModelFiles.provenanceJson(getProvenance());
         AtomicFiles.writeDirectory(directory, dir -> {
-            if (method == LmTaggerTrainer.Method.FULL) {
-                new Pretrained(tagger.model(), (BpeTokenizer) tagger.tokenizer()).save(dir.resolve("model"));
-            } else if (method == LmTaggerTrainer.Method.PEFT) {
+            if (peft != null) {
                 peft.save(Files.createDirectory(dir.resolve(ADAPTER_DIRECTORY)));
             }
-            tagger.saveHead(dir.resolve("classifier.safetensors"));
-            Files.writeString(dir.resolve(ModelFiles.PROVENANCE_FILE), provenanceJson);
-            Files.writeString(dir.resolve("tagger.json"),
-                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o) + "\n");
+            tagger.saveHead(dir.resolve(HEAD_FILE));
+            ModelFiles.writeCommon(dir, DESCRIPTOR_FILE, o, getProvenance(), method, tagger.model(),
+                    tagger.tokenizer());
         });
     }
 
     /** Reads a tagger {@link #save} wrote. */
     public static LmTaggerModel load(Path directory) throws IOException {
-        Path file = directory.resolve("tagger.json");
-        if (!Files.isRegularFile(file)) {
-            throw new IOException(directory + " is not a saved tagger: no tagger.json");
-        }
-        JsonNode o = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
-        if (!FORMAT.equals(o.path("format").asText())) {
-            throw new IOException(file + ": \"format\" is " + o.path("format") + ", expected \"" + FORMAT + "\"");
-        }
-        List<String> labels = new ArrayList<>();
-        o.path("labels").forEach(n -> labels.add(n.asText()));
-        LmTaggerTrainer.Method method;
-        try {
-            method = LmTaggerTrainer.Method.parse(o.path("method").asText());
-        } catch (IllegalArgumentException e) {
-            throw new IOException(file + ": " + e.getMessage(), e);
-        }
-        Path base = Path.of(o.path("base_model").asText());
-        String hash = o.path("base_sha256").asText();
-        Pretrained pretrained;
-        if (method == LmTaggerTrainer.Method.FULL) {
-            pretrained = Pretrained.load(directory.resolve("model"));
-        } else {
-            pretrained = ModelFiles.loadBase(base, hash, file);
-        }
-        PeftModel peft = method == LmTaggerTrainer.Method.PEFT
+        JsonNode json = ModelFiles.readJson(directory, DESCRIPTOR_FILE, FORMAT, "tagger");
+        ModelFiles.Descriptor d = ModelFiles.Descriptor.of(json, directory.resolve(DESCRIPTOR_FILE));
+        double headDropout = json.path("head_dropout").asDouble(TokenClassifier.DEFAULT_DROPOUT);
+        Pretrained pretrained = d.loadModel(directory, DESCRIPTOR_FILE);
+        PeftModel peft = d.method() == TuningMethod.PEFT
                 ? Peft.load(pretrained.model(), directory.resolve(ADAPTER_DIRECTORY)) : null;
-        TokenClassifier tagger = TokenClassifier.create(pretrained.model(), pretrained.tokenizer(), labels,
-                o.path("head_dropout").asDouble(TokenClassifier.DEFAULT_DROPOUT), 0);
-        tagger.loadHead(directory.resolve("classifier.safetensors"));
-        return new LmTaggerModel(ModelFiles.readProvenance(directory), tagger, method, peft, base, hash);
+        TokenClassifier tagger = TokenClassifier.create(pretrained.model(), pretrained.tokenizer(), d.labels(),
+                headDropout, 0);
+        tagger.loadHead(directory.resolve(HEAD_FILE));
+        return new LmTaggerModel(ModelFiles.readProvenance(directory), tagger, d.method(), peft, d.base(),
+                d.baseSha256());
     }
 
     /** A short model card from the provenance: what the model is, how and on what it was trained. */
@@ -232,7 +201,7 @@ public final class LmTaggerModel extends SequenceModel<Label> {
         s.append("tags: ").append(tagger.labels()).append('\n');
         s.append("base checkpoint: ").append(basePath).append('\n');
         s.append("base sha256: ").append(baseSha256).append('\n');
-        s.append("fine-tuning method: ").append(method.name().toLowerCase(Locale.ROOT)).append('\n');
+        s.append("fine-tuning method: ").append(method.id()).append('\n');
         ModelFiles.appendTraining(s, getProvenance());
         return s.toString();
     }

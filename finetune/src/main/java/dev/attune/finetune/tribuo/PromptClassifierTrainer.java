@@ -3,20 +3,15 @@ package dev.attune.finetune.tribuo;
 import com.oracle.labs.mlrg.olcut.config.Config;
 import com.oracle.labs.mlrg.olcut.config.PropertyException;
 import com.oracle.labs.mlrg.olcut.provenance.Provenance;
-import com.oracle.labs.mlrg.olcut.provenance.primitives.StringProvenance;
-import dev.attune.core.checkpoint.Pretrained;
 import dev.attune.core.data.Seeds;
 import dev.attune.prompting.scoring.LoglikelihoodScorer;
 import dev.attune.prompting.template.FewShotFormat;
 import dev.attune.prompting.template.PromptTemplate;
 import dev.attune.prompting.verbalizer.Verbalizer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -138,23 +133,11 @@ public final class PromptClassifierTrainer implements Trainer<Label> {
             demos.add(new FewShotFormat.Demo(t.render("text", TextDatasets.text(e)), v.target(e.getOutput().getLabel())));
         }
 
-        Path base = Path.of(baseModel);
-        Pretrained pretrained;
-        String hash;
-        try {
-            pretrained = Pretrained.load(base);
-            hash = Checkpoints.sha256(base);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot load the base checkpoint " + base + ": " + e.getMessage(), e);
-        }
-        LoglikelihoodScorer scorer = LoglikelihoodScorer.builder(pretrained.model(), pretrained.tokenizer())
-                .batchSize(batchSize).build();
-        Map<String, Provenance> instance = new HashMap<>(runProvenance);
-        instance.put(LmClassifierModel.BASE_SHA256, new StringProvenance(LmClassifierModel.BASE_SHA256, hash));
-        instance.put(LmClassifierModel.BASE_PATH, new StringProvenance(LmClassifierModel.BASE_PATH,
-                base.toAbsolutePath().normalize().toString()));
+        BaseCheckpoint base = BaseCheckpoint.load(baseModel);
+        LoglikelihoodScorer scorer = LoglikelihoodScorer.builder(base.pretrained().model(),
+                base.pretrained().tokenizer()).batchSize(batchSize).build();
         ModelProvenance provenance = new ModelProvenance(PromptClassifierModel.class.getName(), OffsetDateTime.now(),
-                dataset.getProvenance(), trainerProvenance, instance);
+                dataset.getProvenance(), trainerProvenance, base.instanceProvenance(runProvenance));
         return new PromptClassifierModel(provenance, scorer, t, v, FewShotFormat.LM_EVAL, demos);
     }
 

@@ -48,7 +48,7 @@ class LmClassifierTrainerTest {
         new Pretrained(ToyTask.model(tokenizer, 3), tokenizer).save(base);
         train = TextDatasets.read(jsonl(dir.resolve("train.jsonl"), ToyTask.examples(240, 11)));
         test = TextDatasets.read(jsonl(dir.resolve("test.jsonl"), ToyTask.examples(120, 12)));
-        model = LmClassifierTrainer.builder(base).method(LmClassifierTrainer.Method.FULL).learningRate(1e-2)
+        model = LmClassifierTrainer.builder(base).method(TuningMethod.FULL).learningRate(1e-2)
                 .steps(150).batchSize(16).seed(5).build().train(train);
     }
 
@@ -147,7 +147,7 @@ class LmClassifierTrainerTest {
                 Files.copy(f, copy.resolve(f.getFileName()));
             }
         }
-        LmClassifierModel probe = LmClassifierTrainer.builder(copy).method(LmClassifierTrainer.Method.HEAD)
+        LmClassifierModel probe = LmClassifierTrainer.builder(copy).method(TuningMethod.HEAD)
                 .learningRate(1e-2).steps(5).batchSize(8).build().train(train);
         Path saved = dir.resolve("probe");
         probe.save(saved);
@@ -165,7 +165,7 @@ class LmClassifierTrainerTest {
                 .learningRate(2e-2).steps(240).batchSize(16).seed(5).build().train(train);
         // 120 steps left accuracy between 0.70 and 0.93 depending on the seed (6 seeds, two builds): too close to the
         // bar for one seed to be a fair test; 240 steps gave 0.82 to 0.90 over the same seeds.
-        assertThat(lora.method()).isEqualTo(LmClassifierTrainer.Method.PEFT);
+        assertThat(lora.method()).isEqualTo(TuningMethod.PEFT);
         LabelEvaluation e = new LabelEvaluator().evaluate(lora, test);
         assertThat(e.accuracy()).as("majority 0.5, chance 0.33").isGreaterThan(0.8);
         assertThat(lora.getProvenance().getTrainerProvenance().toString()).contains("adapterConfig")
@@ -190,7 +190,7 @@ class LmClassifierTrainerTest {
         }
         assertThat(loaded.modelCard()).contains("fine-tuning method: peft (LORA");
         assertThatThrownBy(() -> LmClassifierTrainer.builder(base).peft(Peft.lora().build())
-                .method(LmClassifierTrainer.Method.FULL).build())
+                .method(TuningMethod.FULL).build())
                 .hasMessageContaining("only used with method peft");
     }
 

@@ -49,7 +49,7 @@ class LmTaggerTrainerTest {
         new Pretrained(ToyTagging.model(tokenizer, 3), tokenizer).save(base);
         train = TaggedDatasets.read(jsonl(dir.resolve("train.jsonl"), ToyTagging.sentences(200, 11)));
         test = TaggedDatasets.read(jsonl(dir.resolve("test.jsonl"), ToyTagging.sentences(80, 12)));
-        model = LmTaggerTrainer.builder(base).method(LmTaggerTrainer.Method.FULL).learningRate(1e-2).steps(60)
+        model = LmTaggerTrainer.builder(base).method(TuningMethod.FULL).learningRate(1e-2).steps(60)
                 .batchSize(16).seed(5).build().train(train);
     }
 
@@ -165,7 +165,7 @@ class LmTaggerTrainerTest {
         assertThat(out.resolve("adapter/adapter_config.json")).exists();
         assertThat(out.resolve("model")).doesNotExist();
         LmTaggerModel loaded = LmTaggerModel.load(out);
-        assertThat(loaded.method()).isEqualTo(LmTaggerTrainer.Method.PEFT);
+        assertThat(loaded.method()).isEqualTo(TuningMethod.PEFT);
         assertThat(loaded.getProvenance()).isEqualTo(lora.getProvenance());
         List<List<String>> sentences = List.of(List.of("Grace", "Hopper", "saw", "Cairo"));
         assertThat(loaded.tagger().logits(sentences, 1)).isDeepEqualTo(lora.tagger().logits(sentences, 1));
@@ -182,6 +182,13 @@ class LmTaggerTrainerTest {
         unseen.add(TaggedDatasets.sentence(List.of("Ada", "met", "Acme"), List.of("B-PER", "O", "B-ORG")));
         assertThatThrownBy(() -> new LabelSequenceEvaluator().evaluate(model, unseen))
                 .hasMessageContaining("sentence 1, token 3").hasMessageContaining("'B-ORG', unseen in training");
+
+        assertThatThrownBy(() -> LmTaggerTrainer.builder(base).method(TuningMethod.PEFT))
+                .hasMessageContaining("peft(config)");
+        assertThatThrownBy(() -> LmTaggerTrainer.builder(base).peft(Peft.ia3().build()).method(TuningMethod.HEAD)
+                .build()).hasMessageContaining("only used with method peft, not head");
+        assertThatThrownBy(() -> LmTaggerTrainer.builder(base).headDropout(1.0).build())
+                .hasMessageContaining("headDropout");
 
         Path bad = dir.resolve("bad.jsonl");
         Files.writeString(bad, "{\"tokens\": [\"Ada\"], \"tags\": [\"B-PER\"]}\n{\"tokens\": [], \"tags\": []}\n");

@@ -2,10 +2,10 @@ package dev.attune.finetune.peft.adalora;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.config.GptConfig;
 import dev.attune.finetune.peft.AdapterConfig;
+import dev.attune.finetune.peft.ConfigJson;
 import dev.attune.finetune.peft.Target;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -113,14 +113,7 @@ public record AdaLoraConfig(int initR, int targetR, double alpha, double dropout
 
     @Override
     public ObjectNode toJson() {
-        ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("peft_type", PEFT_TYPE);
-        o.put("task_type", taskType);
-        if (baseModel == null) {
-            o.putNull("base_model_name_or_path");
-        } else {
-            o.put("base_model_name_or_path", baseModel);
-        }
+        ObjectNode o = ConfigJson.header(PEFT_TYPE, taskType, baseModel);
         o.put("init_r", initR);
         o.put("target_r", targetR);
         o.put("r", initR);
@@ -128,12 +121,7 @@ public record AdaLoraConfig(int initR, int targetR, double alpha, double dropout
         o.put("lora_dropout", dropout);
         ArrayNode t = o.putArray("target_modules");
         targetModules.forEach(t::add);
-        if (layers.isEmpty()) {
-            o.putNull("layers_to_transform");
-        } else {
-            ArrayNode l = o.putArray("layers_to_transform");
-            layers.forEach(l::add);
-        }
+        ConfigJson.putLayers(o, layers);
         o.put("tinit", tinit);
         o.put("tfinal", tfinal);
         o.put("deltaT", deltaT);
@@ -178,21 +166,16 @@ public record AdaLoraConfig(int initR, int targetR, double alpha, double dropout
                 .betas(json.path("beta1").asDouble(0.85), json.path("beta2").asDouble(0.85))
                 .orthRegWeight(json.path("orth_reg_weight").asDouble(0.5))
                 .totalStep(json.path("total_step").asInt(0))
-                .taskType(json.path("task_type").isTextual() ? json.get("task_type").asText() : null)
-                .baseModel(json.path("base_model_name_or_path").isTextual()
-                        ? json.get("base_model_name_or_path").asText() : null);
+                .taskType(ConfigJson.textOrNull(json, "task_type"))
+                .baseModel(ConfigJson.textOrNull(json, "base_model_name_or_path"));
         if (targets != null && targets.isArray()) {
             List<String> names = new ArrayList<>();
             targets.forEach(n -> names.add(n.asText()));
             b.targets(names.toArray(String[]::new));
         }
-        JsonNode layers = json.get("layers_to_transform");
-        if (layers != null && !layers.isNull()) {
-            int[] l = new int[layers.isInt() ? 1 : layers.size()];
-            for (int i = 0; i < l.length; i++) {
-                l[i] = layers.isInt() ? layers.asInt() : layers.get(i).asInt();
-            }
-            b.layers(l);
+        int[] layers = ConfigJson.layers(json);
+        if (layers != null) {
+            b.layers(layers);
         }
         JsonNode pattern = json.get("rank_pattern");
         if (pattern != null && pattern.isObject()) {
@@ -234,14 +217,7 @@ public record AdaLoraConfig(int initR, int targetR, double alpha, double dropout
         public Builder alpha(double a) { this.alpha = a; return this; }
         public Builder dropout(double p) { this.dropout = p; return this; }
         public Builder targets(String... names) { this.targets = List.of(names); return this; }
-        public Builder layers(int... indices) {
-            List<Integer> l = new ArrayList<>();
-            for (int i : indices) {
-                l.add(i);
-            }
-            this.layers = l;
-            return this;
-        }
+        public Builder layers(int... indices) { this.layers = ConfigJson.indices(indices); return this; }
         /** Warm-up steps at full budget, final steps at the target, steps between budget updates. */
         public Builder schedule(int tinit, int tfinal, int deltaT) {
             this.tinit = tinit;
@@ -289,9 +265,7 @@ public record AdaLoraConfig(int initR, int targetR, double alpha, double dropout
             if (!(orthRegWeight >= 0)) {
                 problems.add("orth_reg_weight must be non-negative, got " + orthRegWeight);
             }
-            if (layers.stream().anyMatch(l -> l < 0) || layers.stream().distinct().count() != layers.size()) {
-                problems.add("layers must be distinct non-negative indices, got " + layers);
-            }
+            ConfigJson.checkLayers(layers, problems);
             if (taskType == null || taskType.isBlank()) {
                 problems.add("task type is blank");
             }

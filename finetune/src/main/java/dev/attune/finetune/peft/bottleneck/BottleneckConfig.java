@@ -1,12 +1,12 @@
 package dev.attune.finetune.peft.bottleneck;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.model.Branch;
 import dev.attune.finetune.peft.AdapterConfig;
+import dev.attune.finetune.peft.ConfigJson;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -111,12 +111,7 @@ public record BottleneckConfig(Variant variant, int reductionFactor, NonLinearit
         o.put("variant", variant.name().toLowerCase(Locale.ROOT));
         o.put("reduction_factor", reductionFactor);
         o.put("non_linearity", nonLinearity.json());
-        if (layers.isEmpty()) {
-            o.putNull("layers_to_transform");
-        } else {
-            ArrayNode a = o.putArray("layers_to_transform");
-            layers.forEach(a::add);
-        }
+        ConfigJson.putLayers(o, layers);
         return o;
     }
 
@@ -130,13 +125,9 @@ public record BottleneckConfig(Variant variant, int reductionFactor, NonLinearit
         }
         b.reductionFactor(json.path("reduction_factor").asInt(16));
         b.nonLinearity(NonLinearity.fromJson(json.path("non_linearity").asText("relu")));
-        JsonNode layers = json.get("layers_to_transform");
-        if (layers != null && !layers.isNull()) {
-            int[] l = new int[layers.size()];
-            for (int i = 0; i < l.length; i++) {
-                l[i] = layers.get(i).asInt();
-            }
-            b.layers(l);
+        int[] layers = ConfigJson.layers(json);
+        if (layers != null) {
+            b.layers(layers);
         }
         return b.build();
     }
@@ -154,14 +145,7 @@ public record BottleneckConfig(Variant variant, int reductionFactor, NonLinearit
         public Builder variant(Variant v) { this.variant = v; return this; }
         public Builder reductionFactor(int f) { this.reductionFactor = f; return this; }
         public Builder nonLinearity(NonLinearity n) { this.nonLinearity = n; return this; }
-        public Builder layers(int... indices) {
-            List<Integer> l = new ArrayList<>();
-            for (int i : indices) {
-                l.add(i);
-            }
-            this.layers = l;
-            return this;
-        }
+        public Builder layers(int... indices) { this.layers = ConfigJson.indices(indices); return this; }
 
         public BottleneckConfig build() {
             List<String> problems = new ArrayList<>();
@@ -174,9 +158,7 @@ public record BottleneckConfig(Variant variant, int reductionFactor, NonLinearit
             if (nonLinearity == null) {
                 problems.add("non-linearity is missing");
             }
-            if (layers.stream().anyMatch(l -> l < 0) || layers.stream().distinct().count() != layers.size()) {
-                problems.add("layers must be distinct non-negative indices, got " + layers);
-            }
+            ConfigJson.checkLayers(layers, problems);
             if (!problems.isEmpty()) {
                 throw new IllegalArgumentException("Invalid bottleneck adapter config: " + String.join("; ", problems));
             }

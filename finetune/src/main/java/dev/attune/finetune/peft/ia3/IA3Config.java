@@ -2,10 +2,10 @@ package dev.attune.finetune.peft.ia3;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.config.GptConfig;
 import dev.attune.finetune.peft.AdapterConfig;
+import dev.attune.finetune.peft.ConfigJson;
 import dev.attune.finetune.peft.Target;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,24 +59,12 @@ public record IA3Config(List<String> targetModules, List<String> feedforwardModu
 
     @Override
     public ObjectNode toJson() {
-        ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("peft_type", PEFT_TYPE);
-        o.put("task_type", taskType);
-        if (baseModel == null) {
-            o.putNull("base_model_name_or_path");
-        } else {
-            o.put("base_model_name_or_path", baseModel);
-        }
+        ObjectNode o = ConfigJson.header(PEFT_TYPE, taskType, baseModel);
         ArrayNode t = o.putArray("target_modules");
         targetModules.forEach(t::add);
         ArrayNode f = o.putArray("feedforward_modules");
         feedforwardModules.forEach(f::add);
-        if (layers.isEmpty()) {
-            o.putNull("layers_to_transform");
-        } else {
-            ArrayNode l = o.putArray("layers_to_transform");
-            layers.forEach(l::add);
-        }
+        ConfigJson.putLayers(o, layers);
         o.put("fan_in_fan_out", true);
         o.put("init_ia3_weights", true);
         o.putNull("modules_to_save");
@@ -96,33 +84,22 @@ public record IA3Config(List<String> targetModules, List<String> feedforwardModu
             throw new IllegalArgumentException("IA3 option Attune does not implement: exclude_modules=" + exclude);
         }
         Builder b = builder()
-                .taskType(json.path("task_type").isTextual() ? json.get("task_type").asText() : null)
-                .baseModel(json.path("base_model_name_or_path").isTextual()
-                        ? json.get("base_model_name_or_path").asText() : null);
+                .taskType(ConfigJson.textOrNull(json, "task_type"))
+                .baseModel(ConfigJson.textOrNull(json, "base_model_name_or_path"));
         if (targets != null && targets.isArray()) {
-            b.targets(strings(targets));
+            b.targets(ConfigJson.strings(targets));
         }
         JsonNode ff = json.get("feedforward_modules");
         if (ff != null && ff.isArray()) {
-            b.feedforward(strings(ff));
+            b.feedforward(ConfigJson.strings(ff));
         } else if (ff != null && ff.isTextual()) {
             throw new IllegalArgumentException("IA3 feedforward_modules as a regex string is not supported");
         }
-        JsonNode layers = json.get("layers_to_transform");
-        if (layers != null && !layers.isNull()) {
-            int[] l = new int[layers.isInt() ? 1 : layers.size()];
-            for (int i = 0; i < l.length; i++) {
-                l[i] = layers.isInt() ? layers.asInt() : layers.get(i).asInt();
-            }
-            b.layers(l);
+        int[] layers = ConfigJson.layers(json);
+        if (layers != null) {
+            b.layers(layers);
         }
         return b.build();
-    }
-
-    private static String[] strings(JsonNode array) {
-        List<String> out = new ArrayList<>();
-        array.forEach(n -> out.add(n.asText()));
-        return out.toArray(String[]::new);
     }
 
     /** Fluent builder; PEFT's GPT-2 defaults (targets c_attn and mlp.c_proj, feed-forward mlp.c_proj). */
@@ -138,14 +115,7 @@ public record IA3Config(List<String> targetModules, List<String> feedforwardModu
 
         public Builder targets(String... names) { this.targets = List.of(names); return this; }
         public Builder feedforward(String... names) { this.feedforward = List.of(names); return this; }
-        public Builder layers(int... indices) {
-            List<Integer> l = new ArrayList<>();
-            for (int i : indices) {
-                l.add(i);
-            }
-            this.layers = l;
-            return this;
-        }
+        public Builder layers(int... indices) { this.layers = ConfigJson.indices(indices); return this; }
         public Builder taskType(String t) { this.taskType = t; return this; }
         public Builder baseModel(String nameOrPath) { this.baseModel = nameOrPath; return this; }
 
@@ -160,9 +130,7 @@ public record IA3Config(List<String> targetModules, List<String> feedforwardModu
                             + " (PEFT requires feedforward_modules to be a subset of target_modules)");
                 }
             }
-            if (layers.stream().anyMatch(l -> l < 0) || layers.stream().distinct().count() != layers.size()) {
-                problems.add("layers must be distinct non-negative indices, got " + layers);
-            }
+            ConfigJson.checkLayers(layers, problems);
             if (taskType == null || taskType.isBlank()) {
                 problems.add("task type is blank");
             }

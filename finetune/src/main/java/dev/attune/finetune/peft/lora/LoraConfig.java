@@ -2,13 +2,12 @@ package dev.attune.finetune.peft.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.attune.core.config.GptConfig;
 import dev.attune.finetune.peft.AdapterConfig;
+import dev.attune.finetune.peft.ConfigJson;
 import dev.attune.finetune.peft.Target;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
@@ -117,14 +116,7 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
 
     @Override
     public ObjectNode toJson() {
-        ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("peft_type", PEFT_TYPE);
-        o.put("task_type", taskType);
-        if (baseModel == null) {
-            o.putNull("base_model_name_or_path");
-        } else {
-            o.put("base_model_name_or_path", baseModel);
-        }
+        ObjectNode o = ConfigJson.header(PEFT_TYPE, taskType, baseModel);
         o.put("r", rank);
         if (alpha == Math.rint(alpha) && Math.abs(alpha) < 1e9) {
             o.put("lora_alpha", (long) alpha);
@@ -138,12 +130,7 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
             ArrayNode a = o.putArray("target_modules");
             targetModules.forEach(a::add);
         }
-        if (layers.isEmpty()) {
-            o.putNull("layers_to_transform");
-        } else {
-            ArrayNode a = o.putArray("layers_to_transform");
-            layers.forEach(a::add);
-        }
+        ConfigJson.putLayers(o, layers);
         o.put("fan_in_fan_out", true); // GPT-2's projections are Conv1D, weight [in, out]
         o.put("bias", bias.json());
         o.put("use_rslora", rsLora);
@@ -191,9 +178,8 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
                 .dropout(json.path("lora_dropout").asDouble(0))
                 .rsLora(json.path("use_rslora").asBoolean(false))
                 .bias(Bias.parse(json.path("bias").asText("none")))
-                .taskType(json.path("task_type").isTextual() ? json.get("task_type").asText() : null)
-                .baseModel(json.path("base_model_name_or_path").isTextual()
-                        ? json.get("base_model_name_or_path").asText() : null);
+                .taskType(ConfigJson.textOrNull(json, "task_type"))
+                .baseModel(ConfigJson.textOrNull(json, "base_model_name_or_path"));
         JsonNode targets = json.get("target_modules");
         if (targets == null || targets.isNull()) {
             b.targets("c_attn"); // PEFT's default for GPT-2
@@ -206,17 +192,9 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
         } else {
             throw new IllegalArgumentException("target_modules must be a list of names or a regex string, got " + targets);
         }
-        JsonNode layers = json.get("layers_to_transform");
-        if (layers != null && !layers.isNull()) {
-            if (layers.isInt()) {
-                b.layers(layers.asInt());
-            } else {
-                int[] l = new int[layers.size()];
-                for (int i = 0; i < l.length; i++) {
-                    l[i] = layers.get(i).asInt();
-                }
-                b.layers(l);
-            }
+        int[] layers = ConfigJson.layers(json);
+        if (layers != null) {
+            b.layers(layers);
         }
         return b.build();
     }
@@ -254,14 +232,7 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
         /** A regular expression over whole module paths; replaces the names. */
         public Builder targetRegex(String regex) { this.targetRegex = regex; this.targets = List.of(); return this; }
         /** Only these layers (PEFT's {@code layers_to_transform}); none given means all. */
-        public Builder layers(int... indices) {
-            List<Integer> l = new ArrayList<>();
-            for (int i : indices) {
-                l.add(i);
-            }
-            this.layers = l;
-            return this;
-        }
+        public Builder layers(int... indices) { this.layers = ConfigJson.indices(indices); return this; }
         public Builder rsLora(boolean on) { this.rsLora = on; return this; }
         public Builder bias(Bias b) { this.bias = b; return this; }
         public Builder taskType(String t) { this.taskType = t; return this; }
@@ -293,9 +264,7 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
                     problems.add("a target module name is blank");
                 }
             }
-            if (new LinkedHashSet<>(layers).size() != layers.size() || layers.stream().anyMatch(l -> l < 0)) {
-                problems.add("layers must be distinct non-negative indices, got " + layers);
-            }
+            ConfigJson.checkLayers(layers, problems);
             if (bias == null) {
                 problems.add("bias must be NONE, ALL or LORA_ONLY");
             }

@@ -6,6 +6,7 @@ import dev.attune.core.config.GptConfig;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.tokenizer.Tokenizer;
 import dev.attune.finetune.peft.AdapterConfig;
+import dev.attune.finetune.peft.ConfigJson;
 import dev.attune.finetune.peft.PromptLearning;
 import java.util.ArrayList;
 import java.util.List;
@@ -98,7 +99,7 @@ public record PromptTuningConfig(int numVirtualTokens, String initText, List<Int
             throw new IllegalArgumentException("prompt_tuning_init \"" + init + "\" is not supported; RANDOM or TEXT");
         }
         Builder b = builder().numVirtualTokens(common.numVirtualTokens()).taskType(common.taskType())
-                .baseModel(common.baseModel()).tokenizer(PromptLearning.textOrNull(json, "tokenizer_name_or_path"));
+                .baseModel(common.baseModel()).tokenizer(ConfigJson.textOrNull(json, "tokenizer_name_or_path"));
         if (init.equals("TEXT")) {
             b.initText(json.path("prompt_tuning_init_text").asText(null));
         }

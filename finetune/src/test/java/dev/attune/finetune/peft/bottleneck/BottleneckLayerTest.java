@@ -96,6 +96,11 @@ class BottleneckLayerTest {
         Files.write(dir.resolve(AdapterFiles.CONFIG_FILE),
                 new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(c.toJson()));
         assertThat(AdapterFiles.readConfig(dir)).isEqualTo(c);
+        // PEFT also writes a single layer as a bare int
+        assertThat(AdapterFiles.configFromJson(c.toJson().put("layers_to_transform", 0).toString())).isEqualTo(c);
+        assertThatThrownBy(() -> AdapterFiles.configFromJson(c.toJson().put("layers_to_transform", "0").toString()))
+                .hasMessageContaining("layers_to_transform must be an int or a list of ints");
+        assertThatThrownBy(() -> Peft.bottleneck().layers(1, 1).build()).hasMessageContaining("distinct");
         assertThatThrownBy(() -> Peft.bottleneck().reductionFactor(0).build()).hasMessageContaining("reduction factor");
         assertThatThrownBy(() -> Peft.bottleneck().reductionFactor(16).build().create(MODEL, 0))
                 .hasMessageContaining("leaves no width");
