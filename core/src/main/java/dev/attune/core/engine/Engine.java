@@ -1,6 +1,7 @@
 package dev.attune.core.engine;
 
 import java.util.Locale;
+import java.util.Set;
 import org.nd4j.linalg.api.blas.Blas;
 import org.slf4j.LoggerFactory;
 import org.nd4j.linalg.factory.Nd4j;
@@ -17,11 +18,17 @@ import org.nd4j.linalg.factory.Nd4j;
  *       results run after run for the same thread count (its conditional numerical reproducibility, mode AUTO);
  *       without it MKL's GEMM results depend on how the arrays happen to be aligned in memory, and a seeded
  *       training run drifts in the last bits from one run to the next.</li>
+ *   <li>{@code attune.native.lookups} / {@code ATTUNE_NATIVE_LOOKUPS}: a file in which to keep where JavaCPP found
+ *       each native library, so that later starts skip its search across the class path (about half of ND4J's
+ *       start with many jars; the same libraries load either way). Unset by default; the {@code attune} launcher
+ *       sets it. The file is ignored when the class path, the library path or JavaCPP's settings differ from when
+ *       it was written.</li>
  * </ul>
  */
 public final class Engine {
 
     private static volatile Info info;
+    private static Set<String> primedLookups = Set.of();
 
     private Engine() {
     }
@@ -57,11 +64,22 @@ public final class Engine {
         String blasChoice = setting("attune.blas", "ATTUNE_BLAS", "mkl").toLowerCase(Locale.ROOT);
         boolean wantMkl = blasChoice.equals("mkl");
         // JavaCPP reads this when ND4J first loads its BLAS: mkl_rt comes from the org.bytedeco:mkl jars.
-        if (wantMkl && System.getProperty("org.bytedeco.openblas.load") == null && mklLoads()) {
+        boolean useMkl = wantMkl && System.getProperty("org.bytedeco.openblas.load") == null && mklLoads();
+        if (useMkl) {
             System.setProperty("org.bytedeco.openblas.load", "mkl_rt");
-            if (Boolean.parseBoolean(setting("attune.reproducible", "ATTUNE_REPRODUCIBLE", "true"))) {
-                reproducibleMkl();
-            }
+        }
+        // after the properties that decide which libraries JavaCPP looks for, before its first lookup
+        NativeLookups lookups =
+                NativeLookups.forSetting(setting("attune.native.lookups", "ATTUNE_NATIVE_LOOKUPS", ""));
+        if (lookups != null) {
+            primedLookups = lookups.prime();
+        }
+        if (useMkl && !mklStarts()) {
+            System.clearProperty("org.bytedeco.openblas.load");
+            useMkl = false;
+        }
+        if (useMkl && Boolean.parseBoolean(setting("attune.reproducible", "ATTUNE_REPRODUCIBLE", "true"))) {
+            reproducibleMkl();
         }
         // ND4J prints its version banner and environment at INFO: keep them out unless the user asked for them.
         quietLogger("org.nd4j");
@@ -79,7 +97,16 @@ public final class Engine {
         Nd4j.getEnvironment().setMaxThreads(threads);
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
         String backend = Nd4j.getBackend().getClass().getSimpleName();
+        if (lookups != null) {
+            lookups.save();
+        }
         return new Info(backend, blas.getBlasVendor().name(), threads, wantMkl);
+    }
+
+    /** The library names whose lookups the start took from the {@code attune.native.lookups} file. */
+    static Set<String> primedLookups() {
+        init();
+        return primedLookups;
     }
 
     /** True when ND4J runs on the CPU backend, where Attune's fused kernels over host memory are used. */
@@ -88,14 +115,15 @@ public final class Engine {
     }
 
     /**
-     * Whether MKL can serve as BLAS here; otherwise ND4J keeps its bundled OpenBLAS. On Linux the check is that the
-     * MKL jars hold this platform's libraries: loading MKL just to test it went through JavaCPP's whole list of MKL
-     * libraries once more before ND4J loaded them again (about 30% of ND4J's start-up, measured). Elsewhere MKL is
-     * loaded once to be sure. {@code ATTUNE_BLAS=openblas} is the way out where MKL is present but cannot run.
+     * Whether MKL is there to serve as BLAS; otherwise ND4J keeps its bundled OpenBLAS. On Linux the check is that the
+     * MKL jars hold this platform's libraries, without loading them: they are loaded once, by {@link #mklStarts()},
+     * after the library lookups are primed (see {@link NativeLookups}). Elsewhere MKL is loaded here to be sure.
+     * {@code ATTUNE_BLAS=openblas} is the way out where MKL is present but misbehaves.
      */
     private static boolean mklLoads() {
         try {
-            Class<?> mkl = Class.forName("org.bytedeco.mkl.global.mkl_rt");
+            // not initialised here: its static initialiser loads MKL through JavaCPP, which mklStarts() does later
+            Class<?> mkl = Class.forName("org.bytedeco.mkl.global.mkl_rt", false, Engine.class.getClassLoader());
             String platform = org.bytedeco.javacpp.Loader.getPlatform();
             if (platform.startsWith("linux")) {
                 String dir = "/org/bytedeco/mkl/" + platform + "/";
@@ -106,6 +134,20 @@ public final class Engine {
             return true;
         } catch (ClassNotFoundException e) {
             return false;
+        } catch (Throwable e) {
+            LoggerFactory.getLogger(Engine.class).warn("MKL did not load ({}); using OpenBLAS", e.toString());
+            return false;
+        }
+    }
+
+    /**
+     * Loads MKL (the {@code mkl_rt} class's static initialiser loads its libraries through JavaCPP) before ND4J asks
+     * for it as BLAS, so that an MKL that is present but cannot run leaves ND4J on OpenBLAS instead of failing it.
+     */
+    private static boolean mklStarts() {
+        try {
+            Class.forName("org.bytedeco.mkl.global.mkl_rt", true, Engine.class.getClassLoader());
+            return true;
         } catch (Throwable e) {
             LoggerFactory.getLogger(Engine.class).warn("MKL did not load ({}); using OpenBLAS", e.toString());
             return false;

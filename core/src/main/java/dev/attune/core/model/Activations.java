@@ -99,7 +99,8 @@ final class Activations {
             Attention.Acts a = new Attention.Acts();
             a.qkv = qkv;
             a.q = Nd4j.create(t, bh, n, c.headSize());
-            a.probs = Nd4j.create(t, bh, n, total);
+            // inference: allocated by the general attention path for the keys it has (a decoding step's grow by one)
+            a.probs = training ? Nd4j.create(t, bh, n, total) : null;
             a.yHeads = yHeads;
             a.y = k.attnY() ? Nd4j.create(t, rows, C) : sharedC;
             a.out = attnOut;
@@ -144,6 +145,11 @@ final class Activations {
 
     boolean fits(int batch, int n, int total) {
         return this.batch == batch && this.n == n && this.total == total;
+    }
+
+    /** Whether these inference buffers serve passes of {@code n} new positions in {@code batch} rows, whatever the keys. */
+    boolean fitsInference(int batch, int n) {
+        return !training && this.batch == batch && this.n == n;
     }
 
     /** Whether these training buffers have this shape and keep what {@code keep} asks for. */

@@ -7,9 +7,11 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
+import dev.attune.core.engine.StepTeam;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
@@ -30,6 +32,9 @@ final class Attention {
     private final double attentionDropout;
     private final double residualDropout;
     private final int layer;
+
+    /** Set by tests (and speed comparisons) to run the heads through ND4J even where {@link #hostHeads} allows host code. */
+    static volatile boolean forceNd4jHeads = false;
 
     /** Activations of one layer's attention, kept for the backward pass. */
     static final class Acts {
@@ -70,6 +75,33 @@ final class Attention {
     void forward(Pass p, INDArray x, Acts a, KvCache.Layer kv) {
         int bh = p.batch * heads;
         cAttn.forward(x, a.qkv, p);                                         // [R, 3C]
+        if (a.probs == null || a.probs.size(2) != p.total) {
+            a.probs = Nd4j.create(a.q.dataType(), bh, p.n, p.total);       // inference buffers: sized here
+        }
+        if (!p.dropout(attentionDropout) && hostHeads(a, kv)) {
+            attendHost(p, a, kv);                                           // q, store, probs, y
+        } else {
+            attendNd4j(p, a, kv, bh);
+        }
+        cProj.forward(a.y, a.out, p);                                       // [R, C]
+        if (p.dropout(residualDropout)) {
+            a.outMask = p.mask(residualDropout, Pass.attentionOutSite(layer), p.rows, width);
+            a.out.muli(a.outMask);
+        }
+    }
+
+    /**
+     * Whether the heads can run in {@link #attendHost} / {@link #backwardHost}: float32 on the CPU, and every buffer
+     * they read or write one dense block (the key/value store is, unless a reorder left it as a view).
+     */
+    private static boolean hostHeads(Acts a, KvCache.Layer kv) {
+        return !forceNd4jHeads && Ops.hostKernels(a.qkv.dataType()) && HostBuffers.isDense(a.qkv) && HostBuffers.isDense(a.q)
+                && HostBuffers.isDense(a.probs) && HostBuffers.isDense(a.y) && HostBuffers.isDense(kv.k)
+                && HostBuffers.isDense(kv.v);
+    }
+
+    /** The heads through ND4J: permuted copies in and out, one batched GEMM per product, the masked softmax. */
+    private void attendNd4j(Pass p, Acts a, KvCache.Layer kv, int bh) {
         INDArray qkv5 = a.qkv.reshape(p.batch, p.n, 3, heads, headSize);
         a.q.reshape(p.batch, heads, p.n, headSize).assign(heads(qkv5, 0));  // [B, H, n, hs]
         kv.append(p.start, heads(qkv5, 1), heads(qkv5, 2));
@@ -85,11 +117,100 @@ final class Attention {
         Ops.gemm(used, false, values, false, a.yHeads, 1.0, 0.0);          // [B*H, n, hs]
         a.y.reshape(p.batch, p.n, heads, headSize)
                 .assign(a.yHeads.reshape(p.batch, heads, p.n, headSize).permute(0, 2, 1, 3));
-        cProj.forward(a.y, a.out, p);                                       // [R, C]
-        if (p.dropout(residualDropout)) {
-            a.outMask = p.mask(residualDropout, Pass.attentionOutSite(layer), p.rows, width);
-            a.out.muli(a.outMask);
+    }
+
+    /**
+     * The heads over host memory, one (row, head) pair at a time, pairs split over the engine's threads: the pass's
+     * queries, keys and values are copied from {@code qkv} (into {@code q} and the store), then one CBLAS call each
+     * for the scores and for the weighted sum of values, which it writes straight into {@code y}'s columns of the
+     * head; the masked softmax in between runs over the probability rows. The ND4J path does the same arithmetic
+     * with a permuted copy each for q, k, v and y, a batched product each, and MKL threading every small product
+     * (tens of microseconds a call; the tiny model has 384 of them a step).
+     */
+    private void attendHost(Pass p, Acts a, KvCache.Layer kv) {
+        FloatBuffer qkv = HostBuffers.floats(a.qkv);
+        FloatBuffer qOut = HostBuffers.floats(a.q);
+        FloatBuffer probs = HostBuffers.floats(a.probs);
+        FloatBuffer keyStore = HostBuffers.floats(kv.k);
+        FloatBuffer valueStore = HostBuffers.floats(kv.v);
+        int n = p.n;
+        int total = p.total;
+        int start = p.start;
+        int hs = headSize;
+        int c = width;
+        int capacity = kv.capacity();
+        eachHead(p, (from, to) -> {
+            FloatPointer q = pointer(a.q);
+            FloatPointer k = pointer(kv.k);
+            FloatPointer v = pointer(kv.v);
+            FloatPointer pr = pointer(a.probs);
+            FloatPointer y = pointer(a.y);
+            float[] part = new float[hs];
+            float[] row = new float[total];
+            for (int bh = from; bh < to; bh++) {
+                int b = bh / heads;
+                int h = bh % heads;
+                int slot = bh * capacity * hs;
+                for (int i = 0; i < n; i++) {
+                    int at = (b * n + i) * 3 * c + h * hs;
+                    qkv.get(at, part);
+                    qOut.put((bh * n + i) * hs, part);
+                    qkv.get(at + c, part);
+                    keyStore.put(slot + (start + i) * hs, part);
+                    qkv.get(at + 2 * c, part);
+                    valueStore.put(slot + (start + i) * hs, part);
+                }
+                HostGemm.sgemm(HostGemm.NO_TRANS, HostGemm.TRANS, n, total, hs, scale, q, a.q.offset() + (long) bh * n * hs,
+                        hs, k, kv.k.offset() + slot, hs, 0f, pr, a.probs.offset() + (long) bh * n * total, total);
+                for (int i = 0; i < n; i++) {
+                    int at = (bh * n + i) * total;
+                    probs.get(at, row);
+                    softmaxRow(p, b, i, row);
+                    probs.put(at, row);
+                }
+                HostGemm.sgemm(HostGemm.NO_TRANS, HostGemm.NO_TRANS, n, hs, total, 1f, pr,
+                        a.probs.offset() + (long) bh * n * total, total, v, kv.v.offset() + slot, hs, 0f,
+                        y, a.y.offset() + (long) b * n * c + (long) h * hs, c);
+            }
+        });
+    }
+
+    /**
+     * Runs {@code body} over the (row, head) pairs: split over the engine's threads with each thread's BLAS held to
+     * one thread where the BLAS allows it (MKL), else on this thread with the BLAS's own threading.
+     */
+    private void eachHead(Pass p, Parallel.RowRange body) {
+        int pairs = p.batch * heads;
+        if (!HostGemm.singleThreadable()) {
+            body.run(0, pairs);
+            return;
         }
+        Parallel.rows(pairs, 1, (from, to) -> {
+            int previous = HostGemm.oneThread();
+            try {
+                body.run(from, to);
+            } finally {
+                HostGemm.restoreThreads(previous);
+            }
+        });
+    }
+
+    private static FloatPointer pointer(INDArray a) {
+        return new FloatPointer(a.data().pointer());
+    }
+
+    /** One row of scores -> probabilities in place: query {@code i} of row {@code b}, masked as {@link #softmax}. */
+    private static void softmaxRow(Pass p, int b, int i, float[] row) {
+        if (p.keyValid != null) {
+            maskedSoftmax(p, b, i, row);
+            return;
+        }
+        // Causal only: the allowed keys are the first start + i + 1, one contiguous run.
+        int allowed = Math.min(row.length, p.start + i + 1);
+        float max = RowKernels.max(row, allowed);
+        double sum = RowKernels.expShiftedSum(row, allowed, max);
+        RowKernels.scale(row, allowed, (float) (1.0 / sum));
+        Arrays.fill(row, allowed, row.length, 0f);
     }
 
     /**
@@ -117,7 +238,7 @@ final class Attention {
             }
         }
         int total = p.total;
-        Parallel.rows(p.batch * heads, 4, (from, to) -> {
+        StepTeam.rows(p.batch * heads, 2, 1, (from, to) -> {
             float[] scores = new float[total];
             float[] out = new float[hs];
             for (int bh = from; bh < to; bh++) {
@@ -157,14 +278,29 @@ final class Attention {
     /**
      * dout [R, C] -> parameter gradients and dx [R, C] (input of c_attn, overwritten). Keys and values in front of the
      * pass's own ({@code p.start} of them: a {@link KvPrefix}) send their gradients to {@code prefix}. {@code x} and
-     * {@code y} (the projections' inputs) may be null where nothing reads them (see {@link Activations.Keep}).
+     * {@code y} (the projections' inputs) may be null where nothing reads them (see {@link Activations.Keep}). Without
+     * {@code inputGradient} nothing reads dx afterwards (see {@link Linear#backward(INDArray, INDArray, INDArray,
+     * Pass, boolean)}).
      */
     void backward(Pass p, INDArray x, INDArray y, Acts a, KvCache.Layer kv, INDArray dout, Grads g, INDArray dx,
-                  KvPrefix prefix) {
+                  KvPrefix prefix, boolean inputGradient) {
         if (a.outMask != null) {
             dout = dout.mul(a.outMask);
         }
         cProj.backward(y, dout, g.dy, p);
+        if (a.probsMask == null && hostHeads(a, kv) && HostBuffers.isDense(g.dy) && HostBuffers.isDense(g.dqkv)) {
+            backwardHost(p, a, kv, g);
+        } else {
+            backwardNd4j(p, a, kv, g);
+        }
+        if (p.start > 0) {
+            prefix.backward(layer, summedOverBatch(g.dk, p), summedOverBatch(g.dv, p), p);
+        }
+        cAttn.backward(x, g.dqkv, dx, p, inputGradient);
+    }
+
+    /** The heads' backward through ND4J, the mirror of {@link #attendNd4j}: dy -> g.dqkv, and g.dk, g.dv whole. */
+    private void backwardNd4j(Pass p, Acts a, KvCache.Layer kv, Grads g) {
         g.dyHeads.reshape(p.batch, heads, p.n, headSize)
                 .assign(g.dy.reshape(p.batch, p.n, heads, headSize).permute(0, 2, 1, 3));
         INDArray keys = kv.keys(p.total);
@@ -182,10 +318,79 @@ final class Attention {
         mergeInto(dqkv5, 0, g.dq, p);
         mergeInto(dqkv5, 1, own(g.dk, p), p);
         mergeInto(dqkv5, 2, own(g.dv, p), p);
-        if (p.start > 0) {
-            prefix.backward(layer, summedOverBatch(g.dk, p), summedOverBatch(g.dv, p), p);
-        }
-        cAttn.backward(x, g.dqkv, dx, p);
+    }
+
+    /**
+     * The heads' backward over host memory, the mirror of {@link #attendHost}: for each (row, head) pair, with P the
+     * probabilities and dY the head's columns of dy, dP = dY V^T, dV = P^T dY, dS = softmax'(dP), dQ = scale dS K,
+     * dK = scale dS^T Q, one CBLAS call each. dQ goes straight into dqkv's columns of the head, and so do dK and dV
+     * when the pass has no prefix; with one they go to g.dk and g.dv, whose own positions are then copied over.
+     */
+    private void backwardHost(Pass p, Acts a, KvCache.Layer kv, Grads g) {
+        FloatBuffer probs = HostBuffers.floats(a.probs);
+        FloatBuffer dprobs = HostBuffers.floats(g.dprobs);
+        FloatBuffer dqkv = HostBuffers.floats(g.dqkv);
+        FloatBuffer dkAll = HostBuffers.floats(g.dk);
+        FloatBuffer dvAll = HostBuffers.floats(g.dv);
+        int n = p.n;
+        int total = p.total;
+        int start = p.start;
+        int hs = headSize;
+        int c = width;
+        int capacity = kv.capacity();
+        eachHead(p, (from, to) -> {
+            FloatPointer q = pointer(a.q);
+            FloatPointer k = pointer(kv.k);
+            FloatPointer v = pointer(kv.v);
+            FloatPointer pr = pointer(a.probs);
+            FloatPointer dy = pointer(g.dy);
+            FloatPointer dp = pointer(g.dprobs);
+            FloatPointer d = pointer(g.dqkv);
+            FloatPointer dk = pointer(g.dk);
+            FloatPointer dv = pointer(g.dv);
+            float[] pRow = new float[total];
+            float[] dRow = new float[total];
+            float[] part = new float[hs];
+            for (int bh = from; bh < to; bh++) {
+                int b = bh / heads;
+                int h = bh % heads;
+                long slot = (long) bh * capacity * hs;
+                long pAt = (long) bh * n * total;
+                long dyAt = g.dy.offset() + (long) b * n * c + (long) h * hs;
+                long dqkvAt = g.dqkv.offset() + (long) b * n * 3 * c + (long) h * hs;
+                // Without a prefix the key and value gradients of the pair are the pass's own: straight into dqkv.
+                FloatPointer dkOut = start == 0 ? d : dk;
+                FloatPointer dvOut = start == 0 ? d : dv;
+                long dkAt = start == 0 ? dqkvAt + c : g.dk.offset() + (long) bh * total * hs;
+                long dvAt = start == 0 ? dqkvAt + 2L * c : g.dv.offset() + (long) bh * total * hs;
+                int ldOut = start == 0 ? 3 * c : hs;
+                HostGemm.sgemm(HostGemm.NO_TRANS, HostGemm.TRANS, n, total, hs, 1f, dy, dyAt, c,
+                        v, kv.v.offset() + slot, hs, 0f, dp, g.dprobs.offset() + pAt, total);
+                HostGemm.sgemm(HostGemm.TRANS, HostGemm.NO_TRANS, total, hs, n, 1f, pr, a.probs.offset() + pAt, total,
+                        dy, dyAt, c, 0f, dvOut, dvAt, ldOut);
+                for (int i = 0; i < n; i++) {
+                    int at = (int) pAt + i * total;
+                    probs.get(at, pRow);
+                    dprobs.get(at, dRow);
+                    RowKernels.softmaxBackward(pRow, dRow, total);         // now d(scores / scale)
+                    dprobs.put(at, dRow);
+                }
+                HostGemm.sgemm(HostGemm.NO_TRANS, HostGemm.NO_TRANS, n, hs, total, scale, dp,
+                        g.dprobs.offset() + pAt, total, k, kv.k.offset() + slot, hs, 0f, d, dqkvAt, 3 * c);
+                HostGemm.sgemm(HostGemm.TRANS, HostGemm.NO_TRANS, total, hs, n, scale, dp, g.dprobs.offset() + pAt,
+                        total, q, a.q.offset() + (long) bh * n * hs, hs, 0f, dkOut, dkAt, ldOut);
+                if (start > 0) {
+                    for (int i = 0; i < n; i++) {
+                        int own = (bh * total + start + i) * hs;
+                        int at = (b * n + i) * 3 * c + h * hs;
+                        dkAll.get(own, part);
+                        dqkv.put(at + c, part);
+                        dvAll.get(own, part);
+                        dqkv.put(at + 2 * c, part);
+                    }
+                }
+            }
+        });
     }
 
     /** The pass's own positions of a key or value gradient [B*H, L, hs]: the last n. */

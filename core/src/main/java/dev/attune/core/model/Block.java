@@ -68,7 +68,7 @@ final class Block {
         if (afterAttention != null) {
             afterAttention.forward(a.attn.out, p);
         }
-        x.add(a.attn.out, a.mid);                                   // mid = x + attn(ln_1(x))
+        Ops.add(x, a.attn.out, a.mid);                              // mid = x + attn(ln_1(x))
         ln2.forward(a.mid, a.ln2Out, a.ln2Mean, a.ln2Rstd);
         if (afterLn2 != null) {
             afterLn2.forward(a.ln2Out, p);
@@ -77,7 +77,7 @@ final class Block {
         if (afterMlp != null) {
             afterMlp.forward(a.mlp.out, p);
         }
-        a.mid.add(a.mlp.out, out);                                  // out = mid + mlp(ln_2(mid))
+        Ops.add(a.mid, a.mlp.out, out);                             // out = mid + mlp(ln_2(mid))
     }
 
     /**
@@ -145,18 +145,25 @@ final class Block {
 
     /**
      * dResid [R, C], the gradient of the block's output, becomes the gradient of its input x in place (each branch
-     * adds its part to the residual stream's gradient). {@code dLn} and {@code dBranch} are scratch.
+     * adds its part to the residual stream's gradient). {@code dLn} and {@code dBranch} are scratch. Without
+     * {@code inputGradient} (nothing below this layer needs a gradient: the lowest trained layer of a frozen base) the
+     * layer fills only its adapters' gradients: {@code ln_1}'s backward and {@code c_attn}'s input-gradient GEMM are
+     * skipped where no adapter reads them, and dResid is left as the gradient of {@code mid}.
      */
-    void backward(Pass p, INDArray x, Acts a, KvCache.Layer kv, INDArray dResid, Activations.Scratch s, KvPrefix prefix) {
+    void backward(Pass p, INDArray x, Acts a, KvCache.Layer kv, INDArray dResid, Activations.Scratch s, KvPrefix prefix,
+                  boolean inputGradient) {
         Activations.Keep k = a.keep;
         mlp.backward(p, k.ln2Out() ? a.ln2Out : null, k.mlpG() ? a.mlp.g : null, a.mlp,
                 branchGradient(afterMlp, dResid, s.dBranch, p), s.mlp, s.dLn);
         ln2.backward(normGradient(afterLn2, s.dLn, p), a.mid, a.ln2Mean, a.ln2Rstd, dResid,
                 p.accumulate);                                              // dResid is now d mid
         attention.backward(p, k.ln1Out() ? a.ln1Out : null, k.attnY() ? a.attn.y : null, a.attn, kv,
-                branchGradient(afterAttention, dResid, s.dBranch, p), s.attn, s.dLn, prefix);
-        ln1.backward(normGradient(afterLn1, s.dLn, p), x, a.ln1Mean, a.ln1Rstd, dResid,
-                p.accumulate);                                              // dResid is now d x
+                branchGradient(afterAttention, dResid, s.dBranch, p), s.attn, s.dLn, prefix,
+                inputGradient || afterLn1 != null);
+        INDArray dLn1 = normGradient(afterLn1, s.dLn, p);                   // the adapter's gradients, in any case
+        if (inputGradient) {
+            ln1.backward(dLn1, x, a.ln1Mean, a.ln1Rstd, dResid, p.accumulate);  // dResid is now d x
+        }
     }
 
     /** A LayerNorm's output gradient from that of its adjusted output {@code dOut} (scratch), through its adapter. */

@@ -6,6 +6,7 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 import dev.attune.core.engine.Engine;
 import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
+import dev.attune.core.engine.StepTeam;
 import dev.attune.core.io.FloatFormats;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -28,8 +29,17 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class CompressedTensor {
 
-    /** Input rows up to which a product runs the packed kernels; larger batches dequantize blocks for a GEMM. */
+    /** Rows up to which the one-token decoding step runs over Java arrays ({@link Block#forwardOneToken}). */
     static final int PACKED_ROWS = 8;
+    /**
+     * Input rows up to which a product runs the packed kernels; larger batches (scoring, long prompts) dequantize
+     * blocks for a GEMM. The packed kernels convert each weight once per four rows, so their cost grows with the rows,
+     * while the GEMM path pays for writing a float copy of every block and for MKL's thread hand-offs: a 16-token
+     * prompt of GPT-2 small (int8) took about the same CPU time both ways, and 65-180 ms of wall time (packed kernels on
+     * the step team) against 145-260 ms through the GEMM (2026-12-02, busy machine, the measuring process at high
+     * priority).
+     */
+    static final int PACKED_MAX_ROWS = 32;
     /** Elements of one dequantized block for the GEMM path (4 MB). */
     private static final int BLOCK_ELEMENTS = 1 << 20;
     private static final ThreadLocal<INDArray> BLOCK = new ThreadLocal<>();
@@ -356,7 +366,7 @@ public final class CompressedTensor {
 
     /**
      * {@code y = x W (+ bias)} for {@code x [R, in]} and {@code y [R, out]} (float32 host arrays). Up to
-     * {@link #PACKED_ROWS} rows run the packed kernels, split by output rows over the engine's threads; more rows
+     * {@link #PACKED_MAX_ROWS} rows run the packed kernels, split by output rows over the engine's threads; more rows
      * (prompts, scoring) are a GEMM, so blocks of the matrix are dequantized into a scratch buffer that stays small.
      */
     void multiply(INDArray x, INDArray y, INDArray bias) {
@@ -365,7 +375,7 @@ public final class CompressedTensor {
             throw new IllegalArgumentException("tensor '" + name + "' maps " + in + " inputs to " + out + " outputs, "
                     + "got x " + Arrays.toString(x.shape()) + " and y " + Arrays.toString(y.shape()));
         }
-        if (rows > PACKED_ROWS) {
+        if (rows > PACKED_MAX_ROWS) {
             multiplyBlocks(x, y);
             if (bias != null) {
                 y.addiRowVector(bias);
@@ -391,18 +401,18 @@ public final class CompressedTensor {
 
     /**
      * {@code y = x W + bias} over Java arrays ({@code x [rows, in]}, {@code y [rows, out]}, {@code bias} [out] or
-     * null), then GELU when {@code gelu}: the packed kernels for up to {@link #PACKED_ROWS} rows, split by output rows
+     * null), then GELU when {@code gelu}: the packed kernels for up to {@link #PACKED_MAX_ROWS} rows, split by output rows
      * over the engine's threads, each part adding the bias to its own outputs (and applying GELU) while they are in cache.
      */
     void multiply(float[] x, int rows, float[] y, float[] bias, boolean gelu) {
-        if (rows > PACKED_ROWS || x.length < rows * in || y.length < rows * out
+        if (rows > PACKED_MAX_ROWS || x.length < rows * in || y.length < rows * out
                 || (bias != null && bias.length < out)) {
             throw new IllegalArgumentException("tensor '" + name + "' maps " + in + " inputs to " + out
-                    + " outputs for up to " + PACKED_ROWS + " rows, got " + rows + " rows, x of " + x.length
+                    + " outputs for up to " + PACKED_MAX_ROWS + " rows, got " + rows + " rows, x of " + x.length
                     + ", y of " + y.length + (bias == null ? "" : ", bias of " + bias.length));
         }
         boolean int8 = format == WeightFormat.INT8;
-        Parallel.rows(out, 64, (from, to) -> {
+        StepTeam.rows(out, 64, 16, (from, to) -> {
             if (int8) {
                 PackedKernels.int8(x, rows, q, scales, in, out, group, y, from, to);
             } else {

@@ -142,7 +142,7 @@ final class Embedding {
             return;
         }
         if (!accumulate) {
-            positionsGrad.assign(0);
+            Ops.zero(positionsGrad);
         }
         if (Ops.hostKernels(dout.dataType())) {
             int c = (int) dout.columns();

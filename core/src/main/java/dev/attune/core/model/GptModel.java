@@ -52,6 +52,7 @@ public final class GptModel {
     private Activations trainingActivations;
     private TrainingPass lastTraining;
     private Activations evaluationActivations;
+    private Activations decodeActivations;  // forward(KvCache, ...) with one new position per row: reused
     private KvCache evaluationCache;
 
     private GptModel(GptConfig config, DataType dataType) {
@@ -538,13 +539,17 @@ public final class GptModel {
         p.accumulate = accumulate;
         int top = config.layers();
         int lowest = frozen ? adapters.lowestLayer() : 0;
-        s.dResid.assign(0);
+        Ops.zero(s.dResid);
         INDArray dLnf = Block.normGradient(adapters.afterFinalNorm().orElse(null), s.dLn, p);
         lnF.backward(dLnf, a.resid(top), a.lnfMean, a.lnfRstd, s.dResid, accumulate);  // dResid = d x_L
+        // Below the lowest trained layer of a frozen base only a soft prompt needs a gradient (a prefix's come from
+        // each layer's keys and values; the frozen embedding takes none): without one that layer stops at its adapters.
+        boolean inputGradient = !frozen || t.virtual > 0;
         for (int l = top - 1; l >= lowest; l--) {
-            blocks[l].backward(p, a.resid(l), a.block(l), a.kv[l], s.dResid, s, adapters.prefix());  // now d x_l
+            blocks[l].backward(p, a.resid(l), a.block(l), a.kv[l], s.dResid, s, adapters.prefix(),
+                    inputGradient || l > lowest);                                            // now d x_l
         }
-        if (lowest > 0) {
+        if (lowest > 0 || !inputGradient) {
             return;
         }
         if (a.embeddingMask != null) {
@@ -855,7 +860,13 @@ public final class GptModel {
         int start = cache.length();
         int[] pos = cache.advance(mask, n);
         Pass p = new Pass(b, n, start, cache.keyValid(start + n), dataType, false, 0);
-        Activations a = new Activations(config, dataType, b, n, start + n);
+        Activations a = decodeActivations;
+        if (a == null || !a.fitsInference(b, n)) {
+            a = new Activations(config, dataType, b, n, start + n);
+            // kept for the next decoding step (one new position per row, ~16 buffers a step otherwise); a prompt's
+            // larger buffers are not kept
+            decodeActivations = n == 1 ? a : null;
+        }
         forwardLayers(p, ids, pos, a, layers(cache));
         if (allPositions) {
             INDArray x = a.lnfOut;

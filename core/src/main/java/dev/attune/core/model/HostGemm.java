@@ -1,5 +1,11 @@
 package dev.attune.core.model;
 
+import dev.attune.core.engine.Engine;
+import dev.attune.core.engine.Parallel;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.Locale;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -8,18 +14,42 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * GEMM straight into the BLAS ND4J loaded (MKL or OpenBLAS, through JavaCPP's cblas binding), for float32 on the
  * CPU backend. ND4J's Mmul op costs tens of microseconds of bookkeeping per call, which dominated small models;
  * CBLAS takes row-major strided views and transposes as they are, so no operand is copied.
+ *
+ * <p>Small products (up to {@link #SMALL_MACS} multiply-adds each) run with MKL held to one thread on the calling
+ * thread, and a batch of them, or the rows of a single one, is split over the engine's threads here. MKL's own
+ * threading costs tens of microseconds per call whatever the size: a 64x64x32 product took 61-70 us on two threads
+ * against 3.3 us on one (2026-12-02, this VM, busy), and the tiny model issued 384 of them a step (the attention
+ * heads); its projections (8-34 M multiply-adds) also ran faster on one MKL thread per half than on MKL's two.
+ * Splitting in Java also leaves no MKL thread spinning beside the Java kernels that follow each product. Batches of
+ * larger products go to MKL's batched call ({@link Batched}); since the small path, that call serves only those.
  */
 final class HostGemm {
 
     private static final int ROW_MAJOR = 101;
-    private static final int NO_TRANS = 111;
-    private static final int TRANS = 112;
+    static final int NO_TRANS = 111;
+    static final int TRANS = 112;
+
+    /** Products up to this many multiply-adds take the small path: all of a tiny model's, and attention's heads. */
+    static final long SMALL_MACS = 1L << 26;
+    /** The least work worth handing to another thread (a thread hand-off costs a few microseconds). */
+    private static final long MIN_TASK_MACS = 1L << 21;
+
+    /** MKL's {@code MKL_Set_Num_Threads_Local}, or null where the BLAS is not MKL (the CUDA build has no MKL). */
+    private static final MethodHandle SET_LOCAL_THREADS = localThreads();
+
+    /** Set by tests to run batched products one matrix at a time even where MKL's batched call is available. */
+    static volatile boolean forceOneByOne = false;
 
     private HostGemm() {
     }
 
+    /** Whether batched products go to MKL's batched call (MKL is the BLAS and has it). */
+    static boolean batchedCall() {
+        return Batched.SGEMM != null;
+    }
+
     /** How a matrix (the last two axes) sits in memory: row-major with a leading dimension, or transposed. */
-    private record Layout(boolean transposed, int ld, long batchStride) {
+    private record Layout(boolean transposed, int ld, long batchStride, long extent) {
 
         static Layout of(INDArray x) {
             int rank = x.rank();
@@ -29,10 +59,12 @@ final class HostGemm {
             long s1 = x.stride(rank - 1);
             long batchStride = rank == 3 ? x.stride(0) : 0;
             if ((s1 == 1 || cols == 1) && (rows == 1 || s0 >= cols)) {
-                return new Layout(false, (int) Math.max(rows == 1 ? cols : s0, 1), batchStride);
+                int ld = (int) Math.max(rows == 1 ? cols : s0, 1);
+                return new Layout(false, ld, batchStride, (rows - 1) * ld + cols);
             }
             if ((s0 == 1 || rows == 1) && (cols == 1 || s1 >= rows)) {
-                return new Layout(true, (int) Math.max(cols == 1 ? rows : s1, 1), batchStride);
+                int ld = (int) Math.max(cols == 1 ? rows : s1, 1);
+                return new Layout(true, ld, batchStride, (cols - 1) * ld + rows);
             }
             return null;
         }
@@ -70,16 +102,155 @@ final class HostGemm {
         }
         int opA = (transA ^ la.transposed()) ? TRANS : NO_TRANS;
         int opB = (transB ^ lb.transposed()) ? TRANS : NO_TRANS;
-        FloatPointer pa = new FloatPointer(a.data().pointer());
-        FloatPointer pb = new FloatPointer(b.data().pointer());
-        FloatPointer pc = new FloatPointer(c.data().pointer());
-        for (long i = 0; i < batches; i++) {
-            pa.position(a.offset() + i * la.batchStride());
-            pb.position(b.offset() + i * lb.batchStride());
-            pc.position(c.offset() + i * lc.batchStride());
-            openblas_nolapack.cblas_sgemm(ROW_MAJOR, opA, opB, m, n, k, (float) alpha, pa, la.ld(), pb, lb.ld(),
-                    (float) beta, pc, lc.ld());
+        long macs = (long) m * n * k;
+        if (!singleThreadable() || macs > SMALL_MACS) {
+            FloatPointer pa = new FloatPointer(a.data().pointer());
+            FloatPointer pb = new FloatPointer(b.data().pointer());
+            FloatPointer pc = new FloatPointer(c.data().pointer());
+            if (batches > 1 && !forceOneByOne && Batched.SGEMM != null && Batched.fits(la) && Batched.fits(lb)
+                    && Batched.fits(lc)) {
+                pa.position(a.offset());
+                pb.position(b.offset());
+                pc.position(c.offset());
+                try {
+                    Batched.SGEMM.invokeExact(ROW_MAJOR, opA, opB, m, n, k, (float) alpha, pa, la.ld(),
+                            (int) la.batchStride(), pb, lb.ld(), (int) lb.batchStride(), (float) beta, pc, lc.ld(),
+                            (int) lc.batchStride(), (int) batches);
+                } catch (Throwable e) {
+                    throw new IllegalStateException("MKL's cblas_sgemm_batch_strided failed", e);
+                }
+                return true;
+            }
+            for (long i = 0; i < batches; i++) {
+                sgemm(opA, opB, m, n, k, (float) alpha, pa, a.offset() + i * la.batchStride(), la.ld(),
+                        pb, b.offset() + i * lb.batchStride(), lb.ld(), (float) beta,
+                        pc, c.offset() + i * lc.batchStride(), lc.ld());
+            }
+            return true;
         }
+        if (batches > 1) {
+            Parallel.rows((int) batches, (int) Math.max(1, MIN_TASK_MACS / Math.max(1, macs)), (from, to) -> {
+                FloatPointer pa = new FloatPointer(a.data().pointer());
+                FloatPointer pb = new FloatPointer(b.data().pointer());
+                FloatPointer pc = new FloatPointer(c.data().pointer());
+                int previous = oneThread();
+                try {
+                    for (long i = from; i < to; i++) {
+                        sgemm(opA, opB, m, n, k, (float) alpha, pa, a.offset() + i * la.batchStride(), la.ld(),
+                                pb, b.offset() + i * lb.batchStride(), lb.ld(), (float) beta,
+                                pc, c.offset() + i * lc.batchStride(), lc.ld());
+                    }
+                } finally {
+                    restoreThreads(previous);
+                }
+            });
+            return true;
+        }
+        // One product: its rows (of op(a) and c) in blocks, one per thread.
+        Parallel.rows(m, (int) Math.max(1, MIN_TASK_MACS / Math.max(1, (long) n * k)), (from, to) -> {
+            FloatPointer pa = new FloatPointer(a.data().pointer());
+            FloatPointer pb = new FloatPointer(b.data().pointer());
+            FloatPointer pc = new FloatPointer(c.data().pointer());
+            // Row i of op(a): row i of a stored as is, column i of a stored transposed.
+            long aRow = opA == NO_TRANS ? la.ld() : 1;
+            int previous = oneThread();
+            try {
+                sgemm(opA, opB, to - from, n, k, (float) alpha, pa, a.offset() + from * aRow, la.ld(),
+                        pb, b.offset(), lb.ld(), (float) beta, pc, c.offset() + (long) from * lc.ld(), lc.ld());
+            } finally {
+                restoreThreads(previous);
+            }
+        });
         return true;
+    }
+
+    /**
+     * One CBLAS product on row-major memory, each operand given as a pointer (its position is set here: one pointer
+     * per thread), an element offset and a leading dimension; {@code opA}, {@code opB} are {@link #NO_TRANS} or
+     * {@link #TRANS}.
+     */
+    static void sgemm(int opA, int opB, int m, int n, int k, float alpha, FloatPointer a, long aAt, int lda,
+                      FloatPointer b, long bAt, int ldb, float beta, FloatPointer c, long cAt, int ldc) {
+        a.position(aAt);
+        b.position(bAt);
+        c.position(cAt);
+        openblas_nolapack.cblas_sgemm(ROW_MAJOR, opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    /**
+     * Whether this thread's BLAS calls can be held to one thread ({@link #oneThread}): with MKL. Small products are
+     * then split over Java threads; elsewhere they stay on the caller with the BLAS's own threading.
+     */
+    static boolean singleThreadable() {
+        return SET_LOCAL_THREADS != null;
+    }
+
+    /** Holds MKL to one thread on the calling thread; returns the setting to give {@link #restoreThreads}. */
+    static int oneThread() {
+        return setLocalThreads(1);
+    }
+
+    /** Undoes {@link #oneThread} ({@code 0}: MKL's global setting again). */
+    static void restoreThreads(int previous) {
+        setLocalThreads(previous);
+    }
+
+    private static int setLocalThreads(int threads) {
+        if (SET_LOCAL_THREADS == null) {
+            return 0;
+        }
+        try {
+            return (int) SET_LOCAL_THREADS.invokeExact(threads);
+        } catch (Throwable e) {
+            throw new IllegalStateException("MKL_Set_Num_Threads_Local failed", e);
+        }
+    }
+
+    private static MethodHandle localThreads() {
+        if (!Engine.init().blas().equalsIgnoreCase("MKL")) {
+            return null;
+        }
+        try {
+            Class<?> mkl = Class.forName("org.bytedeco.mkl.global.mkl_rt");
+            return MethodHandles.publicLookup().findStatic(mkl, "MKL_Set_Num_Threads_Local",
+                    MethodType.methodType(int.class, int.class));
+        } catch (ReflectiveOperationException | LinkageError e) {
+            return null;    // products keep MKL's own threading
+        }
+    }
+
+    /**
+     * MKL's {@code cblas_sgemm_batch_strided}, where MKL is the BLAS ND4J loaded (null otherwise, and OpenBLAS 0.3.19
+     * has no batched GEMM). Attention's products are 48 small GEMMs each (batch x heads, [128, 64] by [64, 128] for
+     * GPT-2 at T=128): one call per matrix paid MKL's threading start-up each time, and one batched call ran the same
+     * work 2-4x faster (measured, 2 threads). Looked up reflectively: the core compiles without MKL (the CUDA build).
+     */
+    private static final class Batched {
+
+        static final MethodHandle SGEMM = lookup();
+
+        private Batched() {
+        }
+
+        /** A batch stride MKL takes: an int, consecutive matrices apart (overlapping or repeated ones go one by one). */
+        static boolean fits(Layout l) {
+            return l.batchStride() <= Integer.MAX_VALUE && l.batchStride() >= l.extent();
+        }
+
+        private static MethodHandle lookup() {
+            if (!Engine.init().blas().toLowerCase(Locale.ROOT).contains("mkl")) {
+                return null;
+            }
+            try {
+                Class<?> rt = Class.forName("org.bytedeco.mkl.global.mkl_rt");
+                return MethodHandles.publicLookup().findStatic(rt, "cblas_sgemm_batch_strided",
+                        MethodType.methodType(void.class, int.class, int.class, int.class, int.class, int.class,
+                                int.class, float.class, FloatPointer.class, int.class, int.class, FloatPointer.class,
+                                int.class, int.class, float.class, FloatPointer.class, int.class, int.class,
+                                int.class));
+            } catch (ReflectiveOperationException | LinkageError e) {
+                return null;    // an MKL build without the batched call: one call per matrix, as before
+            }
+        }
     }
 }

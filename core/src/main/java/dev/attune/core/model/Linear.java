@@ -1,6 +1,7 @@
 package dev.attune.core.model;
 
 import dev.attune.core.engine.HostBuffers;
+import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -40,12 +41,32 @@ final class Linear {
         if (compressed != null) {
             compressed.multiply(in, y, bias);                    // bf16 / int8 weights, read as stored
         } else {
-            Ops.gemm(in, false, weight, false, y, 1.0, 0.0);
-            y.addiRowVector(bias);
+            if (Ops.hostKernels(y.dataType()) && HostBuffers.isDense(y) && HostBuffers.isDense(bias)) {
+                fillRows(y, bias);                               // then y = x W + y: the bias rides in the GEMM
+                Ops.gemm(in, false, weight, false, y, 1.0, 1.0);
+            } else {
+                Ops.gemm(in, false, weight, false, y, 1.0, 0.0);
+                y.addiRowVector(bias);
+            }
         }
         if (adapter != null) {
             adapter.forwardOutput(x, y, p);
             adaptedInput = in == x ? null : in;
+        }
+    }
+
+    /**
+     * Every row of {@code y [R, out]} becomes {@code bias} (host memory): an ND4J broadcast add after the GEMM cost
+     * more than the tiny model's GEMMs themselves (a quarter of a step's samples).
+     */
+    private static void fillRows(INDArray y, INDArray bias) {
+        int out = (int) bias.length();
+        float[] b = new float[out];
+        HostBuffers.window(bias, 0, out).get(0, b);
+        FloatBuffer yb = HostBuffers.floats(y);
+        int rows = (int) (y.length() / out);
+        for (int r = 0; r < rows; r++) {
+            yb.put(r * out, b);
         }
     }
 
@@ -133,6 +154,16 @@ final class Linear {
      * and dx [R, in] (overwritten), through the adapter's hooks when one wraps this projection.
      */
     void backward(INDArray x, INDArray dy, INDArray dx, Pass p) {
+        backward(x, dy, dx, p, true);
+    }
+
+    /**
+     * As {@link #backward(INDArray, INDArray, INDArray, Pass)}; when {@code inputGradient} is false nothing reads dx
+     * afterwards (the lowest trained layer of a frozen base), so the base's input-gradient GEMM is skipped unless the
+     * adapter reads it ({@link ProjectionAdapter#readsInputGradient()}): dx then enters the adapter's
+     * {@code backwardInput} as zeros, which still writes its parameters' gradients.
+     */
+    void backward(INDArray x, INDArray dy, INDArray dx, Pass p, boolean inputGradient) {
         if (compressed != null) {
             throw new IllegalStateException("compressed weights are for inference only: train the float32 model");
         }
@@ -144,7 +175,11 @@ final class Linear {
             Ops.gemm(in, true, dBase, false, weightGrad, 1.0, beta);
             Ops.sumRows(dBase, biasParam.grad(), p.accumulate());
         }
-        Ops.gemm(dBase, false, weight, true, dx, 1.0, 0.0);
+        if (inputGradient || adapter != null && adapter.readsInputGradient()) {
+            Ops.gemm(dBase, false, weight, true, dx, 1.0, 0.0);
+        } else if (adapter != null) {
+            dx.assign(0);
+        }
         if (adapter != null) {
             adapter.backwardInput(x, dy, dx, p);
         }

@@ -10,6 +10,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 /** The output projection, tied to the token embedding ({@code logits = x wte^T}), and the cross-entropy loss. */
 final class LmHead {
 
+    /** Logit matrices up to this many elements get {@link RowKernels#exp} instead of ND4J's native exp. */
+    static final long JAVA_EXP_MAX = 1L << 20;
+
     private final Param wteParam;
     private final INDArray wte;      // [V, C]; null when compressed
     private final CompressedTensor compressed;  // null: float32 weights
@@ -97,7 +100,8 @@ final class LmHead {
 
     /**
      * Cross-entropy over host memory in three sweeps: per row, subtract the max (Java); exponentiate the whole matrix
-     * in one native, vectorised call (Java's Math.exp on 50M logits cost more than the LM head's GEMM); then per row
+     * in one native, vectorised call (Java's Math.exp on 50M logits cost more than the LM head's GEMM), or, up to
+     * {@link #JAVA_EXP_MAX} logits, with {@link RowKernels#exp} in the first sweep; then per row
      * sum, the target's loss and, for training, {@code (softmax - onehot) * gradScale} in place (Java).
      */
     private static double crossEntropyHost(INDArray logits, int[] targets, double gradScale, double[] rowLoss,
@@ -105,6 +109,9 @@ final class LmHead {
         int rows = (int) logits.rows();
         int v = (int) logits.columns();
         boolean gradient = !Double.isNaN(gradScale);
+        // Small logits (a small vocabulary) are exponentiated in the first sweep: there one native call's fixed cost
+        // and threading outweighed the work (7% of the tiny model's training step under load).
+        boolean javaExp = logits.length() <= JAVA_EXP_MAX;
         float[] shiftedTarget = new float[rows];
         Parallel.rows(rows, 8, (from, to) -> {
             float[] row = new float[v];
@@ -124,10 +131,17 @@ final class LmHead {
                         greedy[r] = shiftedTarget[r] >= 0;  // the row's max is 0 after the shift
                     }
                 }
+                if (javaExp) {
+                    for (int j = 0; j < v; j++) {
+                        row[j] = RowKernels.exp(row[j]);
+                    }
+                }
                 buffer.put(0, row);
             }
         });
-        Transforms.exp(logits, false);
+        if (!javaExp) {
+            Transforms.exp(logits, false);
+        }
         Parallel.rows(rows, 8, (from, to) -> {
             float[] row = new float[v];
             for (int r = from; r < to; r++) {

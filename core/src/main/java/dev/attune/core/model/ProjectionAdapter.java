@@ -72,4 +72,15 @@ public interface ProjectionAdapter {
     default boolean readsInput() {
         return true;
     }
+
+    /**
+     * Whether {@link #backwardInput} reads {@code dx} as it enters (the base projection's input gradient), as an
+     * adapter on the input does (IA3 scaling {@code mlp.c_proj}'s input). Where nothing reads the layer's input
+     * gradient afterwards (the lowest trained layer of a frozen base) and this is false, the base's input-gradient
+     * GEMM is skipped: {@code dx} then enters as zeros, and {@link #backwardInput} still runs for the gradients it
+     * writes. True by default, which is always correct; an adapter that only adds its own path (LoRA) returns false.
+     */
+    default boolean readsInputGradient() {
+        return true;
+    }
 }

@@ -256,6 +256,63 @@ class AdapterSeamTest {
     }
 
     @Test
+    void theLowestAdaptedLayerOfAFrozenBaseSkipsTheInputGradientNothingReadsAndKeepsItsAdaptersGradients() {
+        GptModel m = model(21);
+        TestAdapters.LowRank qkv = new TestAdapters.LowRank(16, 48, 3, 70);
+        TestAdapters.LowRank hidden = new TestAdapters.LowRank(16, 24, 2, 72);
+        m.adapters().wrap(0, Projection.C_ATTN, qkv);
+        m.adapters().wrap(1, Projection.C_FC, hidden);
+        List<Tensor> tensors = List.of(qkv.a, qkv.b, hidden.a, hidden.b);
+        int counted = BATCH.validTargets();
+        m.forwardBackward(BATCH, counted, false, 0);                 // the base trains: every input gradient runs
+        List<INDArray> unfrozen = tensors.stream().map(t -> t.grad.dup()).toList();
+        assertThat(qkv.dxOnEntry).as("c_attn's base input gradient while the base trains").isGreaterThan(0);
+        m.freeze();
+        m.forwardBackward(BATCH, counted, false, 0);
+        assertThat(qkv.dxOnEntry).as("layer 0's c_attn input gradient is skipped: nothing below reads it")
+                .isEqualTo(0.0);
+        assertThat(hidden.dxOnEntry).as("layer 1's is still computed").isGreaterThan(0);
+        for (int i = 0; i < tensors.size(); i++) {
+            assertThat(maxDiff(tensors.get(i).grad, unfrozen.get(i))).as(tensors.get(i).name).isLessThan(1e-12);
+        }
+        SplittableRandom pick = new SplittableRandom(23);
+        for (Tensor t : List.of(qkv.a, qkv.b)) {
+            INDArray analytic = t.grad.dup().reshape(-1);
+            INDArray p = t.value.reshape(-1);
+            for (int k = 0; k < 4; k++) {
+                int i = pick.nextInt((int) p.length());
+                double numeric = centralDifference(m, p, i, counted);
+                assertThat(analytic.getDouble(i)).as("%s[%d]", t.name, i).isCloseTo(numeric,
+                        org.assertj.core.data.Offset.offset(1e-7 + 1e-6 * Math.abs(numeric)));
+            }
+        }
+    }
+
+    @Test
+    void anAdapterThatReadsTheInputGradientOrSitsAfterLn1OnTheLowestLayerStillGetsExactGradients() {
+        GptModel m = model(22);
+        TestAdapters.ScaleInput in = new TestAdapters.ScaleInput(16, 80);          // reads c_attn's input gradient
+        TestAdapters.Bottleneck afterLn1 = new TestAdapters.Bottleneck(16, 3, 82);  // needs c_attn's input gradient
+        m.adapters().wrap(0, Projection.C_ATTN, in);
+        m.adapters().afterNorm(0, Branch.ATTENTION, afterLn1);
+        m.freeze();
+        int counted = BATCH.validTargets();
+        m.forwardBackward(BATCH, counted, false, 0);
+        SplittableRandom pick = new SplittableRandom(24);
+        for (Tensor t : List.of(in.l, afterLn1.down, afterLn1.up)) {
+            INDArray analytic = t.grad.dup().reshape(-1);
+            INDArray p = t.value.reshape(-1);
+            assertThat(analytic.norm1Number().doubleValue()).as("gradient of %s", t.name).isGreaterThan(0);
+            for (int k = 0; k < 4; k++) {
+                int i = pick.nextInt((int) p.length());
+                double numeric = centralDifference(m, p, i, counted);
+                assertThat(analytic.getDouble(i)).as("%s[%d]", t.name, i).isCloseTo(numeric,
+                        org.assertj.core.data.Offset.offset(1e-7 + 1e-6 * Math.abs(numeric)));
+            }
+        }
+    }
+
+    @Test
     void aFrozenModelWithoutAdaptersRunsNoBackward() {
         GptModel m = model(12);
         m.freeze();

@@ -135,7 +135,8 @@ class CompressedWeightsTest {
                         .reshape(shape[0], shape[1]));
                 INDArray w = t.dequantize();                                     // [in, out]
                 INDArray bias = Nd4j.createFromArray(randomFloats(rng, shape[1], -1, 1));
-                for (int rows : new int[] {1, 2, 7, 8, 9, 40}) {
+                // up to PACKED_MAX_ROWS (32) the packed kernels, beyond it the GEMM on dequantized blocks
+                for (int rows : new int[] {1, 2, 7, 8, 9, 16, 32, 33, 40}) {
                     INDArray x = Nd4j.createFromArray(randomFloats(rng, rows * shape[0], -1, 1)).reshape(rows, shape[0]);
                     INDArray expected = Nd4j.create(DataType.FLOAT, rows, shape[1]);
                     Ops.gemm(x, false, w, false, expected, 1.0, 0.0);
@@ -283,10 +284,10 @@ class CompressedWeightsTest {
     @Test
     void cachedDecodingOfACompressedModelEqualsItsFullForward() {
         GptModel m = GptModel.create(CONFIG, 21).compressed(WeightFormat.INT8);
-        int[] seq = tokens(1, 20, 22)[0];
+        int[] seq = tokens(1, 40, 22)[0];
         INDArray full = m.logits(TokenBatch.of(new int[][] {seq}, new int[][] {seq}))
-                .get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all());   // the GEMM path, 20 rows
-        KvCache cache = m.newCache(1, 24);
+                .get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all());   // the GEMM path, 40 rows
+        KvCache cache = m.newCache(1, 44);
         m.forward(cache, new int[][] {Arrays.copyOf(seq, 4)}, null, false);          // the packed kernels, 4 rows
         double diff = 0;
         for (int t = 4; t < seq.length; t++) {

@@ -48,11 +48,15 @@ final class TestAdapters {
         return Nd4j.createFromArray(v).reshape(shape).castTo(DataType.DOUBLE);
     }
 
-    /** {@code y += x A B}: LoRA without scaling or dropout, through forwardOutput and backwardInput. */
+    /**
+     * {@code y += x A B}: LoRA without scaling or dropout, through forwardOutput and backwardInput. It only adds its
+     * path to dx, so it does not read the base's input gradient; {@link #dxOnEntry} records what dx held on entry.
+     */
     static final class LowRank implements ProjectionAdapter {
         final Tensor a;
         final Tensor b;
         private INDArray xa;
+        double dxOnEntry = Double.NaN;     // largest |dx| as backwardInput received it
 
         LowRank(int in, int out, int rank, long seed) {
             a = new Tensor("A", random(seed, 0.3, in, rank));
@@ -66,7 +70,13 @@ final class TestAdapters {
         }
 
         @Override
+        public boolean readsInputGradient() {
+            return false;
+        }
+
+        @Override
         public void backwardInput(INDArray x, INDArray dy, INDArray dx, Step s) {
+            dxOnEntry = dx.amaxNumber().doubleValue();
             INDArray dxa = dy.mmul(b.value.transpose());   // [R, r]
             b.put(xa.transpose().mmul(dy), s);
             a.put(x.transpose().mmul(dxa), s);

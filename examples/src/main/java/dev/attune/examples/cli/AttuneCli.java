@@ -111,7 +111,7 @@ public final class AttuneCli {
 
     /**
      * The command tree that runs {@code args}: when the first argument names a subcommand, the root with that one
-     * subcommand only; otherwise (no arguments, an option of the root, {@code help}, a mistyped name, which gets
+     * subcommand only; for {@code --version} alone, the root only; otherwise (no arguments, an option of the root, {@code help}, a mistyped name, which gets
      * suggestions) the root with all of them. picocli builds the model of every registered subcommand by
      * reflection before parsing; for all 24 that took about twice the main thread's CPU time of building one
      * (0.40-0.53 s against 0.21-0.25 s on a loaded machine), on the way to every command's first output.
@@ -119,6 +119,9 @@ public final class AttuneCli {
     static CommandLine commandLine(String... args) {
         Class<?> named = args.length == 0 ? null : subcommandNamed(args[0]);
         CommandLine cli = new CommandLine(new AttuneCli());
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            return cli; // prints the version and nothing of any subcommand
+        }
         for (Class<?> sub : SUBCOMMANDS) {
             if (named == null || sub == named) {
                 cli.addSubcommand(sub);

@@ -29,10 +29,19 @@ class CommandLineTreeTest {
     @Test
     void everythingElseGetsTheWholeTree() {
         int whole = AttuneCli.commandLine().getSubcommands().size();
-        for (String[] args : new String[][] {{}, {"--help"}, {"--version"}, {"help", "score"}, {"genrate"}}) {
+        for (String[] args : new String[][] {{}, {"--help"}, {"--version", "score"}, {"help", "score"}, {"genrate"}}) {
             assertThat(AttuneCli.commandLine(args).getSubcommands()).as(String.join(" ", args)).hasSize(whole);
         }
         assertThat(Cli.run("help", "score").out()).contains("Usage: attune score");
         assertThat(Cli.run("--help").out()).contains("score").contains("generate").contains("tokenize");
+    }
+
+    @Test
+    void theVersionAloneNeedsNoSubcommand() throws Exception {
+        assertThat(AttuneCli.commandLine("--version").getSubcommands()).isEmpty();
+        assertThat(AttuneCli.commandLine("-V").getSubcommands()).isEmpty();
+        String whole = new AttuneCli.Version().getVersion()[0];
+        assertThat(Cli.run("--version").out()).isEqualTo(whole + System.lineSeparator());
+        assertThat(Cli.run("-V").out()).isEqualTo(whole + System.lineSeparator());
     }
 }

@@ -128,6 +128,16 @@ class LauncherTest {
     }
 
     @Test
+    void nativeLibraryLookupsAreKeptBesideTheJar() throws Exception {
+        archiveIsCurrent();
+        Path kept = root.resolve("examples/target/attune-native-lookups.txt");
+        assertThat(run(Map.of(), "score").last()).contains(" -Dattune.native.lookups=" + kept + " ");
+        // an explicit setting comes later on the command line, and the JVM takes the last one
+        String own = run(Map.of("ATTUNE_JAVA_OPTS", "-Dattune.native.lookups="), "score").last();
+        assertThat(own.lastIndexOf("-Dattune.native.lookups= ")).isGreaterThan(own.indexOf(kept.toString()));
+    }
+
+    @Test
     void aFirstRunSaysThatItUnpacksNativeLibraries() throws Exception {
         archiveIsCurrent();
         assertThat(run(Map.of(), "score").err()).isEmpty();

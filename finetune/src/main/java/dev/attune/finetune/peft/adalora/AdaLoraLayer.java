@@ -106,6 +106,12 @@ final class AdaLoraLayer implements ProjectionAdapter {
         return dy;
     }
 
+    /** backwardInput only adds the adapter's own path to dx: it never reads the base's input gradient. */
+    @Override
+    public boolean readsInputGradient() {
+        return false;
+    }
+
     @Override
     public void backwardInput(INDArray x, INDArray dy, INDArray dx, Step s) {
         if (g == null) {

@@ -54,6 +54,12 @@ final class IA3Layer implements ProjectionAdapter {
         return dy.mulRowVector(scale);
     }
 
+    /** Only the feedforward scale sits on the input, and its gradient reads the base's input gradient. */
+    @Override
+    public boolean readsInputGradient() {
+        return feedforward;
+    }
+
     @Override
     public void backwardInput(INDArray x, INDArray dy, INDArray dx, Step s) {
         if (!feedforward) {

@@ -43,6 +43,12 @@ final class BiasShift implements ProjectionAdapter, ResidualAdapter {
         return false;
     }
 
+    /** No input hook: the base's input gradient passes through untouched. */
+    @Override
+    public boolean readsInputGradient() {
+        return false;
+    }
+
     @Override
     public void forward(INDArray y, Step step) {
         y.addiRowVector(shift);

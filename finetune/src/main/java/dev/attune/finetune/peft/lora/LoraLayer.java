@@ -23,6 +23,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *   dx += scaling * (g A) * mask     [R, in]
  *   db = sum over rows of dy'        [out]     (bias lora_only or all: a {@link BiasShift})
  * </pre>
+ * The backward computes {@code dB^T = h^T dy'} and {@code g^T = B^T dy'^T}, r rows by R or out columns: MKL ran these
+ * products 2.4-2.7x faster with the rank as the short output dimension M than as N (512 x 2304 GPT-2 c_attn shapes,
+ * r = 8, 2 threads; they read dy' and are a few percent of a LoRA step).
  */
 final class LoraLayer implements ProjectionAdapter {
 
@@ -39,7 +42,8 @@ final class LoraLayer implements ProjectionAdapter {
     private INDArray h;        // [R, r]
     private INDArray dropped;  // [R, in], only with dropout
     private INDArray mask;     // [R, in], only with dropout
-    private INDArray g;        // [R, r], from backwardOutput for backwardInput
+    private INDArray gT;       // [r, R] = (dy' B)^T, from backwardOutput for backwardInput
+    private INDArray gradBT;   // [r, out] scratch for dB^T
 
     LoraLayer(INDArray a, INDArray b, BiasShift bias, INDArray gradA, INDArray gradB, double scaling, double dropout,
               long site) {
@@ -72,7 +76,7 @@ final class LoraLayer implements ProjectionAdapter {
             h = hh;
             dropped = drop ? in : null;
             mask = drop ? mask : null;
-            g = null;
+            gT = null;
         }
     }
 
@@ -81,31 +85,50 @@ final class LoraLayer implements ProjectionAdapter {
         checkForward();
         double beta = s.accumulate() ? 1.0 : 0.0;
         INDArray in = dropped != null ? dropped : x;
-        gemm(dy, true, h, false, gradB, scaling, beta);
-        g = Nd4j.create(dy.dataType(), dy.size(0), b.size(1));
-        gemm(dy, false, b, false, g, 1.0, 0.0);
-        gemm(g, true, in, false, gradA, scaling, beta);
+        if (gradBT == null || gradBT.dataType() != dy.dataType()) {
+            gradBT = Nd4j.create(dy.dataType(), b.size(1), b.size(0));
+        }
+        gemm(h, true, dy, false, gradBT, scaling, 0.0);                     // dB^T [r, out]
+        if (s.accumulate()) {
+            gradB.addi(gradBT.transpose());
+        } else {
+            gradB.assign(gradBT.transpose());
+        }
+        gT = transposedG(dy);
+        gemm(gT, false, in, false, gradA, scaling, beta);
         if (bias != null) {
             bias.backwardOutput(x, dy, s);
         }
         return dy;
     }
 
+    /** backwardInput only adds the adapter's own path to dx: it never reads the base's input gradient. */
+    @Override
+    public boolean readsInputGradient() {
+        return false;
+    }
+
     @Override
     public void backwardInput(INDArray x, INDArray dy, INDArray dx, Step s) {
         checkForward();
-        if (g == null) {
-            g = Nd4j.create(dy.dataType(), dy.size(0), b.size(1));
-            gemm(dy, false, b, false, g, 1.0, 0.0);
+        if (gT == null) {
+            gT = transposedG(dy);
         }
         if (mask == null) {
-            gemm(g, false, a, false, dx, scaling, 1.0);
+            gemm(gT, true, a, false, dx, scaling, 1.0);
         } else {
             INDArray t = Nd4j.create(dx.dataType(), dx.size(0), dx.size(1));
-            gemm(g, false, a, false, t, scaling, 0.0);
+            gemm(gT, true, a, false, t, scaling, 0.0);
             dx.addi(t.muli(mask));
         }
-        g = null;
+        gT = null;
+    }
+
+    /** {@code g^T = B^T dy^T} [r, R]. */
+    private INDArray transposedG(INDArray dy) {
+        INDArray t = Nd4j.create(dy.dataType(), b.size(1), dy.size(0));
+        gemm(b, true, dy, true, t, 1.0, 0.0);
+        return t;
     }
 
     private void checkForward() {

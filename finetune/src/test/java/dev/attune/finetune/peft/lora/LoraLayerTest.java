@@ -49,6 +49,40 @@ class LoraLayerTest {
                 .bias(LoraConfig.Bias.LORA_ONLY).build(), 0.3);
     }
 
+    /**
+     * In float32 the products go straight to the BLAS with transposed operands (dB^T = h^T dy, g^T = B^T dy^T): the
+     * gradients and the input gradient agree with the float64 layer's, which the central differences above check.
+     */
+    @Test
+    void float32GradientsAgreeWithFloat64() {
+        LoraConfig config = LoraConfig.builder().rank(4).alpha(8).targets("c_attn").bias(LoraConfig.Bias.LORA_ONLY)
+                .build();
+        INDArray[] grads = new INDArray[2];
+        INDArray[] dxs = new INDArray[2];
+        DataType[] types = {DataType.DOUBLE, DataType.FLOAT};
+        for (int k = 0; k < 2; k++) {
+            Lora lora = Lora.create(config, MODEL, 3, types[k]);
+            AdapterTensors t = lora.tensors();
+            t.parameters().assign(TestSteps.random(5, 0.5, t.size()).castTo(types[k]));
+            LoraLayer layer = lora.layer(0);
+            int rows = 37;
+            INDArray x = TestSteps.random(21, 1, rows, 8).castTo(types[k]);
+            INDArray w = TestSteps.random(22, 1, rows, 24).castTo(types[k]);
+            INDArray dx = TestSteps.random(23, 1, rows, 8).castTo(types[k]);
+            for (boolean accumulate : new boolean[] {false, true}) {
+                Step step = TestSteps.training(rows, accumulate, 7);
+                layer.forwardOutput(x, TestSteps.random(24, 1, rows, 24).castTo(types[k]), step);
+                layer.backwardOutput(x, w, step);
+                layer.backwardInput(x, w, dx, step);
+            }
+            grads[k] = t.gradients().castTo(DataType.DOUBLE);
+            dxs[k] = dx.castTo(DataType.DOUBLE);
+        }
+        assertThat(maxAbs(grads[0])).isGreaterThan(0.1);
+        assertThat(maxAbs(grads[1].sub(grads[0]))).isLessThan(1e-5 * maxAbs(grads[0]));
+        assertThat(maxAbs(dxs[1].sub(dxs[0]))).isLessThan(1e-5 * maxAbs(dxs[0]));
+    }
+
     private static void check(LoraConfig config, double dropout) {
         Lora lora = randomLora(config);
         LoraLayer layer = lora.layer(0);
