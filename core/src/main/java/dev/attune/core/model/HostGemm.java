@@ -31,6 +31,14 @@ final class HostGemm {
 
     /** Products up to this many multiply-adds take the small path: all of a tiny model's, and attention's heads. */
     static final long SMALL_MACS = 1L << 26;
+    /**
+     * A single product with fewer rows than this keeps MKL's own threading: it reads each weight once for all its
+     * rows, so splitting its rows over threads would read the weights once per thread, and with one row (the float32
+     * LM head of batch-1 decoding: 1 x 50,257 x 768, under {@link #SMALL_MACS}) one thread would read all 154 MB
+     * alone. (On the quiet machine, 2026-12-02, 3 alternating runs each could not resolve the difference in decoding
+     * speed: 27-37 ms a step with either path.)
+     */
+    static final int SMALL_MIN_ROWS = 64;
     /** The least work worth handing to another thread (a thread hand-off costs a few microseconds). */
     private static final long MIN_TASK_MACS = 1L << 21;
 
@@ -102,8 +110,7 @@ final class HostGemm {
         }
         int opA = (transA ^ la.transposed()) ? TRANS : NO_TRANS;
         int opB = (transB ^ lb.transposed()) ? TRANS : NO_TRANS;
-        long macs = (long) m * n * k;
-        if (!singleThreadable() || macs > SMALL_MACS) {
+        if (!smallPath(batches, m, n, k)) {
             FloatPointer pa = new FloatPointer(a.data().pointer());
             FloatPointer pb = new FloatPointer(b.data().pointer());
             FloatPointer pc = new FloatPointer(c.data().pointer());
@@ -129,6 +136,7 @@ final class HostGemm {
             return true;
         }
         if (batches > 1) {
+            long macs = (long) m * n * k;
             Parallel.rows((int) batches, (int) Math.max(1, MIN_TASK_MACS / Math.max(1, macs)), (from, to) -> {
                 FloatPointer pa = new FloatPointer(a.data().pointer());
                 FloatPointer pb = new FloatPointer(b.data().pointer());
@@ -162,6 +170,15 @@ final class HostGemm {
             }
         });
         return true;
+    }
+
+    /**
+     * Whether a product of {@code batches} matrices, each {@code [m, k] x [k, n]}, takes the small path: MKL can be
+     * held to one thread, each matrix is at most {@link #SMALL_MACS} multiply-adds, and a single product has rows
+     * enough to split ({@link #SMALL_MIN_ROWS}).
+     */
+    static boolean smallPath(long batches, int m, int n, int k) {
+        return singleThreadable() && (long) m * n * k <= SMALL_MACS && (batches > 1 || m >= SMALL_MIN_ROWS);
     }
 
     /**

@@ -55,6 +55,22 @@ class HostGemmSmallTest {
         }
     }
 
+    /**
+     * Which products take the small path where MKL is the BLAS: the tiny model's projections and attention heads do;
+     * decoding's few rows against GPT-2's weights keep MKL's threading (one thread would read the weights alone, or
+     * each thread would read all of them), and so do products above the size bound.
+     */
+    @org.junit.jupiter.api.Test
+    void fewRowsAndLargeProductsKeepMklsThreading() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(HostGemm.singleThreadable(), "MKL is not the BLAS here");
+        assertThat(HostGemm.smallPath(1, 512, 384, 128)).as("tiny model's c_attn, B8 T64").isTrue();
+        assertThat(HostGemm.smallPath(32, 64, 64, 32)).as("tiny model's attention heads").isTrue();
+        assertThat(HostGemm.smallPath(1, 1, 2304, 768)).as("GPT-2 c_attn, batch-1 decoding").isFalse();
+        assertThat(HostGemm.smallPath(1, 8, 3072, 768)).as("GPT-2 c_fc, batch-8 decoding").isFalse();
+        assertThat(HostGemm.smallPath(1, HostGemm.SMALL_MIN_ROWS, 2, 2)).isTrue();
+        assertThat(HostGemm.smallPath(1, 512, 2304, 768)).as("GPT-2 c_attn, B4 T128: above the bound").isFalse();
+    }
+
     /** A [batch, rows, cols] (or [rows, cols] when batch is 1) view of a buffer with 3 more columns. */
     private static INDArray view(SplittableRandom rng, int batch, int rows, int cols) {
         float[] v = new float[batch * rows * (cols + 3)];
