@@ -176,8 +176,10 @@ public final class AdapterFiles {
         Path file = directory.resolve(CONFIG_FILE);
         com.fasterxml.jackson.databind.node.ObjectNode json = readJson(directory);
         List<String> modules;
+        List<String> baseModules;
         try {
             modules = moduleNames(json);
+            baseModules = baseModuleNames(json);
         } catch (IllegalArgumentException e) {
             throw new ModelFileException(file, e.getMessage(), e);
         }
@@ -185,7 +187,7 @@ public final class AdapterFiles {
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         try (SafeTensors weights = openWeights(directory)) {
             for (String key : weights.names()) {
-                if (!isModuleKey(key) || BaseModules.isBaseModuleKey(key, baseModuleNames(json))) {
+                if (!isModuleKey(key) || BaseModules.isBaseModuleKey(key, baseModules)) {
                     continue;
                 }
                 String name = key.startsWith(prefix) ? key.substring(prefix.length()) : null;
