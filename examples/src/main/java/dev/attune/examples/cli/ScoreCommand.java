@@ -64,7 +64,7 @@ final class ScoreCommand implements Callable<Integer> {
         double loss = n > 1 ? -result.targetLogProbs()[0] / (n - 1) : Double.NaN;
         int[] argmax = new int[n];
         for (int i = 0; i < n; i++) {
-            argmax[i] = logits.getRow(i).argMax().getInt(0);
+            argmax[i] = argmax(logits.getRow(i).toFloatVector());
         }
         double[] last = logits.getRow(n - 1).toDoubleVector();
 
@@ -93,5 +93,21 @@ final class ScoreCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /**
+     * The index of the largest value, the first one on ties (as ND4J's {@code argMax}). Computed here rather than by
+     * ND4J's {@code argMax}, a custom op whose first use costs a short command about a tenth of a second on the way
+     * to its output: each custom op takes a random UUID for its name (the JDK's {@code SecureRandom} and security
+     * providers start) and ND4J loads its op descriptors (protobuf). The row is finite (checked before).
+     */
+    static int argmax(float[] row) {
+        int best = 0;
+        for (int j = 1; j < row.length; j++) {
+            if (row[j] > row[best]) {
+                best = j;
+            }
+        }
+        return best;
     }
 }

@@ -48,6 +48,23 @@ class ScoreCommandTest {
     }
 
     @Test
+    void argmaxIsNd4jsOnRandomRowsAndTakesTheFirstOfTiedMaxima() {
+        java.util.Random random = new java.util.Random(7);
+        for (int t = 0; t < 50; t++) {
+            float[] row = new float[1 + random.nextInt(300)];
+            for (int j = 0; j < row.length; j++) {
+                // few distinct values, so that most rows have ties at their maximum
+                row[j] = t % 2 == 0 ? random.nextInt(5) - 2 : (float) random.nextGaussian();
+            }
+            int nd4j = org.nd4j.linalg.factory.Nd4j.createFromArray(row).argMax().getInt(0);
+            assertThat(ScoreCommand.argmax(row)).as("row %d", t).isEqualTo(nd4j);
+        }
+        assertThat(ScoreCommand.argmax(new float[] {1f, 3f, -2f, 3f, 3f})).isEqualTo(1);
+        assertThat(ScoreCommand.argmax(new float[] {-5f, -7f, -5f})).isZero();
+        assertThat(ScoreCommand.argmax(new float[] {0.5f})).isZero();
+    }
+
+    @Test
     void badInputGivesAMessageNotAStackTrace(@TempDir Path dir) throws Exception {
         Cli missing = Cli.run("score", "--model", dir.resolve("nope").toString(), "--ids", "1,2");
         assertThat(missing.exitCode()).isNotZero();

@@ -128,6 +128,23 @@ class LauncherTest {
     }
 
     @Test
+    void shortCommandsRaiseBothJitThresholdsAndOthersKeepTheJvmsDefaults() throws Exception {
+        archiveIsCurrent();
+        for (String command : List.of("score", "tokenize", "detokenize", "info", "--version")) {
+            assertThat(run(Map.of(), command).last()).as(command)
+                    .contains(" -XX:Tier3InvocationThreshold=2000 ", " -XX:Tier3CompileThreshold=20000 ",
+                            " -XX:Tier3BackEdgeThreshold=600000 ", " -XX:Tier4InvocationThreshold=50000 ");
+        }
+        for (String command : List.of("generate", "pretrain", "finetune", "serve", "bench")) {
+            assertThat(run(Map.of(), command).last()).as(command).doesNotContain("-XX:Tier3", "-XX:Tier4");
+        }
+        // the user's options come after the launcher's, and the JVM takes the last of a repeated option
+        String own = run(Map.of("ATTUNE_JAVA_OPTS", "-XX:Tier3InvocationThreshold=200"), "score").last();
+        assertThat(own.lastIndexOf("-XX:Tier3InvocationThreshold=200 "))
+                .isGreaterThan(own.indexOf("-XX:Tier3InvocationThreshold=2000 "));
+    }
+
+    @Test
     void nativeLibraryLookupsAreKeptBesideTheJar() throws Exception {
         archiveIsCurrent();
         Path kept = root.resolve("examples/target/attune-native-lookups.txt");
