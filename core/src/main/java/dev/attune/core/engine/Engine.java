@@ -28,6 +28,8 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class Engine {
 
     private static volatile Info info;
+    /** {@code info.cpu()}, computed once: {@link #isCpu()} is asked on every kernel call of a training step. */
+    private static boolean onCpu;
     private static Set<String> primedLookups = Set.of();
 
     private Engine() {
@@ -54,7 +56,9 @@ public final class Engine {
         }
         synchronized (Engine.class) {
             if (info == null) {
-                info = start();
+                Info started = start();
+                onCpu = started.cpu();
+                info = started;  // the volatile write after onCpu's publishes both to init()'s volatile read
             }
             return info;
         }
@@ -111,7 +115,8 @@ public final class Engine {
 
     /** True when ND4J runs on the CPU backend, where Attune's fused kernels over host memory are used. */
     public static boolean isCpu() {
-        return init().cpu();
+        init();
+        return onCpu;
     }
 
     /**

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** {@link Ops#add} and {@link Ops#zero}: the host loops against ND4J's add and assign (the plain path). */
+/** {@link Ops#add}, {@link Ops#zero} and {@link Ops#sumRows}: the host loops against ND4J's add and assign (the plain path). */
 class OpsTest {
 
     @AfterEach
@@ -48,6 +48,31 @@ class OpsTest {
         assertThat(left.amaxNumber().doubleValue()).isEqualTo(0.0);
         assertThat(wide.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
                 org.nd4j.linalg.indexing.NDArrayIndex.interval(4, 10))).isEqualTo(right);
+    }
+
+    /** Bias gradients: column sums, written or added, against sums in double; the plain path (a GEMM) the same. */
+    @Test
+    void sumRowsIsTheColumnSumsAndAccumulatesOnRequest() {
+        INDArray x = random(5, 90, 37);
+        double[] expected = new double[37];
+        for (int r = 0; r < 90; r++) {
+            for (int j = 0; j < 37; j++) {
+                expected[j] += x.getFloat(r, j);
+            }
+        }
+        for (boolean plain : new boolean[] {false, true}) {
+            Ops.forceNd4jPath = plain;
+            INDArray out = random(6, 1, 37).reshape(37);
+            Ops.sumRows(x, out, false);
+            for (int j = 0; j < 37; j++) {
+                assertThat((double) out.getFloat(j)).isCloseTo(expected[j], org.assertj.core.data.Offset.offset(1e-4));
+            }
+            INDArray acc = Nd4j.ones(x.dataType(), 37);
+            Ops.sumRows(x, acc, true);
+            for (int j = 0; j < 37; j++) {
+                assertThat((double) acc.getFloat(j)).isCloseTo(expected[j] + 1, org.assertj.core.data.Offset.offset(1e-4));
+            }
+        }
     }
 
     private static INDArray random(long seed, int rows, int cols) {
