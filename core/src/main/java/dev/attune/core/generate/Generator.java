@@ -381,32 +381,33 @@ public final class Generator {
         for (int r = 0; r < n; r++) {
             rows[r] = new Sequence(batch, r, batch.prompts()[r], batch.budgets()[r], seed, listener);
         }
-        CausalLm.Session session = lm.start(n, batch.longestPrompt() + batch.largestBudget());
-        float[][] logits = prefill(session, batch, 1);
-        int[] newest = new int[n];
-        boolean[] live = new boolean[n];
-        while (true) {
-            boolean anyLive = false;
-            for (int r = 0; r < n; r++) {
-                Sequence row = rows[r];
-                if (row.finished()) {
-                    live[r] = false;
-                    continue;
+        try (CausalLm.Session session = lm.start(n, batch.longestPrompt() + batch.largestBudget())) {
+            float[][] logits = prefill(session, batch, 1);
+            int[] newest = new int[n];
+            boolean[] live = new boolean[n];
+            while (true) {
+                boolean anyLive = false;
+                for (int r = 0; r < n; r++) {
+                    Sequence row = rows[r];
+                    if (row.finished()) {
+                        live[r] = false;
+                        continue;
+                    }
+                    newest[r] = row.next(logits[r]);
+                    live[r] = !row.finished();
+                    anyLive |= live[r];
                 }
-                newest[r] = row.next(logits[r]);
-                live[r] = !row.finished();
-                anyLive |= live[r];
+                if (!anyLive) {
+                    break;
+                }
+                logits = step(session, newest, live, batch.pad());
             }
-            if (!anyLive) {
-                break;
+            List<GenerationResult> results = new ArrayList<>(n);
+            for (Sequence row : rows) {
+                results.add(row.result());
             }
-            logits = step(session, newest, live, batch.pad());
+            return results;
         }
-        List<GenerationResult> results = new ArrayList<>(n);
-        for (Sequence row : rows) {
-            results.add(row.result());
-        }
-        return results;
     }
 
     // -------------------------------------------------------------------------------------------- beam search
@@ -502,65 +503,66 @@ public final class Generator {
         for (int p = 0; p < n; p++) {
             prompts[p] = new PromptBeams(batch, batch.prompts()[p], batch.budgets()[p]);
         }
-        CausalLm.Session session = lm.start(n * k, batch.longestPrompt() + batch.largestBudget());
-        float[][] logits = prefill(session, batch, k);
-        int[] newest = new int[n * k];
-        boolean[] live = new boolean[n * k];
-        for (int generated = 0; ; generated++) {
-            int[] parents = new int[n * k];
-            boolean anyLive = false;
-            for (int p = 0; p < n; p++) {
-                PromptBeams pb = prompts[p];
-                for (int b = 0; b < k; b++) {
-                    parents[p * k + b] = p * k + b;
-                }
-                if (pb.result != null) {
-                    continue;
-                }
-                // Hugging Face scores beams on log-softmax outputs, processed after normalisation.
-                pb.raw = new float[k][];
-                float[][] processed = new float[k][];
-                for (int b = 0; b < k; b++) {
-                    float[] row = logits[p * k + b];
-                    Sampler.logSoftmax(row, row);
-                    pb.raw[b] = row.clone();
-                    LogitsProcessor.applyAll(batch.processors(), row, pb.beams[b].history());
-                    processed[b] = row;
-                }
-                BeamSearch.Selection sel = pb.search.step(processed, generated, pb);
-                Beam[] next = new Beam[k];
-                for (int i = 0; i < k; i++) {
-                    int parent = sel.parents()[i];
-                    int token = sel.tokens()[i];
-                    TokenHistory h = pb.beams[parent].history().copy();
-                    h.append(token);
-                    next[i] = new Beam(h, pb.withLogprob(pb.beams[parent].logprobs(), parent, token));
-                    parents[p * k + i] = p * k + parent;
-                    newest[p * k + i] = token;
-                }
-                pb.beams = next;
-                if (pb.search.done() || generated + 1 >= pb.budget) {
-                    pb.result = pb.search.finish(generated + 1, pb).value();
-                    GenerationResult r = pb.toResult();
-                    if (listener != null && !r.text().isEmpty()) {
-                        listener.onText(p, r.text());
+        try (CausalLm.Session session = lm.start(n * k, batch.longestPrompt() + batch.largestBudget())) {
+            float[][] logits = prefill(session, batch, k);
+            int[] newest = new int[n * k];
+            boolean[] live = new boolean[n * k];
+            for (int generated = 0; ; generated++) {
+                int[] parents = new int[n * k];
+                boolean anyLive = false;
+                for (int p = 0; p < n; p++) {
+                    PromptBeams pb = prompts[p];
+                    for (int b = 0; b < k; b++) {
+                        parents[p * k + b] = p * k + b;
                     }
+                    if (pb.result != null) {
+                        continue;
+                    }
+                    // Hugging Face scores beams on log-softmax outputs, processed after normalisation.
+                    pb.raw = new float[k][];
+                    float[][] processed = new float[k][];
+                    for (int b = 0; b < k; b++) {
+                        float[] row = logits[p * k + b];
+                        Sampler.logSoftmax(row, row);
+                        pb.raw[b] = row.clone();
+                        LogitsProcessor.applyAll(batch.processors(), row, pb.beams[b].history());
+                        processed[b] = row;
+                    }
+                    BeamSearch.Selection sel = pb.search.step(processed, generated, pb);
+                    Beam[] next = new Beam[k];
+                    for (int i = 0; i < k; i++) {
+                        int parent = sel.parents()[i];
+                        int token = sel.tokens()[i];
+                        TokenHistory h = pb.beams[parent].history().copy();
+                        h.append(token);
+                        next[i] = new Beam(h, pb.withLogprob(pb.beams[parent].logprobs(), parent, token));
+                        parents[p * k + i] = p * k + parent;
+                        newest[p * k + i] = token;
+                    }
+                    pb.beams = next;
+                    if (pb.search.done() || generated + 1 >= pb.budget) {
+                        pb.result = pb.search.finish(generated + 1, pb).value();
+                        GenerationResult r = pb.toResult();
+                        if (listener != null && !r.text().isEmpty()) {
+                            listener.onText(p, r.text());
+                        }
+                    }
+                    for (int b = 0; b < k; b++) {
+                        live[p * k + b] = pb.result == null;
+                    }
+                    anyLive |= pb.result == null;
                 }
-                for (int b = 0; b < k; b++) {
-                    live[p * k + b] = pb.result == null;
+                if (!anyLive) {
+                    break;
                 }
-                anyLive |= pb.result == null;
+                session.reorder(parents);
+                logits = step(session, newest, live, batch.pad());
             }
-            if (!anyLive) {
-                break;
+            List<GenerationResult> results = new ArrayList<>(n);
+            for (PromptBeams pb : prompts) {
+                results.add(pb.toResult());
             }
-            session.reorder(parents);
-            logits = step(session, newest, live, batch.pad());
+            return results;
         }
-        List<GenerationResult> results = new ArrayList<>(n);
-        for (PromptBeams pb : prompts) {
-            results.add(pb.toResult());
-        }
-        return results;
     }
 }

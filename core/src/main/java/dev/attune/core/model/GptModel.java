@@ -3,6 +3,7 @@ package dev.attune.core.model;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.Engine;
 import dev.attune.core.engine.HostBuffers;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -53,6 +54,10 @@ public final class GptModel {
     private TrainingPass lastTraining;
     private Activations evaluationActivations;
     private Activations decodeActivations;  // forward(KvCache, ...) with one new position per row: reused
+    private INDArray keptLogits;            // nextLogits' [B, V] buffer, reused for the same batch size
+    private Activations promptActivations;  // forward(KvCache, ...) of a short prompt: reused for the same shape
+    /** The most rows (batch times new positions) of a pass through the cache whose activations are kept. */
+    private static final int KEPT_PROMPT_ROWS = 128;
     private KvCache evaluationCache;
 
     private GptModel(GptConfig config, DataType dataType) {
@@ -788,6 +793,22 @@ public final class GptModel {
     }
 
     /**
+     * Readies {@code cache}, a cache of this model's that its last user has finished with, for a new session of
+     * {@code batchSize} rows and {@code capacity} positions as {@link #newCache(int, int)} would make it (emptied, the
+     * adapters' prefix stored again), and says whether it could: false when its shape differs, and the cache is left
+     * as it was. Its buffers are kept, so stale keys and values stay in slots that no pass reads before writing them.
+     */
+    public boolean reuseCache(KvCache cache, int batchSize, int capacity) {
+        if (cache.batchSize() != batchSize || cache.capacity() != capacity + adapters.prefixLength()
+                + adapters.softPromptLength() || !cache.holds(config.layers(), config.heads(), config.headSize(),
+                dataType)) {
+            return false;
+        }
+        cache.reset(adapters.prefix());
+        return true;
+    }
+
+    /**
      * Runs new tokens through the model, appending their keys and values to {@code cache}. With a soft prompt, the
      * first call after the cache was opened puts its virtual tokens in front of each row's real tokens (after any left
      * padding); the logits returned never include them.
@@ -797,6 +818,36 @@ public final class GptModel {
      * @param allPositions  return logits for every new position [B, n, V] instead of the last one [B, V]
      */
     public INDArray forward(KvCache cache, int[][] tokens, boolean[][] mask, boolean allPositions) {
+        return forward(cache, tokens, mask, allPositions, false);
+    }
+
+    /**
+     * As {@link #forward(KvCache, int[][], boolean[][], boolean) forward(cache, tokens, mask, false)}, the next-token
+     * logits of each row's last new position as Java rows [B][V]. The native logits buffer is kept from one call to
+     * the next of the same batch size: a decoding step's fresh [B, V] buffer cost page faults on the benchmark VM
+     * (~0.7 ms a step at batch 1 against a 10 ms int8 step).
+     */
+    public float[][] nextLogits(KvCache cache, int[][] tokens, boolean[][] mask) {
+        INDArray logits = forward(cache, tokens, mask, false, true);
+        int b = (int) logits.size(0);
+        int v = (int) logits.size(1);
+        float[][] out = new float[b][v];
+        if (logits.dataType() == DataType.FLOAT && HostBuffers.isDense(logits)) {
+            FloatBuffer all = HostBuffers.window(logits, 0, b * v);
+            for (int r = 0; r < b; r++) {
+                all.get(r * v, out[r]);
+            }
+        } else {
+            float[] flat = logits.castTo(DataType.FLOAT).dup('c').data().asFloat();
+            for (int r = 0; r < b; r++) {
+                System.arraycopy(flat, r * v, out[r], 0, v);
+            }
+        }
+        return out;
+    }
+
+    private INDArray forward(KvCache cache, int[][] tokens, boolean[][] mask, boolean allPositions,
+                             boolean keepLogits) {
         int b = cache.batchSize();
         if (tokens.length != b) {
             throw new IllegalArgumentException("cache holds " + b + " rows but " + tokens.length + " were given");
@@ -860,12 +911,18 @@ public final class GptModel {
         int start = cache.length();
         int[] pos = cache.advance(mask, n);
         Pass p = new Pass(b, n, start, cache.keyValid(start + n), dataType, false, 0);
-        Activations a = decodeActivations;
+        boolean step = n == 1;
+        Activations a = step ? decodeActivations : promptActivations;
         if (a == null || !a.fitsInference(b, n)) {
             a = new Activations(config, dataType, b, n, start + n);
-            // kept for the next decoding step (one new position per row, ~16 buffers a step otherwise); a prompt's
-            // larger buffers are not kept
-            decodeActivations = n == 1 ? a : null;
+            // kept for the next decoding step (one new position per row, ~16 buffers a step otherwise), and a short
+            // prompt's for the next prompt of its shape (fresh native memory costs page faults: ~10 ms of a 16-token
+            // prompt's on the benchmark VM); longer passes' larger buffers are not kept
+            if (step) {
+                decodeActivations = a;
+            } else {
+                promptActivations = (long) b * n <= KEPT_PROMPT_ROWS ? a : null;
+            }
         }
         forwardLayers(p, ids, pos, a, layers(cache));
         if (allPositions) {
@@ -888,7 +945,11 @@ public final class GptModel {
             last[r] = r * n + n - 1;
         }
         INDArray x = n == 1 ? a.lnfOut : Nd4j.pullRows(a.lnfOut, 1, last);
-        INDArray logits = Nd4j.create(dataType, b, config.vocabSize());
+        INDArray logits = keepLogits && keptLogits != null && keptLogits.rows() == b ? keptLogits
+                : Nd4j.create(dataType, b, config.vocabSize());
+        if (keepLogits) {
+            keptLogits = logits;
+        }
         head.forward(x, logits);
         return logits;
     }

@@ -233,6 +233,12 @@ public final class KvCache {
         length = p;
     }
 
+    /** Whether this cache's buffers have this many layers and heads of this size and type (a model's shape). */
+    boolean holds(int layerCount, int heads, int headSize, DataType type) {
+        return layers.length == layerCount && layers[0].heads == heads && layers[0].headSize == headSize
+                && layers[0].k.dataType() == type;
+    }
+
     Layer layer(int i) {
         return layers[i];
     }

@@ -259,6 +259,11 @@ final class ModelBenches {
                 public void reorder(int[] rows) {
                     session.reorder(rows);
                 }
+
+                @Override
+                public void close() {
+                    session.close();
+                }
             };
         }
     }

@@ -44,4 +44,22 @@ class CommandLineTreeTest {
         assertThat(Cli.run("--version").out()).isEqualTo(whole + System.lineSeparator());
         assertThat(Cli.run("-V").out()).isEqualTo(whole + System.lineSeparator());
     }
+
+    @Test
+    void theVersionAloneLoadsNoneOfPicocli() throws Exception {
+        String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(javaBin, "-verbose:class", "-cp", System.getProperty("java.class.path"),
+                AttuneCli.class.getName(), "--version").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(2, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out).contains(new AttuneCli.Version().getVersion()[0] + System.lineSeparator())
+                .contains("dev.attune.examples.cli.AttuneCli ").doesNotContain("picocli.");
+        // and a command that does use picocli shows in the same log (the check can fail)
+        Process help = new ProcessBuilder(javaBin, "-verbose:class", "-cp", System.getProperty("java.class.path"),
+                AttuneCli.class.getName(), "--help").redirectErrorStream(true).start();
+        String helpOut = new String(help.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(help.waitFor(2, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+        assertThat(helpOut).contains("picocli.CommandLine ");
+    }
 }
