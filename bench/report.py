@@ -85,13 +85,16 @@ def model_params(l):
     return L * (12 * C * C + 13 * C) + V * C + 2 * C
 
 
-def train_flops(l, backward=True):
-    """Matmul FLOPs of one step: 2 per multiply-add for every weight (6 with backward) plus attention (PaLM's
-    accounting: 4*T*C per token per layer forward, the full square, x3 with backward)."""
+def train_flops(l, backward=True, weight_gradients=True):
+    """Matmul FLOPs of one step: 2 per multiply-add for every weight forward, as much again for the input gradients
+    and again for the weight gradients (6 in all; 4 for a frozen base such as LoRA's, whose weights get no gradient
+    and whose rank-8 adapters are left out), plus attention (PaLM's accounting: 4*T*C per token per layer forward,
+    the full square, x3 with backward)."""
     C, L, V, B, T = l["embd"], l["layers"], l["vocab"], l["batch"], l["seq"]
     weights = L * 12 * C * C + V * C
-    per_token = 2 * weights + 4 * L * T * C
-    return (3 if backward else 1) * per_token * B * T
+    passes = 1 + (1 if backward else 0) + (1 if backward and weight_gradients else 0)
+    per_token = 2 * passes * weights + (3 if backward else 1) * 4 * L * T * C
+    return per_token * B * T
 
 
 def table(runs, peers, names):
@@ -153,7 +156,8 @@ def utilisation(runs, names):
                 lines = runs.get((w, s))
                 if not lines:
                     continue
-                flops = train_flops(lines[0], backward=not w.startswith("score"))
+                flops = train_flops(lines[0], backward=not w.startswith("score"),
+                                    weight_gradients="lora" not in w)
                 rate = flops / med(lines, "seconds_median") / 1e9
                 out.append(f"| {w} | {HEADERS[s]} | {fmt(rate)} | {rate / peak:.2f} |")
         out.append("")

@@ -3,6 +3,7 @@ package dev.attune.core.generate;
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.KvCache;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What generation needs from a language model: a decoding session with a key/value cache that turns new tokens
@@ -64,7 +65,7 @@ public interface CausalLm {
      * prompt's time), and generation opens a session per call.
      */
     static CausalLm of(GptModel model) {
-        java.util.concurrent.atomic.AtomicReference<KvCache> spare = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<KvCache> spare = new AtomicReference<>();
         return new CausalLm() {
             @Override
             public GptConfig config() {
