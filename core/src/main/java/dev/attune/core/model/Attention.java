@@ -6,7 +6,6 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.HostBuffers;
-import dev.attune.core.engine.Parallel;
 import dev.attune.core.engine.StepTeam;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -179,13 +178,13 @@ final class Attention {
      * Runs {@code body} over the (row, head) pairs: split over the engine's threads with each thread's BLAS held to
      * one thread where the BLAS allows it (MKL), else on this thread with the BLAS's own threading.
      */
-    private void eachHead(Pass p, Parallel.RowRange body) {
+    private void eachHead(Pass p, StepTeam.RowRange body) {
         int pairs = p.batch * heads;
         if (!HostGemm.singleThreadable()) {
             body.run(0, pairs);
             return;
         }
-        Parallel.rows(pairs, 1, (from, to) -> {
+        Ops.split(pairs, 1, (from, to) -> {
             int previous = HostGemm.oneThread();
             try {
                 body.run(from, to);
@@ -426,7 +425,7 @@ final class Attention {
         FloatBuffer s = HostBuffers.floats(scores);
         int n = p.n;
         int len = p.total;
-        Parallel.rows(p.batch * heads * n, 64, (from, to) -> {
+        Ops.split(p.batch * heads * n, 64, (from, to) -> {
             float[] row = new float[len];
             for (int r = from; r < to; r++) {
                 int b = r / (heads * n);
@@ -485,7 +484,7 @@ final class Attention {
         FloatBuffer pb = HostBuffers.floats(probs);
         FloatBuffer db = HostBuffers.floats(dprobs);
         int l = (int) len;
-        Parallel.rows((int) (probs.length() / len), 64, (from, to) -> {
+        Ops.split((int) (probs.length() / len), 64, (from, to) -> {
             float[] pr = new float[l];
             float[] dr = new float[l];
             for (int r = from; r < to; r++) {

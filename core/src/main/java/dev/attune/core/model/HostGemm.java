@@ -1,7 +1,6 @@
 package dev.attune.core.model;
 
 import dev.attune.core.engine.Engine;
-import dev.attune.core.engine.Parallel;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -137,7 +136,7 @@ final class HostGemm {
         }
         if (batches > 1) {
             long macs = (long) m * n * k;
-            Parallel.rows((int) batches, (int) Math.max(1, MIN_TASK_MACS / Math.max(1, macs)), (from, to) -> {
+            Ops.split((int) batches, (int) Math.max(1, MIN_TASK_MACS / Math.max(1, macs)), (from, to) -> {
                 FloatPointer pa = new FloatPointer(a.data().pointer());
                 FloatPointer pb = new FloatPointer(b.data().pointer());
                 FloatPointer pc = new FloatPointer(c.data().pointer());
@@ -154,8 +153,13 @@ final class HostGemm {
             });
             return true;
         }
-        // One product: its rows (of op(a) and c) in blocks, one per thread.
-        Parallel.rows(m, (int) Math.max(1, MIN_TASK_MACS / Math.max(1, (long) n * k)), (from, to) -> {
+        // One product: its rows (of op(a) and c) in as many blocks as threads, not more: each call packs op(b)
+        // again. Block i is the rows [i m / parts, (i + 1) m / parts).
+        int parts = Math.max(1, Math.min(Engine.init().threads(),
+                m / (int) Math.max(1, MIN_TASK_MACS / Math.max(1, (long) n * k))));
+        Ops.parts(parts, (first, last) -> {
+            int from = (int) ((long) m * first / parts);
+            int to = (int) ((long) m * last / parts);
             FloatPointer pa = new FloatPointer(a.data().pointer());
             FloatPointer pb = new FloatPointer(b.data().pointer());
             FloatPointer pc = new FloatPointer(c.data().pointer());

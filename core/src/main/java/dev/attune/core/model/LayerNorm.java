@@ -1,7 +1,7 @@
 package dev.attune.core.model;
 
 import dev.attune.core.engine.HostBuffers;
-import dev.attune.core.engine.Parallel;
+import dev.attune.core.engine.Engine;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -150,7 +150,7 @@ final class LayerNorm {
         float[] b = new float[c];
         HostBuffers.floats(weight).get(0, w);
         HostBuffers.floats(bias).get(0, b);
-        Parallel.rows(rows, 16, (from, to) -> {
+        Ops.split(rows, 16, (from, to) -> {
             float[] row = new float[c];
             for (int r = from; r < to; r++) {
                 xb.get(r * c, row);
@@ -177,44 +177,52 @@ final class LayerNorm {
         FloatBuffer dxb = HostBuffers.floats(dx);
         float[] w = new float[c];
         HostBuffers.floats(weight).get(0, w);
-        float[] dwTotal = new float[c];
-        float[] dbTotal = new float[c];
-        Parallel.rows(rows, 16, (from, to) -> {
-            float[] g = new float[c];
-            float[] xh = new float[c];
-            float[] d = new float[c];
-            float[] dw = new float[c];
-            float[] db = new float[c];
-            for (int r = from; r < to; r++) {
-                gb.get(r * c, g);
-                xb.get(r * c, xh);
-                dxb.get(r * c, d);
-                float m = mb.get(r);
-                float s = rb.get(r);
-                float dnormMean = 0;
-                float dnormXhatMean = 0;
-                for (int i = 0; i < c; i++) {
-                    xh[i] = (xh[i] - m) * s;
-                    float dn = g[i] * w[i];
-                    dnormMean += dn;
-                    dnormXhatMean += dn * xh[i];
-                    dw[i] += g[i] * xh[i];
-                    db[i] += g[i];
-                }
-                dnormMean /= c;
-                dnormXhatMean /= c;
-                for (int i = 0; i < c; i++) {
-                    d[i] += (g[i] * w[i] - dnormMean - xh[i] * dnormXhatMean) * s;
-                }
-                dxb.put(r * c, d);
-            }
-            synchronized (dwTotal) {
-                for (int i = 0; i < c; i++) {
-                    dwTotal[i] += dw[i];
-                    dbTotal[i] += db[i];
+        // One partial sum of dw and db per part, added in order afterwards: the same bits whichever thread ran what.
+        int parts = Math.max(1, Math.min(Engine.init().threads(), rows / 16));
+        float[][] dwParts = new float[parts][c];
+        float[][] dbParts = new float[parts][c];
+        Ops.parts(parts, (first, last) -> {
+            for (int part = first; part < last; part++) {
+                float[] g = new float[c];
+                float[] xh = new float[c];
+                float[] d = new float[c];
+                float[] dw = dwParts[part];
+                float[] db = dbParts[part];
+                int from = (int) ((long) rows * part / parts);
+                int to = (int) ((long) rows * (part + 1) / parts);
+                for (int r = from; r < to; r++) {
+                    gb.get(r * c, g);
+                    xb.get(r * c, xh);
+                    dxb.get(r * c, d);
+                    float m = mb.get(r);
+                    float s = rb.get(r);
+                    float dnormMean = 0;
+                    float dnormXhatMean = 0;
+                    for (int i = 0; i < c; i++) {
+                        xh[i] = (xh[i] - m) * s;
+                        float dn = g[i] * w[i];
+                        dnormMean += dn;
+                        dnormXhatMean += dn * xh[i];
+                        dw[i] += g[i] * xh[i];
+                        db[i] += g[i];
+                    }
+                    dnormMean /= c;
+                    dnormXhatMean /= c;
+                    for (int i = 0; i < c; i++) {
+                        d[i] += (g[i] * w[i] - dnormMean - xh[i] * dnormXhatMean) * s;
+                    }
+                    dxb.put(r * c, d);
                 }
             }
         });
+        float[] dwTotal = new float[c];
+        float[] dbTotal = new float[c];
+        for (int part = 0; part < parts; part++) {
+            for (int i = 0; i < c; i++) {
+                dwTotal[i] += dwParts[part][i];
+                dbTotal[i] += dbParts[part][i];
+            }
+        }
         INDArray weightGrad = weightParam.grad();
         if (weightGrad == null) {
             return;

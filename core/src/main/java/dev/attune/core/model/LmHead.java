@@ -1,7 +1,6 @@
 package dev.attune.core.model;
 
 import dev.attune.core.engine.HostBuffers;
-import dev.attune.core.engine.Parallel;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -152,7 +151,7 @@ final class LmHead {
         // and threading outweighed the work (7% of the tiny model's training step under load).
         boolean javaExp = logits.length() <= JAVA_EXP_MAX;
         float[] shiftedTarget = new float[rows];
-        Parallel.rows(rows, 8, (from, to) -> {
+        Ops.split(rows, 8, (from, to) -> {
             float[] row = new float[v];
             for (int r = from; r < to; r++) {
                 FloatBuffer buffer = HostBuffers.window(logits, (long) r * v, v);
@@ -181,7 +180,7 @@ final class LmHead {
         if (!javaExp) {
             Transforms.exp(logits, false);
         }
-        Parallel.rows(rows, 8, (from, to) -> {
+        Ops.split(rows, 8, (from, to) -> {
             float[] row = new float[v];
             for (int r = from; r < to; r++) {
                 FloatBuffer buffer = HostBuffers.window(logits, (long) r * v, v);

@@ -2,7 +2,6 @@ package dev.attune.core.model;
 
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.HostBuffers;
-import dev.attune.core.engine.Parallel;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -105,7 +104,7 @@ final class Mlp {
         int cols = (int) h.columns();
         FloatBuffer hb = HostBuffers.floats(h);
         FloatBuffer ob = HostBuffers.floats(out);
-        Parallel.rows(rows, 4, (from, to) -> {
+        Ops.split(rows, 4, (from, to) -> {
             float[] x = new float[cols];
             float[] o = new float[cols];
             for (int r = from; r < to; r++) {

@@ -2,6 +2,7 @@ package dev.attune.core.model;
 
 import dev.attune.core.engine.Engine;
 import dev.attune.core.engine.HostBuffers;
+import dev.attune.core.engine.StepTeam;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.blas.params.MMulTranspose;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -69,6 +70,32 @@ final class Ops {
             return;
         }
         a.add(b, out);
+    }
+
+    /**
+     * Runs {@code body} over {@code [0, rows)} split over the engine's threads, ranges of fewer than
+     * {@code 2 minRows} rows on the caller alone: through {@link StepTeam}, whose caller works too and whose helpers
+     * stay awake between the ~100 ranges of a small model's training step (a fork-join hand-off cost 12-17 us even
+     * with no work, and woke the second thread late: the tiny model's [512, 128] x [128, 512] took 460-545 us split
+     * that way against 360-390 us through the team, one MKL thread per half 357-366 us; 2026-12-02, load 2.8).
+     * Bodies that sum into shared state must not depend on the ranges they are given: use {@link #parts}.
+     */
+    static void split(int rows, int minRows, StepTeam.RowRange body) {
+        StepTeam.rows(rows, minRows, 1, body);
+    }
+
+    /**
+     * Runs {@code body} over the parts {@code [0, parts)}, one range of them per call and each part in exactly one
+     * call, split over the engine's threads: for work that is cut into a fixed number of pieces (a product's row
+     * blocks, one partial sum per piece added up in order afterwards, so results do not depend on which thread ran
+     * what).
+     */
+    static void parts(int parts, StepTeam.RowRange body) {
+        if (parts <= 1) {
+            body.run(0, parts);
+            return;
+        }
+        StepTeam.rows(parts, 1, 1, body);
     }
 
     /** {@code x = 0}: a host fill where the host kernels apply and {@code x} is dense, ND4J's assign elsewhere. */
