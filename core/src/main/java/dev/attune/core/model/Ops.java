@@ -56,20 +56,17 @@ final class Ops {
             FloatBuffer z = HostBuffers.floats(out);
             int n = (int) out.length();
             int chunk = 4096;
-            // Blocks of 4096 elements over the threads (the tiny model's [512, 128] residual adds: 16 blocks).
-            split((n + chunk - 1) / chunk, 4, (first, last) -> {
-                float[] u = new float[Math.min(n, chunk)];
-                float[] v = new float[u.length];
-                for (int at = first * chunk; at < Math.min(n, last * chunk); at += chunk) {
-                    int len = Math.min(chunk, n - at);
-                    x.get(at, u, 0, len);
-                    y.get(at, v, 0, len);
-                    for (int i = 0; i < len; i++) {
-                        u[i] += v[i];
-                    }
-                    z.put(at, u, 0, len);
+            float[] u = new float[Math.min(n, chunk)];
+            float[] v = new float[u.length];
+            for (int at = 0; at < n; at += chunk) {
+                int len = Math.min(chunk, n - at);
+                x.get(at, u, 0, len);
+                y.get(at, v, 0, len);
+                for (int i = 0; i < len; i++) {
+                    u[i] += v[i];
                 }
-            });
+                z.put(at, u, 0, len);
+            }
             return;
         }
         a.add(b, out);
