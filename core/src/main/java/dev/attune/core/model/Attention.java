@@ -146,6 +146,7 @@ final class Attention {
             FloatPointer y = pointer(a.y);
             float[] part = new float[hs];
             float[] row = new float[total];
+            float[] exps = new float[total];
             for (int bh = from; bh < to; bh++) {
                 int b = bh / heads;
                 int h = bh % heads;
@@ -164,7 +165,7 @@ final class Attention {
                 for (int i = 0; i < n; i++) {
                     int at = (bh * n + i) * total;
                     probs.get(at, row);
-                    softmaxRow(p, b, i, row);
+                    softmaxRow(p, b, i, row, exps);
                     probs.put(at, row);
                 }
                 HostGemm.sgemm(HostGemm.NO_TRANS, HostGemm.NO_TRANS, n, hs, total, 1f, pr,
@@ -199,7 +200,7 @@ final class Attention {
     }
 
     /** One row of scores -> probabilities in place: query {@code i} of row {@code b}, masked as {@link #softmax}. */
-    private static void softmaxRow(Pass p, int b, int i, float[] row) {
+    private static void softmaxRow(Pass p, int b, int i, float[] row, float[] exps) {
         if (p.keyValid != null) {
             maskedSoftmax(p, b, i, row);
             return;
@@ -207,7 +208,7 @@ final class Attention {
         // Causal only: the allowed keys are the first start + i + 1, one contiguous run.
         int allowed = Math.min(row.length, p.start + i + 1);
         float max = RowKernels.max(row, allowed);
-        double sum = RowKernels.expShiftedSum(row, allowed, max);
+        double sum = RowKernels.expShiftedSum(row, allowed, max, exps);
         RowKernels.scale(row, allowed, (float) (1.0 / sum));
         Arrays.fill(row, allowed, row.length, 0f);
     }
@@ -427,6 +428,7 @@ final class Attention {
         int len = p.total;
         Ops.split(p.batch * heads * n, 64, (from, to) -> {
             float[] row = new float[len];
+            float[] exps = new float[len];
             for (int r = from; r < to; r++) {
                 int b = r / (heads * n);
                 int i = r % n;
@@ -435,7 +437,7 @@ final class Attention {
                     // Causal only: the allowed keys are the first start + i + 1, one contiguous run.
                     int allowed = Math.min(len, p.start + i + 1);
                     float max = RowKernels.max(row, allowed);
-                    double sum = RowKernels.expShiftedSum(row, allowed, max);
+                    double sum = RowKernels.expShiftedSum(row, allowed, max, exps);
                     RowKernels.scale(row, allowed, (float) (1.0 / sum));
                     Arrays.fill(row, allowed, len, 0f);
                 } else {

@@ -153,6 +153,7 @@ final class LmHead {
         float[] shiftedTarget = new float[rows];
         Ops.split(rows, 8, (from, to) -> {
             float[] row = new float[v];
+            float[] exps = javaExp ? new float[v] : null;
             RowWindows windows = new RowWindows(logits, v, to);
             for (int r = from; r < to; r++) {
                 FloatBuffer buffer = windows.at(r);
@@ -172,9 +173,7 @@ final class LmHead {
                     }
                 }
                 if (javaExp) {
-                    for (int j = 0; j < v; j++) {
-                        row[j] = RowKernels.exp(row[j]);
-                    }
+                    RowKernels.exp(row, v, exps);
                 }
                 buffer.put(at, row);
             }

@@ -121,14 +121,47 @@ final class RowKernels {
         return max;
     }
 
-    /** {@code x[j] = exp(x[j] - shift)} for {@code j < n}; returns their sum. */
-    static double expShiftedSum(float[] x, int n, float shift) {
+    /**
+     * {@code x[j] = exp(x[j] - shift)} for {@code j < n}, the same bits as {@link #exp(float)}; returns their sum (in
+     * double, in order). {@code scratch} holds at least {@code n} floats. See {@link #exp(float[], int, float[])}.
+     */
+    static double expShiftedSum(float[] x, int n, float shift, float[] scratch) {
+        expShifted(x, n, shift, scratch);
         double sum = 0;
         for (int i = 0; i < n; i++) {
-            x[i] = exp(x[i] - shift);
             sum += x[i];
         }
         return sum;
+    }
+
+    /**
+     * {@code x[j] = exp(x[j])} for {@code j < n}, the same bits as {@link #exp(float)} element by element, in two
+     * loops: everything but the float/int bit moves first, which C2 vectorises, then {@code 2^k} from the bits kept
+     * in {@code scratch} (at least {@code n} floats), one element at a time.
+     */
+    static void exp(float[] x, int n, float[] scratch) {
+        expShifted(x, n, 0f, scratch);
+    }
+
+    private static void expShifted(float[] x, int n, float shift, float[] scratch) {
+        for (int i = 0; i < n; i++) {
+            float c = Math.max(LOW, Math.min(HIGH, x[i] - shift));
+            float j = c * LOG2E + ROUND;
+            float k = j - ROUND;
+            float r = Math.fma(k, -LN2_HI, c);
+            r = Math.fma(k, -LN2_LO, r);
+            float p = Math.fma(r, C7, C6);
+            p = Math.fma(p, r, C5);
+            p = Math.fma(p, r, C4);
+            p = Math.fma(p, r, C3);
+            p = Math.fma(p, r, C2);
+            p = Math.fma(p, r, 1f);
+            x[i] = Math.fma(p, r, 1f);
+            scratch[i] = j;
+        }
+        for (int i = 0; i < n; i++) {
+            x[i] *= Float.intBitsToFloat((Float.floatToRawIntBits(scratch[i]) + EXPONENT_BIAS) << 23);
+        }
     }
 
     /** {@code x[j] *= scale} for {@code j < n}. */

@@ -212,4 +212,45 @@ class RowKernelsTest {
             assertEquals(expected, d[k], 1e-6, "d / d z[" + k + "]");
         }
     }
+
+    /**
+     * The row exp (two loops, the first vectorised) gives the one-element exp's bits: over a dense grid on [-100, 100],
+     * the clamp's edges, infinities and NaN, at lengths around the vector width; the shifted sum adds them in order.
+     */
+    @Test
+    void rowExpGivesTheScalarExpBitForBit() {
+        float[] special = {0f, -0f, 1e-30f, -1e-30f, -87.3f, -87.31f, 88.3f, 88.31f, Float.NEGATIVE_INFINITY,
+            Float.POSITIVE_INFINITY, Float.NaN, Float.MIN_VALUE, -Float.MAX_VALUE, Float.MAX_VALUE};
+        int grid = 200_001;
+        float[] values = new float[grid + special.length];
+        for (int i = 0; i < grid; i++) {
+            values[i] = -100f + i * 1e-3f;
+        }
+        System.arraycopy(special, 0, values, grid, special.length);
+        float[] x = values.clone();
+        RowKernels.exp(x, x.length, new float[x.length]);
+        for (int i = 0; i < values.length; i++) {
+            assertEquals(Float.floatToRawIntBits(RowKernels.exp(values[i])), Float.floatToRawIntBits(x[i]),
+                    "exp(" + values[i] + ")");
+        }
+        Random random = new Random(7);
+        for (int n : new int[] {1, 7, 15, 16, 17, 63, 64, 256, 257}) {
+            float[] row = new float[n + 3];
+            for (int i = 0; i < row.length; i++) {
+                row[i] = (float) (random.nextGaussian() * 4);
+            }
+            float shift = 1.25f;
+            float[] expected = row.clone();
+            double expectedSum = 0;
+            for (int i = 0; i < n; i++) {
+                expected[i] = RowKernels.exp(row[i] - shift);
+                expectedSum += expected[i];
+            }
+            double sum = RowKernels.expShiftedSum(row, n, shift, new float[n]);
+            assertEquals(expectedSum, sum, 0.0, "n=" + n);
+            for (int i = 0; i < row.length; i++) {
+                assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(row[i]), "n=" + n + " i=" + i);
+            }
+        }
+    }
 }

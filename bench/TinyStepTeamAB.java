@@ -1,0 +1,57 @@
+import dev.attune.core.config.GptConfig;
+import dev.attune.core.model.GptModel;
+import dev.attune.core.model.TokenBatch;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.util.Arrays;
+
+/**
+ * The tiny model's forward+backward step (fwdbwd-tiny's model and batch) with the step team on and off, alternating
+ * every 10 steps in one process, so that both halves see the same load: on a shared machine separate processes
+ * minutes apart differ by more than the change. "off" routes every range to the fork-join pool, as before the team
+ * served training (the attune.stepTeam switch, set by reflection). Prints the median, quartiles, minimum and process
+ * CPU per step of each. bench/tiny-step-team-ab.sh compiles and runs it.
+ */
+public class TinyStepTeamAB {
+    public static void main(String[] args) throws Exception {
+        int steps = args.length > 0 ? Integer.parseInt(args[0]) : 600;
+        Class<?> benches = Class.forName("dev.attune.examples.bench.ModelBenches");
+        Method tokens = benches.getDeclaredMethod("randomTokens", int.class, int.class, int.class, long.class);
+        tokens.setAccessible(true);
+        Field tiny = benches.getDeclaredField("TINY");
+        tiny.setAccessible(true);
+        Object shape = tiny.get(null);
+        Method config = shape.getClass().getDeclaredMethod("config");
+        config.setAccessible(true);
+        GptModel model = GptModel.create((GptConfig) config.invoke(shape), 1);
+        TokenBatch batch = TokenBatch.of((int[][]) tokens.invoke(null, 8, 64, 256, 2L),
+                (int[][]) tokens.invoke(null, 8, 64, 256, 3L));
+        Field mode = Class.forName("dev.attune.core.engine.StepTeam").getDeclaredField("mode");
+        mode.setAccessible(true);
+        for (int i = 0; i < 150; i++) {   // warm-up, both ways
+            mode.set(null, i % 20 < 10 ? "on" : "off");
+            model.forwardBackward(batch, batch.validTargets(), false, 0);
+        }
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean();
+        double[][] ms = new double[2][steps / 2 + 1];
+        int[] count = new int[2];
+        long[] cpu = new long[2];
+        for (int i = 0; i < steps; i++) {
+            int side = (i / 10) % 2;      // 0: team on, 1: off
+            mode.set(null, side == 0 ? "on" : "off");
+            long c0 = os.getProcessCpuTime();
+            long t0 = System.nanoTime();
+            model.forwardBackward(batch, batch.validTargets(), false, 0);
+            ms[side][count[side]++] = (System.nanoTime() - t0) / 1e6;
+            cpu[side] += os.getProcessCpuTime() - c0;
+        }
+        for (int side = 0; side < 2; side++) {
+            double[] t = Arrays.copyOf(ms[side], count[side]);
+            Arrays.sort(t);
+            int n = t.length;
+            System.out.printf("team %-3s: median %.2f ms, quartiles %.2f-%.2f, min %.2f, process CPU %.2f ms a step%n",
+                    side == 0 ? "on" : "off", t[n / 2], t[n / 4], t[3 * n / 4], t[0], cpu[side] / 1e6 / n);
+        }
+    }
+}
