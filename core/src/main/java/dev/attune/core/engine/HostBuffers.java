@@ -1,5 +1,7 @@
 package dev.attune.core.engine;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
@@ -41,6 +43,23 @@ public final class HostBuffers {
         FloatPointer at = new FloatPointer(array.data().pointer()).getPointer(array.offset() + from);
         at.capacity(count);
         return at.asBuffer();
+    }
+
+    /**
+     * A little-endian byte view of a dense float32 array's elements (byte 0 is its first element's first byte), for
+     * kernels that read floats with {@code FloatVector.fromByteBuffer}.
+     *
+     * @throws IllegalArgumentException if the array is not dense float32 or spans 2^31 bytes or more
+     */
+    public static ByteBuffer bytes(INDArray array) {
+        FloatBuffer floats = floats(array);   // checks float32 and density
+        if (4L * floats.capacity() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a byte view holds less than 2^31 bytes, the array has "
+                    + 4L * floats.capacity());
+        }
+        FloatPointer at = new FloatPointer(array.data().pointer()).getPointer(array.offset());
+        at.capacity(floats.capacity());
+        return at.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** True when the array's elements are contiguous in C order (a plain array or a contiguous view). */

@@ -22,7 +22,7 @@ final class Block {
     static volatile boolean forceGeneralPath = false;
 
     /** The one-token step's attention uses the Vector API, which a JVM has only when started with its module. */
-    private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
     /** Activations of one layer, kept for the backward pass. */
     static final class Acts {

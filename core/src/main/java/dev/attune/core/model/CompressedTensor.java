@@ -6,7 +6,6 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 import dev.attune.core.engine.Engine;
 import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
-import dev.attune.core.engine.StepTeam;
 import dev.attune.core.io.FloatFormats;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -424,22 +423,13 @@ public final class CompressedTensor {
                     + " outputs for up to " + PACKED_MAX_ROWS + " rows, got " + rows + " rows, x of " + x.length
                     + ", y of " + y.length + (bias == null ? "" : ", bias of " + bias.length));
         }
-        boolean int8 = format == WeightFormat.INT8;
-        StepTeam.rows(out, 64, 16, (from, to) -> {
-            if (int8) {
-                PackedKernels.int8(x, rows, q, scales, in, out, group, y, from, to);
-            } else {
-                PackedKernels.bf16(x, rows, bf16, in, out, y, from, to);
-            }
-            if (bias != null || gelu) {
-                for (int r = 0; r < rows; r++) {
-                    for (int o = r * out + from, end = r * out + to, j = from; o < end; o++, j++) {
-                        float v = bias == null ? y[o] : y[o] + bias[j];
-                        y[o] = gelu ? RowKernels.gelu(v) : v;
-                    }
-                }
-            }
-        });
+        if (format == WeightFormat.INT8) {
+            PackedKernels.product(rows, out, y, bias, gelu,
+                    (from, to) -> PackedKernels.int8(x, rows, q, scales, in, out, group, y, from, to));
+        } else {
+            PackedKernels.product(rows, out, y, bias, gelu,
+                    (from, to) -> PackedKernels.bf16(x, rows, bf16, in, out, y, from, to));
+        }
     }
 
     /** y = x W^T block by block of output rows: dequantize a block, then one GEMM into y's matching columns. */

@@ -10,6 +10,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -37,6 +38,8 @@ public final class GptModel {
     private final DataType dataType;
     private final WeightFormat weightFormat;
     private final Map<String, CompressedTensor> compressed;  // empty for float weights
+    private final boolean decodingLayout;                    // see forDecoding()
+    private final Map<String, INDArray> weightRows = new LinkedHashMap<>();  // decoding layout: [out, in] storage
     private final ParameterLayout layout;
     private final INDArray parameters;
     private final Map<String, INDArray> parameterViews = new LinkedHashMap<>();
@@ -61,18 +64,24 @@ public final class GptModel {
     private KvCache evaluationCache;
 
     private GptModel(GptConfig config, DataType dataType) {
-        this(config, dataType, WeightFormat.FP32);
+        this(config, dataType, WeightFormat.FP32, false);
     }
 
     private GptModel(GptConfig config, DataType dataType, WeightFormat weightFormat) {
-        this(config, dataType, weightFormat, null);
+        this(config, dataType, weightFormat, false);
     }
 
-    private GptModel(GptConfig config, DataType dataType, WeightFormat weightFormat, INDArray flatParameters) {
+    private GptModel(GptConfig config, DataType dataType, WeightFormat weightFormat, boolean decodingLayout) {
+        this(config, dataType, weightFormat, decodingLayout, null);
+    }
+
+    private GptModel(GptConfig config, DataType dataType, WeightFormat weightFormat, boolean decodingLayout,
+                     INDArray flatParameters) {
         Engine.init();
         this.config = config;
         this.dataType = dataType;
         this.weightFormat = weightFormat;
+        this.decodingLayout = decodingLayout;
         Map<String, CompressedTensor> packed = new LinkedHashMap<>();
         if (weightFormat != WeightFormat.FP32) {
             CompressedTensor.requireSupported();
@@ -84,12 +93,23 @@ public final class GptModel {
         this.compressed = Collections.unmodifiableMap(packed);
         this.layout = new ParameterLayout(config, packed.keySet());
         this.parameters = flatParameters != null ? flatParameters : Nd4j.create(dataType, layout.total());
+        Set<String> transposed = decodingLayout ? projectionWeightNames(config) : Set.of();
         for (String name : layout.names()) {
-            if (!packed.containsKey(name)) {
-                parameterViews.put(name, view(parameters, layout.entry(name)));
+            if (packed.containsKey(name)) {
+                continue;
+            }
+            ParameterLayout.Entry e = layout.entry(name);
+            if (transposed.contains(name)) {
+                // stored [out, in]; the Hugging Face view [in, out] is its transpose
+                INDArray rows = parameters.get(NDArrayIndex.interval(e.offset(), e.offset() + e.size()))
+                        .reshape(e.shape()[1], e.shape()[0]);
+                weightRows.put(name, rows);
+                parameterViews.put(name, rows.transpose());
+            } else {
+                parameterViews.put(name, view(parameters, e));
             }
         }
-        this.frozen = weightFormat != WeightFormat.FP32;
+        this.frozen = weightFormat != WeightFormat.FP32 || decodingLayout;
         double eps = config.layerNormEpsilon();
         this.embedding = new Embedding(param("wte.weight"), param("wpe.weight"), packed.get("wte.weight"));
         this.blocks = new Block[config.layers()];
@@ -102,7 +122,7 @@ public final class GptModel {
                     new Mlp(config, l, linear(p + "mlp.c_fc"), linear(p + "mlp.c_proj")));
         }
         this.lnF = new LayerNorm(param("ln_f.weight"), param("ln_f.bias"), eps);
-        this.head = new LmHead(param("wte.weight"), packed.get("wte.weight"));
+        this.head = new LmHead(param("wte.weight"), packed.get("wte.weight"), decodingLayout);
         this.adapters = new Adapters(config, blocks);
     }
 
@@ -112,7 +132,15 @@ public final class GptModel {
     }
 
     private Linear linear(String prefix) {
-        return new Linear(param(prefix + ".weight"), param(prefix + ".bias"), compressed.get(prefix + ".weight"));
+        return new Linear(param(prefix + ".weight"), param(prefix + ".bias"), compressed.get(prefix + ".weight"),
+                weightRows.get(prefix + ".weight"));
+    }
+
+    /** The four projection weights of every layer (GPT-2's Conv1D, {@code [in, out]}). */
+    private static Set<String> projectionWeightNames(GptConfig config) {
+        Set<String> names = new java.util.LinkedHashSet<>(compressedNames(config));
+        names.remove("wte.weight");
+        return names;
     }
 
     /**
@@ -162,7 +190,7 @@ public final class GptModel {
             throw new IllegalArgumentException("the parameters must be a dense float32 vector of " + count
                     + " values, got " + parameters.dataType() + " " + java.util.Arrays.toString(parameters.shape()));
         }
-        return new GptModel(config, DataType.FLOAT, WeightFormat.FP32, parameters);
+        return new GptModel(config, DataType.FLOAT, WeightFormat.FP32, false, parameters);
     }
 
     /**
@@ -212,6 +240,46 @@ public final class GptModel {
         return m;
     }
 
+    /**
+     * An inference copy of this float32 model laid out for decoding: the four projection weights of every layer are
+     * stored one row per output channel ({@code [out, in]}, the transpose of GPT-2's Conv1D layout, as torch's
+     * {@code nn.Linear} holds them), so that the one-token decoding step reads each output's weights as one contiguous
+     * stream, with Java's Vector API, and the tied LM head does the same over {@code wte}. The values and the
+     * arithmetic are float32 as before; only the order of the sums differs, so logits agree with this model's to float
+     * rounding. Longer inputs (prompts, scoring) multiply through the same GEMM with the weights as its transposed
+     * operand. Batch-1 decoding of GPT-2 small ran 1.5-1.9x faster than through this model on the benchmark machine
+     * (BENCHMARKS.md, "Decoding layout"). {@link #parameter(String)} still gives every tensor in the Hugging Face
+     * shape (a transposed view for the projections), and {@link dev.attune.core.checkpoint.HfCheckpoint#save} writes
+     * the usual checkpoint.
+     *
+     * <p>Like a compressed model it scores, generates and serves, with adapters attached after the conversion, but
+     * does not train: its base is frozen and a training pass throws. Making the copy needs room for a second copy of
+     * the weights while this model is alive; drop this one afterwards. A model already laid out for decoding returns
+     * itself.
+     *
+     * @throws IllegalStateException if this model is compressed or not float32
+     */
+    public GptModel forDecoding() {
+        if (decodingLayout) {
+            return this;
+        }
+        if (weightFormat != WeightFormat.FP32 || dataType != DataType.FLOAT) {
+            throw new IllegalStateException("the decoding layout is for float32 models, this one holds "
+                    + (weightFormat != WeightFormat.FP32 ? weightFormat.id() + " weights" : dataType + " values")
+                    + " (a compressed model already decodes from one row per output)");
+        }
+        GptModel m = new GptModel(config, DataType.FLOAT, WeightFormat.FP32, true);
+        for (String name : layout.names()) {
+            m.parameter(name).assign(parameter(name));
+        }
+        return m;
+    }
+
+    /** Whether this model came from {@link #forDecoding()}. */
+    public boolean decodingLayout() {
+        return decodingLayout;
+    }
+
     /** How the large matrices are held: {@link WeightFormat#FP32} unless this model came from {@link #compressed}. */
     public WeightFormat weightFormat() {
         return weightFormat;
@@ -226,6 +294,10 @@ public final class GptModel {
         if (weightFormat != WeightFormat.FP32) {
             throw new IllegalStateException(what + " needs float32 weights; this model holds " + weightFormat.id()
                     + " weights for inference (train the float32 model, then compress it)");
+        }
+        if (decodingLayout) {
+            throw new IllegalStateException(what + " needs the training layout; this model is laid out for decoding "
+                    + "(train the float32 model, then call forDecoding())");
         }
     }
 
@@ -362,7 +434,10 @@ public final class GptModel {
         return gradientViews().get(name);
     }
 
-    /** All weights, flat [P] (in a compressed model, only those it holds in float32). */
+    /**
+     * All weights, flat [P] (in a compressed model, only those it holds in float32; in the decoding layout the
+     * projection weights lie there as {@code [out, in]}).
+     */
     public INDArray parameters() {
         return parameters;
     }
@@ -996,6 +1071,7 @@ public final class GptModel {
     public String toString() {
         return "GptModel[" + config + ", " + parameterCount() + " parameters, " + dataType
                 + (weightFormat == WeightFormat.FP32 ? "" : ", " + weightFormat.id() + " weights")
+                + (decodingLayout ? ", decoding layout" : "")
                 + (frozen ? ", frozen" : "") + (adapters.isEmpty() ? "" : ", with adapters") + "]";
     }
 }

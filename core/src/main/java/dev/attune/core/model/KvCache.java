@@ -7,10 +7,7 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 
 import dev.attune.core.engine.HostBuffers;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.Arrays;
-import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -321,17 +318,10 @@ public final class KvCache {
 
         private void cutHostViews() {
             if (hostOf != k) {
-                hostK = bytes(k);
-                hostV = bytes(v);
+                hostK = HostBuffers.bytes(k);
+                hostV = HostBuffers.bytes(v);
                 hostOf = k;
             }
-        }
-
-        private static ByteBuffer bytes(INDArray store) {
-            FloatBuffer floats = HostBuffers.floats(store);   // checks float32 and density
-            FloatPointer at = new FloatPointer(store.data().pointer()).getPointer(store.offset());
-            at.capacity(floats.capacity());
-            return at.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         }
 
         /** Stores keys and values [B, H, n, hs] at positions {@code start .. start+n}. */

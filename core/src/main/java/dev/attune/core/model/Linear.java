@@ -1,6 +1,7 @@
 package dev.attune.core.model;
 
 import dev.attune.core.engine.HostBuffers;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
@@ -21,18 +22,26 @@ final class Linear {
     final INDArray weight;      // [in, out]; null when compressed
     final INDArray bias;        // [out]
     final CompressedTensor compressed;  // null: float32 weights
+    /** The same float32 weights stored one row per output channel ({@link GptModel#forDecoding()}); else null. */
+    final INDArray weightRows;  // [out, in], weight is its transposed view
     ProjectionAdapter adapter;  // null: the plain projection
     private INDArray adaptedInput;
     private Boolean denseWeight;        // null until hostRows() first asks
     private float[] hostBias;           // forwardRows' copy of the bias
-    private FloatPointer weightPointer;  // forwardRows' view of the float32 weight's host memory  // what the base read in the last training forward, when the adapter changed it
+    private FloatPointer weightPointer;  // forwardRows' view of the float32 weight's host memory
+    private ByteBuffer weightRowBytes;   // forwardRows' view of weightRows' host memory
 
     Linear(Param weight, Param bias, CompressedTensor compressed) {
+        this(weight, bias, compressed, null);
+    }
+
+    Linear(Param weight, Param bias, CompressedTensor compressed, INDArray weightRows) {
         this.weightParam = weight;
         this.biasParam = bias;
         this.weight = weight.value;
         this.bias = bias.value;
         this.compressed = compressed;
+        this.weightRows = weightRows;
     }
 
     /** x [R, in] -> y [R, out]. */
@@ -41,11 +50,14 @@ final class Linear {
         if (compressed != null) {
             compressed.multiply(in, y, bias);                    // bf16 / int8 weights, read as stored
         } else {
+            // W [in, out] is weightRows^T in the decoding layout
+            INDArray w = weightRows == null ? weight : weightRows;
+            boolean transposed = weightRows != null;
             if (Ops.hostKernels(y.dataType()) && HostBuffers.isDense(y) && HostBuffers.isDense(bias)) {
                 fillRows(y, bias);                               // then y = x W + y: the bias rides in the GEMM
-                Ops.gemm(in, false, weight, false, y, 1.0, 1.0);
+                Ops.gemm(in, false, w, transposed, y, 1.0, 1.0);
             } else {
-                Ops.gemm(in, false, weight, false, y, 1.0, 0.0);
+                Ops.gemm(in, false, w, transposed, y, 1.0, 0.0);
                 y.addiRowVector(bias);
             }
         }
@@ -79,7 +91,8 @@ final class Linear {
             return false;
         }
         if (denseWeight == null) {
-            denseWeight = compressed != null || HostBuffers.isDense(weight);   // the view never moves: check once
+            // the views never move: check once
+            denseWeight = compressed != null || (weightRows != null ? rowBytes() != null : HostBuffers.isDense(weight));
         }
         return denseWeight;
     }
@@ -91,8 +104,9 @@ final class Linear {
 
     /**
      * {@code y = x W + b} over Java arrays, {@code x [rows, in]} and {@code y [rows, out]} for a few rows (the
-     * one-token decoding step), then GELU when {@code gelu}: compressed weights through the packed kernels, float32
-     * weights through one CBLAS call on a native copy of x. See {@link #hostRows()}.
+     * one-token decoding step), then GELU when {@code gelu}: compressed weights and the decoding layout through the
+     * packed kernels, float32 weights in GPT-2's layout through one CBLAS call on a native copy of x. See
+     * {@link #hostRows()}.
      */
     void forwardRows(float[] x, int rows, float[] y, boolean gelu) {
         int in = inputs();
@@ -103,6 +117,12 @@ final class Linear {
         HostBuffers.window(bias, 0, out).get(0, hostBias);     // read each step: training may have changed it
         if (compressed != null) {
             compressed.multiply(x, rows, y, hostBias, gelu);
+            return;
+        }
+        if (weightRows != null) {
+            ByteBuffer w = rowBytes();
+            PackedKernels.product(rows, out, y, hostBias, gelu,
+                    (from, to) -> PackedKernels.fp32(x, rows, w, in, out, y, from, to));
             return;
         }
         NativeRows scratch = NATIVE_ROWS.get();
@@ -121,6 +141,14 @@ final class Linear {
                 y[r * out + o] = gelu ? RowKernels.gelu(v) : v;
             }
         }
+    }
+
+    /** weightRows' host memory as bytes, or null where the kernels cannot read it (not dense, 2 GB or more). */
+    private ByteBuffer rowBytes() {
+        if (weightRowBytes == null && HostBuffers.isDense(weightRows) && 4 * weightRows.length() <= Integer.MAX_VALUE) {
+            weightRowBytes = HostBuffers.bytes(weightRows);
+        }
+        return weightRowBytes;
     }
 
     private int inputs() {
@@ -164,8 +192,9 @@ final class Linear {
      * {@code backwardInput} as zeros, which still writes its parameters' gradients.
      */
     void backward(INDArray x, INDArray dy, INDArray dx, Pass p, boolean inputGradient) {
-        if (compressed != null) {
-            throw new IllegalStateException("compressed weights are for inference only: train the float32 model");
+        if (compressed != null || weightRows != null) {
+            throw new IllegalStateException((compressed != null ? "compressed weights are" : "the decoding layout is")
+                    + " for inference only: train the float32 model");
         }
         INDArray dBase = adapter == null ? dy : adapter.backwardOutput(x, dy, p);
         INDArray in = adapter == null || adaptedInput == null ? x : adaptedInput;

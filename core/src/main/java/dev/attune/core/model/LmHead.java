@@ -2,6 +2,7 @@ package dev.attune.core.model;
 
 import dev.attune.core.engine.HostBuffers;
 import dev.attune.core.engine.Parallel;
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -16,11 +17,17 @@ final class LmHead {
     private final Param wteParam;
     private final INDArray wte;      // [V, C]; null when compressed
     private final CompressedTensor compressed;  // null: float32 weights
+    private final boolean decodingLayout;        // a few rows go through the packed kernel over wte
+    private ByteBuffer wteBytes;                 // wte's host memory, for that kernel
+    /** Decoding steps' input and logits rows, kept per thread. */
+    private static final ThreadLocal<float[][]> ROWS_SCRATCH = ThreadLocal.withInitial(
+            () -> new float[][] {new float[0], new float[0]});
 
-    LmHead(Param wte, CompressedTensor compressed) {
+    LmHead(Param wte, CompressedTensor compressed, boolean decodingLayout) {
         this.wteParam = wte;
         this.wte = wte.value;
         this.compressed = compressed;
+        this.decodingLayout = decodingLayout;
     }
 
     /** x [R, C] -> logits [R, V]. */
@@ -29,7 +36,39 @@ final class LmHead {
             compressed.multiply(x, logits, null);
             return;
         }
+        if (decodingLayout && x.rows() <= CompressedTensor.PACKED_ROWS && Block.VECTOR_API
+                && Ops.hostKernels(logits.dataType()) && HostBuffers.isDense(x) && HostBuffers.isDense(logits)
+                && HostBuffers.isDense(wte) && 4 * wte.length() <= Integer.MAX_VALUE) {
+            forwardRows(x, logits);
+            return;
+        }
         Ops.gemm(x, false, wte, true, logits, 1.0, 0.0);
+    }
+
+    /**
+     * A decoding step's logits: wte [V, C] already holds one row per output (a vocabulary entry), so the packed
+     * kernel reads it as one contiguous stream per thread.
+     */
+    private void forwardRows(INDArray x, INDArray logits) {
+        int rows = (int) x.rows();
+        int c = (int) x.columns();
+        int v = (int) logits.columns();
+        if (wteBytes == null) {
+            wteBytes = HostBuffers.bytes(wte);
+        }
+        float[][] scratch = ROWS_SCRATCH.get();
+        if (scratch[0].length < rows * c) {
+            scratch[0] = new float[rows * c];
+        }
+        if (scratch[1].length < rows * v) {
+            scratch[1] = new float[rows * v];
+        }
+        float[] xs = scratch[0];
+        float[] ys = scratch[1];
+        HostBuffers.window(x, 0, rows * c).get(0, xs, 0, rows * c);
+        ByteBuffer w = wteBytes;
+        PackedKernels.product(rows, v, ys, null, false, (from, to) -> PackedKernels.fp32(xs, rows, w, c, v, ys, from, to));
+        HostBuffers.window(logits, 0, rows * v).put(0, ys, 0, rows * v);
     }
 
     /**

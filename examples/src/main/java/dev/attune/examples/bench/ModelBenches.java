@@ -173,14 +173,17 @@ final class ModelBenches {
 
     /**
      * As {@link #generate(Settings, int)} with the model's matrices held in {@code format}
-     * ({@link GptModel#compressed}); reports the bytes of weights one decode step reads in {@code weight_bytes}.
+     * ({@link GptModel#compressed}), float32 in the decoding layout ({@link GptModel#forDecoding()}) as
+     * {@code attune generate} runs it; reports the bytes of weights one decode step reads in {@code weight_bytes}.
      */
     static Measurement generate(Settings s, int batchSize, WeightFormat format) throws Exception {
         Shape shape = s.smoke() ? SMOKE : GPT2;
         int prompt = s.smoke() ? 4 : 16;
         int total = s.smoke() ? 12 : 128;
         int generated = total - prompt;
-        GptModel model = GptModel.create(shape.config(), 1).compressed(format);
+        GptModel created = GptModel.create(shape.config(), 1);
+        GptModel model = format == WeightFormat.FP32 ? created.forDecoding() : created.compressed(format);
+        created = null;     // dropped, as attune generate drops it
         List<int[]> prompts = List.of(randomTokens(batchSize, prompt, shape.vocab, 2));
         TimedLm lm = new TimedLm(CausalLm.of(model));
         Generator generator = Generator.of(lm, BpeTokenizer.gpt2());
@@ -206,6 +209,7 @@ final class ModelBenches {
                 shape.fields("batch", batchSize, "prompt", prompt, "total", total,
                         "tokens_per_iter", batchSize * generated, "prefill_s", timedMedian(prefill, s),
                         "decode_s_per_step", timedMedian(decode, s) / steps, "weights", format.id(),
+                        "layout", model.decodingLayout() ? "decoding" : "compressed",
                         "weight_bytes", weightBytes(model)));
     }
 

@@ -19,7 +19,6 @@ import java.util.Map;
 /** Compressed weights ({@link WeightFormat}): their decoding speed beside float32 in one process, and their cost in quality. */
 final class WeightFormatBenches {
 
-    private static final WeightFormat[] FORMATS = WeightFormat.values();
     /** The base model's pretraining corpus; its tail was held out. */
     static final Path CORPUS = ExampleFiles.DATA.resolve(Path.of("corpus", "jargon-4.4.7.txt.gz"));
 
@@ -28,11 +27,13 @@ final class WeightFormatBenches {
 
     /**
      * Batch-1 greedy decoding at GPT-2 small (16-token prompt to 128 tokens, the KV cache, as {@code generate-b1})
-     * with the same random weights held as fp32, bf16 and int8 in one process, the formats taking turns and the order
-     * rotating every repetition: on a busy machine the ratio of runs side by side in time is steadier than absolute
-     * numbers taken minutes apart. The value is int8's tokens/s; the fields give each format's median decode time per
-     * token ({@code decode_ms_fp32} ...) and the median over repetitions of each repetition's speed-up over fp32
-     * ({@code speedup_bf16}, {@code speedup_int8}).
+     * with the same random weights held four ways in one process: float32 in the decoding layout (what
+     * {@code attune generate} runs), float32 in GPT-2's own layout, bf16 and int8; the variants take turns and the
+     * order rotates every repetition: on a busy machine the ratio of runs side by side in time is steadier than
+     * absolute numbers taken minutes apart. The value is int8's tokens/s; the fields give each variant's median decode
+     * time per token ({@code decode_ms_fp32}, {@code decode_ms_fp32_gpt2_layout}, ...) and the median over repetitions
+     * of each repetition's speed-up over the decoding layout's float32 ({@code speedup_bf16}, {@code speedup_int8},
+     * and {@code speedup_fp32_gpt2_layout}, below 1 where GPT-2's layout is slower).
      */
     static Measurement alternating(Settings s) throws Exception {
         ModelBenches.Shape shape = s.smoke() ? ModelBenches.SMOKE : ModelBenches.GPT2;
@@ -40,26 +41,30 @@ final class WeightFormatBenches {
         int total = s.smoke() ? 12 : 128;
         int generated = total - prompt;
         GptModel fp32 = GptModel.create(shape.config(), 1);
-        Generator[] generators = new Generator[FORMATS.length];
-        ModelBenches.TimedLm[] lms = new ModelBenches.TimedLm[FORMATS.length];
-        for (int k = 0; k < FORMATS.length; k++) {
-            lms[k] = new ModelBenches.TimedLm(CausalLm.of(fp32.compressed(FORMATS[k])));
+        String[] labels = {"fp32", "fp32_gpt2_layout", "bf16", "int8"};
+        GptModel[] models = {fp32.forDecoding(), fp32, fp32.compressed(WeightFormat.BF16),
+                fp32.compressed(WeightFormat.INT8)};
+        int int8 = 3;
+        Generator[] generators = new Generator[labels.length];
+        ModelBenches.TimedLm[] lms = new ModelBenches.TimedLm[labels.length];
+        for (int k = 0; k < labels.length; k++) {
+            lms[k] = new ModelBenches.TimedLm(CausalLm.of(models[k]));
             generators[k] = Generator.of(lms[k], BpeTokenizer.gpt2());
         }
         List<int[]> prompts = List.of(ModelBenches.randomTokens(1, prompt, shape.vocab(), 2));
         GenerationConfig greedy = GenerationConfig.builder().maxNewTokens(generated).ignoreEos(true).build();
         int steps = generated - 1; // the first new token comes out of the prefill
-        double[][] perToken = new double[FORMATS.length][s.iterations()];
+        double[][] perToken = new double[labels.length][s.iterations()];
         double[] int8Seconds = new double[s.iterations()];
         for (int rep = -s.warmup(); rep < s.iterations(); rep++) {
-            for (int turn = 0; turn < FORMATS.length; turn++) {
-                int k = Math.floorMod(turn + rep, FORMATS.length);
+            for (int turn = 0; turn < labels.length; turn++) {
+                int k = Math.floorMod(turn + rep, labels.length);
                 long t0 = System.nanoTime();
                 generators[k].generateBatch(prompts, greedy);
                 long t1 = System.nanoTime();
                 if (rep >= 0) {
                     perToken[k][rep] = (t1 - lms[k].firstCallEnd) * 1e-9 / steps;
-                    if (FORMATS[k] == WeightFormat.INT8) {
+                    if (k == int8) {
                         int8Seconds[rep] = (t1 - t0) * 1e-9;
                     }
                 }
@@ -67,17 +72,17 @@ final class WeightFormatBenches {
         }
         Map<String, Object> fields = shape.fields("batch", 1, "prompt", prompt, "total", total, "tokens_per_iter",
                 generated, "repetitions", s.iterations());
-        for (int k = 0; k < FORMATS.length; k++) {
-            fields.put("decode_ms_" + FORMATS[k].id(), 1000 * median(perToken[k]));
+        for (int k = 0; k < labels.length; k++) {
+            fields.put("decode_ms_" + labels[k], 1000 * median(perToken[k]));
         }
-        for (int k = 1; k < FORMATS.length; k++) {
+        for (int k = 1; k < labels.length; k++) {
             double[] speedup = new double[s.iterations()];
             for (int r = 0; r < speedup.length; r++) {
                 speedup[r] = perToken[0][r] / perToken[k][r];
             }
-            fields.put("speedup_" + FORMATS[k].id(), median(speedup));
-            fields.put("speedup_" + FORMATS[k].id() + "_min", Arrays.stream(speedup).min().orElseThrow());
-            fields.put("speedup_" + FORMATS[k].id() + "_max", Arrays.stream(speedup).max().orElseThrow());
+            fields.put("speedup_" + labels[k], median(speedup));
+            fields.put("speedup_" + labels[k] + "_min", Arrays.stream(speedup).min().orElseThrow());
+            fields.put("speedup_" + labels[k] + "_max", Arrays.stream(speedup).max().orElseThrow());
         }
         return new Measurement(int8Seconds, generated, fields);
     }

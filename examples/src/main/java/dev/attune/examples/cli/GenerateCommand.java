@@ -95,10 +95,11 @@ public final class GenerateCommand implements Callable<Integer> {
         GenerationConfig config = config();
         Pretrained loaded = ModelDirectory.load(model, weights.resolve(model));
         Tokenizer tokenizer = loaded.tokenizer();
-        GptModel gpt = AdapterOptions.withAdapter(loaded.model(), adapter);
+        GptModel gpt = AdapterOptions.withAdapter(WeightsOption.forDecoding(loaded.model()), adapter);
+        loaded = null;    // a float32 original that the decoding layout copied is garbage from here on
         Generator generator = Generator.of(gpt, tokenizer);
         int[] prompt = input.ids != null ? input.ids : tokenizer.encode(input.prompt);
-        warnAboutLength(prompt.length, loaded.model().config().contextLength());
+        warnAboutLength(prompt.length, gpt.config().contextLength());
         PrintWriter out = spec.commandLine().getOut();
         if (output.json()) {
             GenerationResult r = generator.generate(prompt, config);

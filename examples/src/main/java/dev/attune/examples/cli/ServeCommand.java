@@ -148,7 +148,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         Pretrained loaded = ModelDirectory.load(model, weights.resolve(model));
         ChatTemplate template = chatTemplate != null ? ChatTemplate.load(chatTemplate) : null;
-        return AttuneServer.start(loaded.model(), loaded.tokenizer(), template, config);
+        return AttuneServer.start(WeightsOption.forDecoding(loaded.model()), loaded.tokenizer(), template, config);
     }
 
     private String describe() {
