@@ -14,6 +14,7 @@ import dev.attune.core.model.WeightFormat;
 import org.nd4j.linalg.api.buffer.DataType;
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -152,39 +153,85 @@ public final class HfCheckpoint {
      */
     public static GptModel load(Path directory, WeightFormat format) throws IOException {
         try (Plan plan = Plan.of(directory)) {
-            GptModel model = GptModel.zeros(plan.config, format);
-            Map<String, CompressedTensor> packed = model.compressedTensors();
-            for (Map.Entry<String, Stored> e : plan.tensors.entrySet()) {
-                String name = e.getKey();
-                Stored s = e.getValue();
-                Stored scale = plan.scales.get(name);
-                CompressedTensor target = packed.get(name);
-                DType stored = s.info().dtype();
-                if (target != null && stored == DType.I8 && format == WeightFormat.INT8) {
-                    target.load(s.file().readBytes(s.info().name()), scale.file().readFloats(scale.info().name()),
-                            groupSize(s));
-                } else if (target != null && stored == DType.BF16 && format == WeightFormat.BF16) {
-                    target.load(s.file().readBytes(s.info().name()), null, 0);
-                } else {
-                    INDArray values = target == null ? model.parameter(name) : Nd4j.create(DataType.FLOAT,
-                            s.info().shape());
-                    if (scale != null) {
-                        values.assign(int8Values(name, s, scale));
-                    } else {
-                        s.file().readInto(s.info().name(), values);
-                    }
-                    if (target != null) {
-                        target.quantize(values);
-                    }
-                }
+            GptModel model = format == WeightFormat.FP32 ? loadThroughHost(plan) : null;
+            if (model == null) {
+                model = loadInPlace(plan, format);
             }
             if (plan.lmHead != null) {
-                checkTied(plan.lmHead, packed.isEmpty() ? model.parameter("wte.weight")
+                checkTied(plan.lmHead, model.compressedTensors().isEmpty() ? model.parameter("wte.weight")
                         : storedValues(plan, "wte.weight"));
             }
             checkFinite(directory, model);
             return model;
         }
+    }
+
+    /**
+     * A float32 model read into host memory of its own, without ND4J, and then handed to ND4J as it is; null where
+     * that does not apply (a tensor stored as int8, more than 2 GB of weights, a backend other than the CPU's, not
+     * enough direct memory), and the caller loads the model in place.
+     *
+     * <p>Why: a short command ({@code attune score}) starts ND4J on a second thread (its native libraries, about half
+     * a second) and reaches the weights before ND4J is ready. Reading them into ND4J's arrays had to wait for it;
+     * reading them here, into a direct buffer that becomes the model's flat parameter buffer, happens while ND4J
+     * starts. The buffer is zeroed and so touched once, page by page, before the weights are decoded into it: fresh
+     * memory is a page fault per 4 KB page, about 75 ms for 29 MB on the VMs this was measured on, which no longer
+     * waits for ND4J either. One copy of the weights is held, as before.
+     */
+    static GptModel loadThroughHost(Plan plan) throws IOException {
+        if (!plan.scales.isEmpty()) {
+            return null;
+        }
+        for (Stored s : plan.tensors.values()) {
+            if (!s.info().dtype().readable()) {
+                return null;
+            }
+        }
+        long count = GptModel.parameterCount(plan.config);
+        ByteBuffer host = HostParameters.allocate(count);
+        if (host == null) {
+            return null;
+        }
+        // the flat layout: the tensors of parameterShapes one after the other, which is the order of plan.tensors
+        for (Stored s : plan.tensors.values()) {
+            s.file().readInto(s.info().name(), host);
+        }
+        if (host.position() != count * Float.BYTES) {
+            throw new IllegalStateException("read " + host.position() / Float.BYTES + " weights for " + count);
+        }
+        INDArray parameters = HostParameters.wrap(host, count);  // waits for ND4J
+        return parameters == null ? null : GptModel.over(plan.config, parameters);
+    }
+
+    /** The model in {@code format}, created empty by ND4J and filled tensor by tensor. */
+    static GptModel loadInPlace(Plan plan, WeightFormat format) throws IOException {
+        GptModel model = GptModel.zeros(plan.config, format);
+        Map<String, CompressedTensor> packed = model.compressedTensors();
+        for (Map.Entry<String, Stored> e : plan.tensors.entrySet()) {
+            String name = e.getKey();
+            Stored s = e.getValue();
+            Stored scale = plan.scales.get(name);
+            CompressedTensor target = packed.get(name);
+            DType stored = s.info().dtype();
+            if (target != null && stored == DType.I8 && format == WeightFormat.INT8) {
+                target.load(s.file().readBytes(s.info().name()), scale.file().readFloats(scale.info().name()),
+                        groupSize(s));
+            } else if (target != null && stored == DType.BF16 && format == WeightFormat.BF16) {
+                target.load(s.file().readBytes(s.info().name()), null, 0);
+            } else {
+                INDArray values = target == null ? model.parameter(name) : Nd4j.create(DataType.FLOAT,
+                        s.info().shape());
+                if (scale != null) {
+                    values.assign(int8Values(name, s, scale));
+                } else {
+                    s.file().readInto(s.info().name(), values);
+                }
+                if (target != null) {
+                    target.quantize(values);
+                }
+            }
+        }
+        return model;
     }
 
     /** The float values of a stored tensor (int8 dequantized). */

@@ -423,6 +423,43 @@ public final class SafeTensors implements Closeable {
     }
 
     /**
+     * Reads a tensor's values as float32 into {@code destination} from its position on, in the destination's byte
+     * order, advancing the position by 4 bytes a value. A float32 tensor read into a little-endian buffer is read
+     * with the file's own read calls, without mapping the file: one copy from the page cache, and a file cut short
+     * since it was opened fails with a {@link ModelFileException} naming the tensor (instead of a fault in a mapped
+     * read).
+     *
+     * @throws java.nio.BufferOverflowException if fewer than 4 * {@link TensorInfo#elementCount()} bytes remain
+     * @throws ModelFileException if the tensor is missing or not a float type, or the file ends before its data does
+     */
+    public void readInto(String name, ByteBuffer destination) throws IOException {
+        TensorInfo t = readable(name);
+        long bytes = t.elementCount() * Float.BYTES;
+        if (destination.remaining() < bytes) {
+            throw new java.nio.BufferOverflowException();
+        }
+        if (closed) {
+            throw new IllegalStateException(file + " is closed");
+        }
+        int start = destination.position();
+        if (t.dtype() == DType.F32 && destination.order() == ByteOrder.LITTLE_ENDIAN) {
+            ByteBuffer target = destination.slice().limit((int) bytes);
+            long from = dataStart + t.begin();
+            while (target.hasRemaining()) {
+                if (channel.read(target, from + target.position()) < 0) {
+                    throw new ModelFileException(file, "tensor '" + name + "': the file ends at byte "
+                            + (from + target.position()) + ", inside the tensor's data (data_offsets [" + t.begin()
+                            + ", " + t.end() + "] after a " + dataStart + "-byte header): it was cut short after "
+                            + "it was opened");
+                }
+            }
+        } else {
+            decode(t, 0, t.elementCount(), destination.slice().order(destination.order()).asFloatBuffer());
+        }
+        destination.position(start + (int) bytes);
+    }
+
+    /**
      * A tensor's stored bytes as they are (little-endian, row-major), whatever its type: the way to read {@code I8}
      * weights, or {@code BF16} values without converting them.
      *

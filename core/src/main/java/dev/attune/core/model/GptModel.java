@@ -72,6 +72,11 @@ public final class GptModel {
     }
 
     private GptModel(GptConfig config, DataType dataType, WeightFormat weightFormat, boolean decodingLayout) {
+        this(config, dataType, weightFormat, decodingLayout, null);
+    }
+
+    private GptModel(GptConfig config, DataType dataType, WeightFormat weightFormat, boolean decodingLayout,
+                     INDArray flatParameters) {
         Engine.init();
         this.config = config;
         this.dataType = dataType;
@@ -87,7 +92,7 @@ public final class GptModel {
         }
         this.compressed = Collections.unmodifiableMap(packed);
         this.layout = new ParameterLayout(config, packed.keySet());
-        this.parameters = Nd4j.create(dataType, layout.total());
+        this.parameters = flatParameters != null ? flatParameters : Nd4j.create(dataType, layout.total());
         Set<String> transposed = decodingLayout ? projectionWeightNames(config) : Set.of();
         for (String name : layout.names()) {
             if (packed.containsKey(name)) {
@@ -168,6 +173,24 @@ public final class GptModel {
     /** A model whose weights are all zero, for loaders to fill through {@link #parameter(String)}. */
     public static GptModel zeros(GptConfig config) {
         return new GptModel(config, DataType.FLOAT);
+    }
+
+    /**
+     * A float32 model whose weights are {@code parameters}, used as they are, not copied: a dense float32 vector of
+     * {@link #parameterCount(GptConfig)} values holding the tensors of {@link #parameterShapes(GptConfig)} one after
+     * the other in that order, each row-major. For loaders that read the weights into memory of their own before ND4J
+     * has started (see {@code HfCheckpoint}).
+     *
+     * @throws IllegalArgumentException if {@code parameters} is not such a vector
+     */
+    public static GptModel over(GptConfig config, INDArray parameters) {
+        long count = parameterCount(config);
+        if (parameters.dataType() != DataType.FLOAT || parameters.length() != count || parameters.rank() != 1
+                || parameters.elementWiseStride() != 1) {
+            throw new IllegalArgumentException("the parameters must be a dense float32 vector of " + count
+                    + " values, got " + parameters.dataType() + " " + java.util.Arrays.toString(parameters.shape()));
+        }
+        return new GptModel(config, DataType.FLOAT, WeightFormat.FP32, false, parameters);
     }
 
     /**

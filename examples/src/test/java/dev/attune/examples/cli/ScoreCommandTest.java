@@ -64,6 +64,25 @@ class ScoreCommandTest {
         assertThat(ScoreCommand.argmax(new float[] {0.5f})).isZero();
     }
 
+    /** The bulk copy gives ND4J's own row-by-row values, for a plain array and for a transposed (not dense) view. */
+    @Test
+    void rowMajorValuesAndArgmaxByOffsetMatchNd4jsRows() {
+        INDArray logits = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 3, 50)
+                .subi(0.5);
+        INDArray transposed = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 50, 3)
+                .transpose();
+        for (INDArray a : new INDArray[] {logits, transposed}) {
+            float[] values = ScoreCommand.rowMajor(a);
+            assertThat(values).hasSize(150);
+            for (int i = 0; i < 3; i++) {
+                float[] row = a.getRow(i).toFloatVector();
+                assertThat(java.util.Arrays.copyOfRange(values, 50 * i, 50 * i + 50)).containsExactly(row);
+                assertThat(ScoreCommand.argmax(values, 50 * i, 50)).isEqualTo(a.getRow(i).argMax().getInt(0));
+            }
+        }
+        assertThat(ScoreCommand.argmax(new float[] {9f, 1f, 3f, 3f, 2f}, 1, 4)).isEqualTo(1);
+    }
+
     @Test
     void badInputGivesAMessageNotAStackTrace(@TempDir Path dir) throws Exception {
         Cli missing = Cli.run("score", "--model", dir.resolve("nope").toString(), "--ids", "1,2");

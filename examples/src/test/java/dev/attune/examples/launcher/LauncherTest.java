@@ -50,7 +50,7 @@ class LauncherTest {
                   [[ "$a" == jdk.incubator.vector ]] && echo "WARNING: Using incubator modules: jdk.incubator.vector" >&2
                 done
                 [[ -n "${FAKE_JAVA_ERR:-}" ]] && printf '%s\n%s' "$FAKE_JAVA_ERR" "no newline at the end" >&2
-                echo "java $*" >> "$HOME/java-calls"
+                echo "tunables=${GLIBC_TUNABLES:-none} java $*" >> "$HOME/java-calls"
                 """);
         java.toFile().setExecutable(true);
     }
@@ -67,6 +67,7 @@ class LauncherTest {
         ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().remove("ATTUNE_JAVA_OPTS");
         pb.environment().remove("ATTUNE_CDS");
+        pb.environment().remove("GLIBC_TUNABLES");
         pb.environment().put("HOME", home.toString());
         pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
         pb.environment().putAll(env);
@@ -142,6 +143,20 @@ class LauncherTest {
         String own = run(Map.of("ATTUNE_JAVA_OPTS", "-XX:Tier3InvocationThreshold=200"), "score").last();
         assertThat(own.lastIndexOf("-XX:Tier3InvocationThreshold=200 "))
                 .isGreaterThan(own.indexOf("-XX:Tier3InvocationThreshold=2000 "));
+    }
+
+    /** Large malloc blocks in huge pages for the short commands only, and a GLIBC_TUNABLES of the user's wins. */
+    @Test
+    void shortCommandsAskMallocForHugePagesUnlessTheUserSetTheTunables() throws Exception {
+        archiveIsCurrent();
+        for (String command : List.of("score", "tokenize", "info", "--version")) {
+            assertThat(run(Map.of(), command).last()).as(command).startsWith("tunables=glibc.malloc.hugetlb=1 java ");
+        }
+        for (String command : List.of("generate", "pretrain", "finetune", "serve")) {
+            assertThat(run(Map.of(), command).last()).as(command).startsWith("tunables=none java ");
+        }
+        assertThat(run(Map.of("GLIBC_TUNABLES", "glibc.malloc.arena_max=2"), "score").last())
+                .startsWith("tunables=glibc.malloc.arena_max=2 java ");
     }
 
     @Test
