@@ -247,8 +247,8 @@ public final class GptModel {
      * stream, with Java's Vector API, and the tied LM head does the same over {@code wte}. The values and the
      * arithmetic are float32 as before; only the order of the sums differs, so logits agree with this model's to float
      * rounding. Longer inputs (prompts, scoring) multiply through the same GEMM with the weights as its transposed
-     * operand. Batch-1 decoding of GPT-2 small ran 1.5-1.9x faster than through this model on the benchmark machine
-     * (BENCHMARKS.md, "Decoding layout"). {@link #parameter(String)} still gives every tensor in the Hugging Face
+     * operand. Batch-1 decoding of GPT-2 small ran about twice as fast as through this model on the benchmark machine
+     * (BENCHMARKS.md, "The decoding layout"). {@link #parameter(String)} still gives every tensor in the Hugging Face
      * shape (a transposed view for the projections), and {@link dev.attune.core.checkpoint.HfCheckpoint#save} writes
      * the usual checkpoint.
      *
