@@ -42,13 +42,6 @@ public final class CompressedTensor {
     /** Elements of one dequantized block for the GEMM path (4 MB). */
     private static final int BLOCK_ELEMENTS = 1 << 20;
     private static final ThreadLocal<INDArray> BLOCK = new ThreadLocal<>();
-    /**
-     * multiply(INDArray ...)'s input and output rows, kept per thread: a prompt's fresh arrays (up to 32 x 3072
-     * floats, 48 a prompt) were a visible share of its time while the Java heap still grew into untouched memory.
-     */
-    private static final ThreadLocal<float[][]> ROWS_SCRATCH = ThreadLocal.withInitial(
-            () -> new float[][] {new float[0], new float[0]});
-
     private final String name;
     private final WeightFormat format;
     private final int out;
@@ -388,13 +381,7 @@ public final class CompressedTensor {
             return;
         }
         // each check of an INDArray's layout costs microseconds of ND4J shape queries: once per operand
-        float[][] scratch = ROWS_SCRATCH.get();
-        if (scratch[0].length < rows * in) {
-            scratch[0] = new float[rows * in];
-        }
-        if (scratch[1].length < rows * out) {
-            scratch[1] = new float[rows * out];
-        }
+        float[][] scratch = PackedKernels.rowsScratch(rows * in, rows * out);
         float[] xs = scratch[0];
         HostBuffers.window(HostBuffers.isDense(x) ? x : x.dup('c'), 0, rows * in).get(0, xs, 0, rows * in);
         float[] ys = scratch[1];

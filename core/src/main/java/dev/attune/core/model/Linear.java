@@ -1,5 +1,6 @@
 package dev.attune.core.model;
 
+import dev.attune.core.engine.Engine;
 import dev.attune.core.engine.HostBuffers;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -29,7 +30,7 @@ final class Linear {
     private Boolean denseWeight;        // null until hostRows() first asks
     private float[] hostBias;           // forwardRows' copy of the bias
     private FloatPointer weightPointer;  // forwardRows' view of the float32 weight's host memory
-    private ByteBuffer weightRowBytes;   // forwardRows' view of weightRows' host memory
+    private final ByteBuffer weightRowBytes;  // weightRows' host memory; null where the packed kernel cannot read it
 
     Linear(Param weight, Param bias, CompressedTensor compressed) {
         this(weight, bias, compressed, null);
@@ -42,6 +43,7 @@ final class Linear {
         this.bias = bias.value;
         this.compressed = compressed;
         this.weightRows = weightRows;
+        this.weightRowBytes = weightRows == null ? null : readableBytes(weightRows);
     }
 
     /** x [R, in] -> y [R, out]. */
@@ -92,7 +94,7 @@ final class Linear {
         }
         if (denseWeight == null) {
             // the views never move: check once
-            denseWeight = compressed != null || (weightRows != null ? rowBytes() != null : HostBuffers.isDense(weight));
+            denseWeight = compressed != null || (weightRows != null ? weightRowBytes != null : HostBuffers.isDense(weight));
         }
         return denseWeight;
     }
@@ -120,7 +122,7 @@ final class Linear {
             return;
         }
         if (weightRows != null) {
-            ByteBuffer w = rowBytes();
+            ByteBuffer w = weightRowBytes;
             PackedKernels.product(rows, out, y, hostBias, gelu,
                     (from, to) -> PackedKernels.fp32(x, rows, w, in, out, y, from, to));
             return;
@@ -143,12 +145,14 @@ final class Linear {
         }
     }
 
-    /** weightRows' host memory as bytes, or null where the kernels cannot read it (not dense, 2 GB or more). */
-    private ByteBuffer rowBytes() {
-        if (weightRowBytes == null && HostBuffers.isDense(weightRows) && 4 * weightRows.length() <= Integer.MAX_VALUE) {
-            weightRowBytes = HostBuffers.bytes(weightRows);
-        }
-        return weightRowBytes;
+    /**
+     * The host bytes of float32 weights for {@link PackedKernels#fp32}, or null where it cannot read them: not ND4J's
+     * CPU backend, not one dense block of host memory, or 2^31 bytes or more (a byte buffer's limit). Kept out of
+     * PackedKernels so that asking needs no Vector API.
+     */
+    static ByteBuffer readableBytes(INDArray weights) {
+        return Engine.isCpu() && HostBuffers.isDense(weights) && 4 * weights.length() <= Integer.MAX_VALUE
+                ? HostBuffers.bytes(weights) : null;
     }
 
     private int inputs() {

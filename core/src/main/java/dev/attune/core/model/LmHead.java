@@ -16,17 +16,13 @@ final class LmHead {
     private final Param wteParam;
     private final INDArray wte;      // [V, C]; null when compressed
     private final CompressedTensor compressed;  // null: float32 weights
-    private final boolean decodingLayout;        // a few rows go through the packed kernel over wte
-    private ByteBuffer wteBytes;                 // wte's host memory, for that kernel
-    /** Decoding steps' input and logits rows, kept per thread. */
-    private static final ThreadLocal<float[][]> ROWS_SCRATCH = ThreadLocal.withInitial(
-            () -> new float[][] {new float[0], new float[0]});
+    private final ByteBuffer wteBytes;           // wte's host memory, for that kernel; null where it cannot read it
 
     LmHead(Param wte, CompressedTensor compressed, boolean decodingLayout) {
         this.wteParam = wte;
         this.wte = wte.value;
         this.compressed = compressed;
-        this.decodingLayout = decodingLayout;
+        this.wteBytes = decodingLayout && compressed == null ? Linear.readableBytes(wte.value) : null;
     }
 
     /** x [R, C] -> logits [R, V]. */
@@ -35,9 +31,8 @@ final class LmHead {
             compressed.multiply(x, logits, null);
             return;
         }
-        if (decodingLayout && x.rows() <= CompressedTensor.PACKED_ROWS && Block.VECTOR_API
-                && Ops.hostKernels(logits.dataType()) && HostBuffers.isDense(x) && HostBuffers.isDense(logits)
-                && HostBuffers.isDense(wte) && 4 * wte.length() <= Integer.MAX_VALUE) {
+        if (wteBytes != null && x.rows() <= CompressedTensor.PACKED_ROWS && Block.VECTOR_API
+                && Ops.hostKernels(logits.dataType()) && HostBuffers.isDense(x) && HostBuffers.isDense(logits)) {
             forwardRows(x, logits);
             return;
         }
@@ -52,16 +47,7 @@ final class LmHead {
         int rows = (int) x.rows();
         int c = (int) x.columns();
         int v = (int) logits.columns();
-        if (wteBytes == null) {
-            wteBytes = HostBuffers.bytes(wte);
-        }
-        float[][] scratch = ROWS_SCRATCH.get();
-        if (scratch[0].length < rows * c) {
-            scratch[0] = new float[rows * c];
-        }
-        if (scratch[1].length < rows * v) {
-            scratch[1] = new float[rows * v];
-        }
+        float[][] scratch = PackedKernels.rowsScratch(rows * c, rows * v);
         float[] xs = scratch[0];
         float[] ys = scratch[1];
         HostBuffers.window(x, 0, rows * c).get(0, xs, 0, rows * c);

@@ -325,6 +325,25 @@ final class PackedKernels {
         return t;
     }
 
+    /**
+     * A product's input and output rows over Java arrays, kept per thread and grown as needed: a decoding step's or a
+     * prompt's fresh arrays (up to 32 x 3072 floats, several a step) were a visible share of its time while the Java
+     * heap still grew into untouched memory. Returns {x, y} with at least {@code xFloats} and {@code yFloats}.
+     */
+    static float[][] rowsScratch(int xFloats, int yFloats) {
+        float[][] scratch = ROWS_SCRATCH.get();
+        if (scratch[0].length < xFloats) {
+            scratch[0] = new float[xFloats];
+        }
+        if (scratch[1].length < yFloats) {
+            scratch[1] = new float[yFloats];
+        }
+        return scratch;
+    }
+
+    private static final ThreadLocal<float[][]> ROWS_SCRATCH = ThreadLocal.withInitial(
+            () -> new float[][] {new float[0], new float[0]});
+
     /** Fills {@code y}'s columns {@code [from, to)} for every row: one kernel call over a range of output rows. */
     @FunctionalInterface
     interface OutputRange {
