@@ -62,6 +62,9 @@ public final class GptModel {
     /** The most rows (batch times new positions) of a pass through the cache whose activations are kept. */
     private static final int KEPT_PROMPT_ROWS = 128;
     private KvCache evaluationCache;
+    // evaluate's activations and keys/values: batches of changing shapes reuse the memory of the largest
+    private final Activations.Pool evaluationPool = new Activations.Pool();
+    private final Activations.Pool evaluationCachePool = new Activations.Pool();
 
     private GptModel(GptConfig config, DataType dataType) {
         this(config, dataType, WeightFormat.FP32, false);
@@ -776,15 +779,24 @@ public final class GptModel {
         int prefix = adapters.prefixLength();
         if (evaluationActivations == null || !evaluationActivations.fits(b, t, prefix + t)) {
             evaluationActivations = null;
-            evaluationCache = null;
-            evaluationActivations = new Activations(config, dataType, b, t, prefix + t);
-            evaluationCache = new KvCache(config.layers(), b, config.heads(), prefix + t, config.headSize(), dataType);
+            evaluationActivations = new Activations(config, dataType, b, t, prefix + t, evaluationPool);
+        }
+        // Without a prefix no layer reads another's keys and values, so one layer's store serves them all in turn.
+        int cacheLayers = prefix == 0 ? 1 : config.layers();
+        if (evaluationCache == null || evaluationCache.batchSize() != b || evaluationCache.capacity() != prefix + t
+                || !evaluationCache.holds(cacheLayers, config.heads(), config.headSize(), dataType)) {
+            evaluationCache = new KvCache(cacheLayers, b, config.heads(), prefix + t, config.headSize(), dataType,
+                    evaluationCachePool);
         }
         KvCache cache = evaluationCache;
         cache.reset(adapters.prefix());
         int[] pos = cache.advance(null, t);
         Pass p = new Pass(b, t, prefix, null, dataType, false, 0);
-        forwardLayers(p, ids, pos, evaluationActivations, layers(cache));
+        KvCache.Layer[] kv = new KvCache.Layer[config.layers()];
+        for (int l = 0; l < kv.length; l++) {
+            kv[l] = cache.layer(cacheLayers == 1 ? 0 : l);
+        }
+        forwardLayers(p, ids, pos, evaluationActivations, kv);
         return evaluationActivations;
     }
 

@@ -236,11 +236,12 @@ public final class SequenceClassifier {
         }
         Integer[] order = new Integer[ids.length];
         Arrays.setAll(order, i -> i);
-        Arrays.sort(order, Comparator.comparingInt(i -> ids[i].length));
+        // Longest first, so the first forward pass sizes the model's buffers for every later one.
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> ids[i].length).reversed());
         double[][] out = new double[ids.length][];
         for (int start = 0; start < order.length; start += batchSize) {
             int n = Math.min(batchSize, order.length - start);
-            int t = ids[order[start + n - 1]].length;
+            int t = ids[order[start]].length;
             int[] inputs = new int[n * t];
             Arrays.fill(inputs, padToken());
             int[] last = new int[n];
