@@ -23,6 +23,7 @@ final class Activations {
     final int batch;
     final int n;
     final int total;
+    final long rows;
     final boolean training;
     private final Keep[] keep;  // training: per layer; inference: null
 
@@ -55,23 +56,24 @@ final class Activations {
 
     /** Inference buffers: one set shared by every layer. */
     Activations(GptConfig c, DataType t, int batch, int n, int total) {
-        this(c, t, batch, n, total, null, null);
+        this(c, t, batch, n, total, (long) batch * n, null, null);
     }
 
     /** Training buffers when {@code keep} (one entry per layer) is given, inference buffers when it is null. */
     Activations(GptConfig c, DataType t, int batch, int n, int total, Keep[] keep) {
-        this(c, t, batch, n, total, keep, null);
+        this(c, t, batch, n, total, (long) batch * n, keep, null);
     }
 
     /**
      * Inference buffers cut from {@code pool}'s memory: passes of changing shapes (scoring or classifying batches of
      * different lengths) then reuse the memory of the largest instead of allocating fresh buffers per shape.
+     * {@code rows} is {@code batch * n}, or fewer for a packed pass ({@link Pass#packed()}).
      */
-    Activations(GptConfig c, DataType t, int batch, int n, int total, Pool pool) {
-        this(c, t, batch, n, total, null, pool);
+    Activations(GptConfig c, DataType t, int batch, int n, int total, long rows, Pool pool) {
+        this(c, t, batch, n, total, rows, null, pool);
     }
 
-    private Activations(GptConfig c, DataType t, int batch, int n, int total, Keep[] keep, Pool pool) {
+    private Activations(GptConfig c, DataType t, int batch, int n, int total, long rows, Keep[] keep, Pool pool) {
         if (pool != null) {
             pool.rewind();
         }
@@ -81,7 +83,7 @@ final class Activations {
         this.total = total;
         this.training = keep != null;
         this.keep = keep == null ? null : keep.clone();
-        long rows = (long) batch * n;
+        this.rows = rows;
         long C = c.embeddingSize();
         long bh = (long) batch * c.heads();
         int L = c.layers();
@@ -198,7 +200,11 @@ final class Activations {
     }
 
     boolean fits(int batch, int n, int total) {
-        return this.batch == batch && this.n == n && this.total == total;
+        return fits(batch, n, total, (long) batch * n);
+    }
+
+    boolean fits(int batch, int n, int total, long rows) {
+        return this.batch == batch && this.n == n && this.total == total && this.rows == rows;
     }
 
     /** Whether these inference buffers serve passes of {@code n} new positions in {@code batch} rows, whatever the keys. */

@@ -680,6 +680,52 @@ public final class GptModel {
         return forward(batch, Output.LOGITS).logits();
     }
 
+    /**
+     * The final hidden state (after {@code ln_f}) at the last token of each row, {@code [rows, C]}, without dropout:
+     * what a sequence-classification head reads. Rows may differ in length. Where the engine allows it (float32 on
+     * the CPU, no adapters) they go through one pass packed one after another, so no padding is computed; otherwise
+     * right-padded, as {@code forward(batch, Output.HIDDEN)} read at each row's last token. A row's result does not
+     * depend on the other rows.
+     */
+    public INDArray lastHidden(int[][] rows) {
+        if (rows.length == 0) {
+            throw new IllegalArgumentException("no rows");
+        }
+        int b = rows.length;
+        int t = 0;
+        int total = 0;
+        int[] lengths = new int[b];
+        for (int r = 0; r < b; r++) {
+            if (rows[r].length == 0) {
+                throw new IllegalArgumentException("row " + r + " is empty");
+            }
+            lengths[r] = rows[r].length;
+            t = Math.max(t, lengths[r]);
+            total += lengths[r];
+        }
+        int[] padded = new int[b * t];
+        int[] ignored = new int[b * t];
+        Arrays.fill(ignored, TokenBatch.IGNORE);
+        for (int r = 0; r < b; r++) {
+            System.arraycopy(rows[r], 0, padded, r * t, lengths[r]);
+        }
+        TokenBatch batch = new TokenBatch(b, t, padded, ignored);
+        int[] last = new int[b];
+        if (total < b * t && adapters.isEmpty() && Ops.hostKernels(dataType) && !Attention.forceNd4jHeads) {
+            checkBatch(batch);
+            int[] ids = new int[total];
+            for (int r = 0, at = 0; r < b; at += lengths[r], r++) {
+                System.arraycopy(rows[r], 0, ids, at, lengths[r]);
+                last[r] = at + lengths[r] - 1;
+            }
+            return evaluate(ids, b, t, lengths).lnfOut.getRows(last);               // [B, C], a copy
+        }
+        for (int r = 0; r < b; r++) {
+            last[r] = r * t + lengths[r] - 1;
+        }
+        return forward(batch, Output.HIDDEN).hidden().reshape((long) b * t, config.embeddingSize()).getRows(last);
+    }
+
     // ------------------------------------------------------------------------------------------------- scoring
 
     /** Rows of the LM head computed at once when only target log-probabilities are asked for. */
@@ -776,10 +822,19 @@ public final class GptModel {
      * The result, {@code lnfOut}, is valid until the next call.
      */
     private Activations evaluate(int[] ids, int b, int t) {
+        return evaluate(ids, b, t, null);
+    }
+
+    /**
+     * As {@link #evaluate(int[], int, int)}; given {@code lengths} (each at most {@code t}), the rows have these
+     * lengths and {@code ids} holds them one after another, and so does {@code lnfOut} (a packed {@link Pass}).
+     */
+    private Activations evaluate(int[] ids, int b, int t, int[] lengths) {
         int prefix = adapters.prefixLength();
-        if (evaluationActivations == null || !evaluationActivations.fits(b, t, prefix + t)) {
+        Pass p = lengths == null ? new Pass(b, t, prefix, null, dataType, false, 0) : new Pass(lengths, t, prefix, dataType);
+        if (evaluationActivations == null || !evaluationActivations.fits(b, t, prefix + t, p.rows)) {
             evaluationActivations = null;
-            evaluationActivations = new Activations(config, dataType, b, t, prefix + t, evaluationPool);
+            evaluationActivations = new Activations(config, dataType, b, t, prefix + t, p.rows, evaluationPool);
         }
         // Without a prefix no layer reads another's keys and values, so one layer's store serves them all in turn.
         int cacheLayers = prefix == 0 ? 1 : config.layers();
@@ -791,7 +846,13 @@ public final class GptModel {
         KvCache cache = evaluationCache;
         cache.reset(adapters.prefix());
         int[] pos = cache.advance(null, t);
-        Pass p = new Pass(b, t, prefix, null, dataType, false, 0);
+        if (lengths != null) {
+            int[] packed = new int[p.rows];
+            for (int r = 0; r < b; r++) {
+                System.arraycopy(pos, r * t, packed, p.firstRow(r), lengths[r]);
+            }
+            pos = packed;
+        }
         KvCache.Layer[] kv = new KvCache.Layer[config.layers()];
         for (int l = 0; l < kv.length; l++) {
             kv[l] = cache.layer(cacheLayers == 1 ? 0 : l);
