@@ -1,6 +1,7 @@
 package dev.attune.core.model;
 
 import dev.attune.core.engine.Engine;
+import dev.attune.core.engine.StepTeam;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -82,7 +83,22 @@ final class HostGemm {
      * when a layout is not one CBLAS takes (the caller then uses ND4J's op).
      */
     static boolean gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c, double alpha, double beta) {
+        return gemm(a, transA, b, transB, c, alpha, beta, null, null);
+    }
+
+    /**
+     * As {@link #gemm(INDArray, boolean, INDArray, boolean, INDArray, double, double)}, with {@code before} run on
+     * rows of c just before the product writes them and {@code after} just after (either may be null; rank-2 c
+     * only): a split product runs them on each of its row blocks on the thread that computes the block, so that a
+     * row-wise pass (the bias, GELU) needs no pass of its own over the team and finds its rows in cache. Each row is
+     * in exactly one call of each, so row-wise work gives the same bits however the rows were split.
+     */
+    static boolean gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c, double alpha, double beta,
+                        StepTeam.RowRange before, StepTeam.RowRange after) {
         int rank = c.rank();
+        if ((before != null || after != null) && rank != 2) {
+            throw new IllegalArgumentException("row hooks need a rank-2 product, got rank " + rank);
+        }
         if ((rank != 2 && rank != 3) || a.rank() != rank || b.rank() != rank) {
             return false;
         }
@@ -110,6 +126,9 @@ final class HostGemm {
         int opA = (transA ^ la.transposed()) ? TRANS : NO_TRANS;
         int opB = (transB ^ lb.transposed()) ? TRANS : NO_TRANS;
         if (!smallPath(batches, m, n, k)) {
+            if (before != null) {
+                before.run(0, m);
+            }
             FloatPointer pa = new FloatPointer(a.data().pointer());
             FloatPointer pb = new FloatPointer(b.data().pointer());
             FloatPointer pc = new FloatPointer(c.data().pointer());
@@ -131,6 +150,9 @@ final class HostGemm {
                 sgemm(opA, opB, m, n, k, (float) alpha, pa, a.offset() + i * la.batchStride(), la.ld(),
                         pb, b.offset() + i * lb.batchStride(), lb.ld(), (float) beta,
                         pc, c.offset() + i * lc.batchStride(), lc.ld());
+            }
+            if (after != null) {
+                after.run(0, m);
             }
             return true;
         }
@@ -165,12 +187,18 @@ final class HostGemm {
             FloatPointer pc = new FloatPointer(c.data().pointer());
             // Row i of op(a): row i of a stored as is, column i of a stored transposed.
             long aRow = opA == NO_TRANS ? la.ld() : 1;
+            if (before != null) {
+                before.run(from, to);
+            }
             int previous = oneThread();
             try {
                 sgemm(opA, opB, to - from, n, k, (float) alpha, pa, a.offset() + from * aRow, la.ld(),
                         pb, b.offset(), lb.ld(), (float) beta, pc, c.offset() + (long) from * lc.ld(), lc.ld());
             } finally {
                 restoreThreads(previous);
+            }
+            if (after != null) {
+                after.run(from, to);
             }
         });
         return true;

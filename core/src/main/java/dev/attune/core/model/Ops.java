@@ -36,11 +36,29 @@ final class Ops {
      * are fine for all three.
      */
     static void gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c, double alpha, double beta) {
-        if (hostKernels(c.dataType()) && HostGemm.gemm(a, transA, b, transB, c, alpha, beta)) {
+        gemm(a, transA, b, transB, c, alpha, beta, null, null);
+    }
+
+    /**
+     * As {@link #gemm(INDArray, boolean, INDArray, boolean, INDArray, double, double)} for a rank-2 {@code c}, with
+     * row-wise work on c's rows: {@code before} on rows about to be written (c is read by the product where beta is
+     * not 0), {@code after} on rows written, each row in exactly one call of each. The host product runs them on its
+     * row blocks, on the thread of each block (see {@link HostGemm#gemm}); elsewhere they run over all rows, split
+     * over the engine's threads, before and after the product. Either may be null.
+     */
+    static void gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c, double alpha, double beta,
+                     StepTeam.RowRange before, StepTeam.RowRange after) {
+        if (hostKernels(c.dataType()) && HostGemm.gemm(a, transA, b, transB, c, alpha, beta, before, after)) {
             return;
+        }
+        if (before != null) {
+            split((int) c.rows(), 4, before);
         }
         MMulTranspose t = TRANSPOSES[(transA ? 2 : 0) + (transB ? 1 : 0)];
         Nd4j.exec(new Mmul(a, b, c, alpha, beta, t));
+        if (after != null) {
+            split((int) c.rows(), 4, after);
+        }
     }
 
     /**
