@@ -68,16 +68,17 @@ final class Block {
         if (afterAttention != null) {
             afterAttention.forward(a.attn.out, p);
         }
-        Ops.add(x, a.attn.out, a.mid);                              // mid = x + attn(ln_1(x))
-        ln2.forward(a.mid, a.ln2Out, a.ln2Mean, a.ln2Rstd);
+        ln2.forwardSum(x, a.attn.out, a.mid, a.ln2Out, a.ln2Mean, a.ln2Rstd);  // mid = x + attn(ln_1(x))
         if (afterLn2 != null) {
             afterLn2.forward(a.ln2Out, p);
         }
-        mlp.forward(p, a.ln2Out, a.mlp);
-        if (afterMlp != null) {
+        if (afterMlp == null) {
+            mlp.forward(p, a.ln2Out, a.mlp, a.mid, out);            // out = mid + mlp(ln_2(mid))
+        } else {
+            mlp.forward(p, a.ln2Out, a.mlp);
             afterMlp.forward(a.mlp.out, p);
+            Ops.add(a.mid, a.mlp.out, out);
         }
-        Ops.add(a.mid, a.mlp.out, out);                             // out = mid + mlp(ln_2(mid))
     }
 
     /**

@@ -48,6 +48,9 @@ final class HostGemm {
     /** Set by tests to run batched products one matrix at a time even where MKL's batched call is available. */
     static volatile boolean forceOneByOne = false;
 
+    /** Set by tests (and speed comparisons) to split every single product by rows, wide ones too. */
+    static volatile boolean rowBlocksOnly = false;
+
     private HostGemm() {
     }
 
@@ -169,6 +172,30 @@ final class HostGemm {
                                 pb, b.offset() + i * lb.batchStride(), lb.ld(), (float) beta,
                                 pc, c.offset() + i * lc.batchStride(), lc.ld());
                     }
+                } finally {
+                    restoreThreads(previous);
+                }
+            });
+            return true;
+        }
+        if (before == null && after == null && n > m && !rowBlocksOnly) {
+            // Wider than tall (the weight gradients x^T dy of c_attn and c_fc: [128, 384] and [128, 512] from 512
+            // rows): split by columns. Each block's call packs all of the operand it does not split, and op(b) is
+            // then the larger one (dy, up to [512, 512]); by columns each thread packs half of it and all of op(a).
+            int parts = Math.max(1, Math.min(Engine.init().threads(),
+                    n / (int) Math.max(1, MIN_TASK_MACS / Math.max(1, (long) m * k))));
+            Ops.parts(parts, (first, last) -> {
+                int from = (int) ((long) n * first / parts);
+                int to = (int) ((long) n * last / parts);
+                FloatPointer pa = new FloatPointer(a.data().pointer());
+                FloatPointer pb = new FloatPointer(b.data().pointer());
+                FloatPointer pc = new FloatPointer(c.data().pointer());
+                // Column j of op(b): column j of b stored as is, row j of b stored transposed.
+                long bColumn = opB == NO_TRANS ? 1 : lb.ld();
+                int previous = oneThread();
+                try {
+                    sgemm(opA, opB, m, to - from, k, (float) alpha, pa, a.offset(), la.ld(),
+                            pb, b.offset() + from * bColumn, lb.ld(), (float) beta, pc, c.offset() + from, lc.ld());
                 } finally {
                     restoreThreads(previous);
                 }

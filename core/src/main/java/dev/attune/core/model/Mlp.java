@@ -45,16 +45,34 @@ final class Mlp {
 
     /** x [R, C] (already layer-normed) -> a.out [R, C]. */
     void forward(Pass p, INDArray x, Acts a) {
-        if (Ops.hostKernels(a.h.dataType())) {
+        forward(p, x, a, null, null);
+    }
+
+    /**
+     * x [R, C] (already layer-normed) -> a.out [R, C], and {@code sum = residual + a.out} where residual is not null:
+     * the residual add on each block of c_proj's rows as it is written where no dropout follows the product (same
+     * bits as {@link Ops#add} afterwards).
+     */
+    void forward(Pass p, INDArray x, Acts a, INDArray residual, INDArray sum) {
+        boolean host = Ops.hostKernels(a.h.dataType());
+        if (host) {
             cFc.forward(x, a.h, p, geluRows(a.h, a.g, false));   // [R, 4C], GELU on each block as it is written
         } else {
             cFc.forward(x, a.h, p);                            // [R, 4C]
             gelu(a.h, a.g);                                    // [R, 4C]
         }
+        boolean dropout = p.dropout(residualDropout);
+        if (residual != null && host && !dropout && Ops.denseAlike(residual, a.out) && Ops.denseAlike(sum, a.out)) {
+            cProj.forward(a.g, a.out, p, Ops.addRows(residual, a.out, sum));  // [R, C]
+            return;
+        }
         cProj.forward(a.g, a.out, p);                          // [R, C]
-        if (p.dropout(residualDropout)) {
+        if (dropout) {
             a.outMask = p.mask(residualDropout, Pass.mlpOutSite(layer), p.rows, width);
             a.out.muli(a.outMask);
+        }
+        if (residual != null) {
+            Ops.add(residual, a.out, sum);
         }
     }
 
