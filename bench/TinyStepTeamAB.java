@@ -11,7 +11,8 @@ import java.util.Arrays;
  * minutes apart differ by more than the change. "off" routes every range to the fork-join pool, as before the team
  * served training (the attune.stepTeam switch, set by reflection). With a second argument {@code Class#field}, a
  * static boolean test switch, the team stays on and that switch alternates instead ("on" is the switch false, the
- * default path; "off" is it true). Prints the median, quartiles, minimum and process CPU per step of each.
+ * default path; "off" is it true), or with
+ * {@code Class#field=ON,OFF}, a static long set to ON and OFF in turn. Prints the median, quartiles, minimum and process CPU per step of each.
  * bench/tiny-step-team-ab.sh compiles and runs it.
  */
 public class TinyStepTeamAB {
@@ -32,9 +33,12 @@ public class TinyStepTeamAB {
         mode.setAccessible(true);
         Field flag = null;
         if (args.length > 1) {
-            String[] at = args[1].split("#");
+            String[] at = args[1].split("[#=,]");
             flag = Class.forName(at[0]).getDeclaredField(at[1]);
             flag.setAccessible(true);
+            if (at.length == 4) {    // Class#field=ON,OFF: a long switch with the two values
+                values = new long[] {Long.parseLong(at[2]), Long.parseLong(at[3])};
+            }
         }
         for (int i = 0; i < 150; i++) {   // warm-up, both ways
             set(mode, flag, i % 20 < 10);
@@ -67,9 +71,14 @@ public class TinyStepTeamAB {
     private static void set(Field mode, Field flag, boolean on) throws IllegalAccessException {
         if (flag == null) {
             mode.set(null, on ? "on" : "off");
+        } else if (values != null) {
+            mode.set(null, "on");
+            flag.setLong(null, values[on ? 0 : 1]);
         } else {
             mode.set(null, "on");
             flag.setBoolean(null, !on);
         }
     }
+
+    private static long[] values;   // a long switch's two values, "on" first
 }

@@ -2,7 +2,8 @@
 # The tiny forward+backward step with the step team on and off, alternating every 10 steps in one process
 # (bench/TinyStepTeamAB.java), with the engine's threads set as for bench/run.sh; with --switch CLASS#FIELD (a
 # static boolean test switch, e.g. dev.attune.core.model.Ops#separatePasses) the team stays on and the switch
-# alternates instead: "on" is the default path (switch false), "off" the switch set.
+# alternates instead: "on" is the default path (switch false), "off" the switch set; CLASS#FIELD=ON,OFF sets a
+# static long to the two values in turn.
 #
 #   bench/tiny-step-team-ab.sh [--threads N] [--reps N] [--switch CLASS#FIELD] [REPO]  (REPO: default this one)
 set -euo pipefail
