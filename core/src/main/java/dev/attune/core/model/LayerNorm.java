@@ -1,6 +1,7 @@
 package dev.attune.core.model;
 
 import dev.attune.core.engine.HostBuffers;
+import dev.attune.core.engine.StepTeam;
 import dev.attune.core.engine.Engine;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -156,7 +157,16 @@ final class LayerNorm {
 
     /** {@link #forward}, of {@code x + branch} written to {@code sum} where branch is not null. */
     private void forwardHost(INDArray x, INDArray branch, INDArray sum, INDArray out, INDArray mean, INDArray rstd) {
-        int rows = (int) x.rows();
+        Ops.split((int) x.rows(), 16, sumRows(x, branch, sum, out, mean, rstd));
+    }
+
+    /**
+     * {@link #forwardSum}'s host kernel on a range of rows (branch null: {@link #forward}'s), for a product's row hook
+     * ({@link Linear#forward(INDArray, INDArray, Pass, StepTeam.RowRange)}): attention's {@code c_proj} computes the
+     * branch a block at a time, and each block's rows are added and normalised as soon as they are written.
+     * All arrays dense in host memory, {@link Ops#hostKernels} holding.
+     */
+    StepTeam.RowRange sumRows(INDArray x, INDArray branch, INDArray sum, INDArray out, INDArray mean, INDArray rstd) {
         int c = (int) x.columns();
         FloatBuffer xb = HostBuffers.floats(x);
         FloatBuffer bb = branch == null ? null : HostBuffers.floats(branch);
@@ -168,7 +178,7 @@ final class LayerNorm {
         float[] b = new float[c];
         HostBuffers.floats(weight).get(0, w);
         HostBuffers.floats(bias).get(0, b);
-        Ops.split(rows, 16, (from, to) -> {
+        return (from, to) -> {
             float[] row = new float[c];
             float[] other = bb == null ? null : new float[c];
             for (int r = from; r < to; r++) {
@@ -189,7 +199,7 @@ final class LayerNorm {
                 mb.put(r, m);
                 rb.put(r, s);
             }
-        });
+        };
     }
 
     private void backwardHost(INDArray dout, INDArray x, INDArray mean, INDArray rstd, INDArray dx,
