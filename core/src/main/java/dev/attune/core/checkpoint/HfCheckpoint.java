@@ -8,6 +8,7 @@ import dev.attune.core.io.TensorInfo;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.attune.core.config.GptConfig;
+import dev.attune.core.engine.Engine;
 import dev.attune.core.model.CompressedTensor;
 import dev.attune.core.model.GptModel;
 import dev.attune.core.model.WeightFormat;
@@ -152,10 +153,30 @@ public final class HfCheckpoint {
      * @throws ModelFileException as {@link #load(Path)}
      */
     public static GptModel load(Path directory, WeightFormat format) throws IOException {
+        return load(directory, format, false);
+    }
+
+    /**
+     * Loads a checkpoint directory for generation: as {@link #load(Path, WeightFormat)}, and a float32 model comes
+     * laid out for decoding ({@link GptModel#forDecoding()}, about twice as fast a batch-1 decoding step on the CPU),
+     * its projections transposed in place as they load ({@link GptModel#overForDecoding}), so memory holds one copy of
+     * the weights. Compressed formats already decode from one row per output and load as {@code load} loads them; on
+     * a backend other than ND4J's CPU one, float32 models do too.
+     *
+     * @throws ModelFileException as {@link #load(Path)}
+     */
+    public static GptModel loadForDecoding(Path directory, WeightFormat format) throws IOException {
+        return load(directory, format, true);
+    }
+
+    private static GptModel load(Path directory, WeightFormat format, boolean forDecoding) throws IOException {
         try (Plan plan = Plan.of(directory)) {
             GptModel model = format == WeightFormat.FP32 ? loadThroughHost(plan) : null;
             if (model == null) {
                 model = loadInPlace(plan, format);
+            }
+            if (forDecoding && format == WeightFormat.FP32 && Engine.isCpu()) {
+                model = GptModel.overForDecoding(plan.config, model.parameters());
             }
             if (plan.lmHead != null) {
                 checkTied(plan.lmHead, model.compressedTensors().isEmpty() ? model.parameter("wte.weight")

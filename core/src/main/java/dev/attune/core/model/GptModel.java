@@ -184,13 +184,17 @@ public final class GptModel {
      * @throws IllegalArgumentException if {@code parameters} is not such a vector
      */
     public static GptModel over(GptConfig config, INDArray parameters) {
+        requireFlatParameters(config, parameters);
+        return new GptModel(config, DataType.FLOAT, WeightFormat.FP32, false, parameters);
+    }
+
+    private static void requireFlatParameters(GptConfig config, INDArray parameters) {
         long count = parameterCount(config);
         if (parameters.dataType() != DataType.FLOAT || parameters.length() != count || parameters.rank() != 1
                 || parameters.elementWiseStride() != 1) {
             throw new IllegalArgumentException("the parameters must be a dense float32 vector of " + count
                     + " values, got " + parameters.dataType() + " " + java.util.Arrays.toString(parameters.shape()));
         }
-        return new GptModel(config, DataType.FLOAT, WeightFormat.FP32, false, parameters);
     }
 
     /**
@@ -254,8 +258,8 @@ public final class GptModel {
      *
      * <p>Like a compressed model it scores, generates and serves, with adapters attached after the conversion, but
      * does not train: its base is frozen and a training pass throws. Making the copy needs room for a second copy of
-     * the weights while this model is alive; drop this one afterwards. A model already laid out for decoding returns
-     * itself.
+     * the weights while this model is alive; drop this one afterwards, or, to hold one copy only, give its weights
+     * up with {@link #overForDecoding} instead. A model already laid out for decoding returns itself.
      *
      * @throws IllegalStateException if this model is compressed or not float32
      */
@@ -273,6 +277,72 @@ public final class GptModel {
             m.parameter(name).assign(parameter(name));
         }
         return m;
+    }
+
+    /**
+     * A model laid out for decoding (as {@link #forDecoding()} makes) over {@code parameters}, without a second copy of
+     * the weights: {@code parameters} holds the tensors as {@link #over} takes them, and the projection weights are
+     * transposed to {@code [out, in]} in place, one matrix at a time. For loaders and for callers done with a float32
+     * model: {@code GptModel.overForDecoding(config, model.parameters())} gives {@code model}'s weights the decoding
+     * layout, and {@code model} must not be used afterwards (its projections would read transposed weights). Peak
+     * memory is one copy of the weights plus the largest projection, where {@link #forDecoding()} holds two copies.
+     *
+     * @throws IllegalArgumentException if {@code parameters} is not a dense float32 vector of
+     *                                  {@link #parameterCount(GptConfig)} values
+     */
+    public static GptModel overForDecoding(GptConfig config, INDArray parameters) {
+        requireFlatParameters(config, parameters);
+        ParameterLayout layout = new ParameterLayout(config);
+        int largest = 0;
+        for (String name : projectionWeightNames(config)) {
+            largest = (int) Math.max(largest, layout.entry(name).size());
+        }
+        boolean host = Engine.isCpu();
+        float[] from = host ? new float[largest] : null;  // reused: a pair per matrix would be ~1 GB of garbage
+        float[] to = host ? new float[largest] : null;
+        for (String name : projectionWeightNames(config)) {
+            ParameterLayout.Entry e = layout.entry(name);
+            int rows = (int) e.shape()[0];
+            int cols = (int) e.shape()[1];
+            if (host) {
+                transposeOnHost(parameters, e.offset(), rows, cols, from, to);
+            } else {
+                transposeWithNd4j(parameters, e.offset(), rows, cols);
+            }
+        }
+        return new GptModel(config, DataType.FLOAT, WeightFormat.FP32, true, parameters);
+    }
+
+    /**
+     * Rewrites the row-major {@code [rows, cols]} block at {@code offset} of {@code flat} as its transpose, through
+     * {@code from} and {@code to}, each at least {@code rows * cols} long.
+     */
+    static void transposeOnHost(INDArray flat, long offset, int rows, int cols, float[] from, float[] to) {
+        int n = rows * cols;
+        FloatBuffer block = HostBuffers.window(flat, offset, n);
+        block.get(0, from, 0, n);
+        int tile = 32;  // a tile of each side stays in L1 while the other is read or written with a stride
+        for (int r0 = 0; r0 < rows; r0 += tile) {
+            int r1 = Math.min(rows, r0 + tile);
+            for (int c0 = 0; c0 < cols; c0 += tile) {
+                int c1 = Math.min(cols, c0 + tile);
+                for (int c = c0; c < c1; c++) {
+                    for (int r = r0; r < r1; r++) {
+                        to[c * rows + r] = from[r * cols + c];
+                    }
+                }
+            }
+        }
+        block.put(0, to, 0, n);
+    }
+
+    /** As {@link #transposeOnHost}, for backends whose memory the host cannot read: a temporary freed at once. */
+    static void transposeWithNd4j(INDArray flat, long offset, int rows, int cols) {
+        int n = rows * cols;
+        INDArray block = flat.get(NDArrayIndex.interval(offset, offset + n));
+        INDArray transposed = block.reshape(rows, cols).transpose().dup('c');
+        block.assign(transposed.reshape(n));
+        transposed.close();
     }
 
     /** Whether this model came from {@link #forDecoding()}. */

@@ -209,6 +209,82 @@ class DecodingLayoutTest {
     }
 
     @Test
+    void bothTransposesMoveEveryElementOfABlockAndNothingAroundIt() {
+        int[][] shapes = {{1, 5}, {5, 1}, {32, 32}, {37, 70}, {70, 37}, {33, 96}};
+        for (boolean host : new boolean[] {true, false}) {
+            for (int[] shape : shapes) {
+                int rows = shape[0];
+                int cols = shape[1];
+                int n = rows * cols;
+                INDArray flat = org.nd4j.linalg.factory.Nd4j.arange(n + 7).castTo(org.nd4j.linalg.api.buffer
+                        .DataType.FLOAT);
+                if (host) {
+                    GptModel.transposeOnHost(flat, 3, rows, cols, new float[n + 5], new float[n]);
+                } else {
+                    GptModel.transposeWithNd4j(flat, 3, rows, cols);
+                }
+                for (int i = 0; i < 3; i++) {
+                    assertThat(flat.getFloat(i)).isEqualTo(i);
+                    assertThat(flat.getFloat(3 + n + i)).isEqualTo(3 + n + i);
+                }
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) {
+                        // element [r, c] of the block, value 3 + r cols + c, now lies at [c, r] of a [cols, rows] one
+                        assertThat(flat.getFloat(3 + (long) c * rows + r)).as("host=%s %dx%d [%d,%d]", host, rows,
+                                cols, r, c).isEqualTo(3 + r * cols + c);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void givingUpAModelsWeightsGivesTheCopysLayoutWithoutACopy() {
+        GptModel plain = GptModel.create(CONFIG, 19);
+        NaiveGpt.randomize(plain, 20);
+        GptModel copied = plain.forDecoding();
+        INDArray flat = plain.parameters();
+        GptModel inPlace = GptModel.overForDecoding(CONFIG, flat);
+        assertThat(inPlace.decodingLayout()).isTrue();
+        assertThat(inPlace.isFrozen()).isTrue();
+        assertThat(inPlace.parameters()).isSameAs(flat);
+        assertThat(inPlace.parameters().equals(copied.parameters())).as("the same bits in the same places").isTrue();
+        for (String name : copied.parameterNames()) {
+            assertThat(inPlace.parameter(name).equals(copied.parameter(name))).as(name).isTrue();
+        }
+        int[][] ids = tokens(2, 20, 21);
+        TokenBatch batch = TokenBatch.of(ids, tokens(2, 20, 22));
+        assertThat(inPlace.logits(batch).equals(copied.logits(batch))).isTrue();
+        KvCache a = inPlace.newCache(1, 24);
+        KvCache b = copied.newCache(1, 24);
+        assertThat(inPlace.nextLogits(a, new int[][] {ids[0]}, null))
+                .isEqualTo(copied.nextLogits(b, new int[][] {ids[0]}, null));
+        assertThat(inPlace.nextLogits(a, new int[][] {{9}}, null)).isEqualTo(copied.nextLogits(b, new int[][] {{9}},
+                null));
+        assertThatThrownBy(() -> GptModel.overForDecoding(CONFIG, flat.get(NDArrayIndex.interval(0, 10))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dense float32 vector");
+    }
+
+    @Test
+    void aCheckpointLoadsForDecodingAsTheCopyWouldHoldIt(@TempDir Path dir) throws Exception {
+        GptModel plain = GptModel.create(CONFIG, 23);
+        NaiveGpt.randomize(plain, 24);
+        HfCheckpoint.save(plain, dir.resolve("fp32"));
+        GptModel loaded = HfCheckpoint.loadForDecoding(dir.resolve("fp32"), WeightFormat.FP32);
+        assertThat(loaded.decodingLayout()).isTrue();
+        assertThat(loaded.parameters().equals(plain.forDecoding().parameters())).isTrue();
+        // int8 tensors do not take the host path: loaded in place, dequantized, then transposed in place
+        HfCheckpoint.save(plain.compressed(WeightFormat.INT8), dir.resolve("int8"));
+        GptModel dequantized = HfCheckpoint.loadForDecoding(dir.resolve("int8"), WeightFormat.FP32);
+        assertThat(dequantized.decodingLayout()).isTrue();
+        assertThat(dequantized.parameters().equals(HfCheckpoint.load(dir.resolve("int8")).forDecoding().parameters()))
+                .isTrue();
+        GptModel bf16 = HfCheckpoint.loadForDecoding(dir.resolve("fp32"), WeightFormat.BF16);
+        assertThat(bf16.decodingLayout()).isFalse();
+        assertThat(bf16.weightFormat()).isEqualTo(WeightFormat.BF16);
+    }
+
+    @Test
     void trainingAndOtherFormatsAreRefusedClearly() {
         GptModel plain = GptModel.create(CONFIG, 16);
         GptModel decoding = plain.forDecoding();

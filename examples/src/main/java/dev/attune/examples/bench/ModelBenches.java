@@ -173,7 +173,7 @@ final class ModelBenches {
 
     /**
      * As {@link #generate(Settings, int)} with the model's matrices held in {@code format}
-     * ({@link GptModel#compressed}), float32 in the decoding layout ({@link GptModel#forDecoding()}) as
+     * ({@link GptModel#compressed}), float32 in the decoding layout ({@link GptModel#overForDecoding}) as
      * {@code attune generate} runs it; reports the bytes of weights one decode step reads in {@code weight_bytes}.
      */
     static Measurement generate(Settings s, int batchSize, WeightFormat format) throws Exception {
@@ -182,8 +182,10 @@ final class ModelBenches {
         int total = s.smoke() ? 12 : 128;
         int generated = total - prompt;
         GptModel created = GptModel.create(shape.config(), 1);
-        GptModel model = format == WeightFormat.FP32 ? created.forDecoding() : created.compressed(format);
-        created = null;     // dropped, as attune generate drops it
+        // the float32 weights take the decoding layout in place, one copy in memory as attune generate holds
+        GptModel model = format == WeightFormat.FP32 ? GptModel.overForDecoding(shape.config(), created.parameters())
+                : created.compressed(format);
+        created = null;
         List<int[]> prompts = List.of(randomTokens(batchSize, prompt, shape.vocab, 2));
         TimedLm lm = new TimedLm(CausalLm.of(model));
         Generator generator = Generator.of(lm, BpeTokenizer.gpt2());

@@ -93,10 +93,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         GenerationConfig config = config();
-        Pretrained loaded = ModelDirectory.load(model, weights.resolve(model));
+        Pretrained loaded = ModelDirectory.loadForDecoding(model, weights.resolve(model));
         Tokenizer tokenizer = loaded.tokenizer();
-        GptModel gpt = AdapterOptions.withAdapter(WeightsOption.forDecoding(loaded.model()), adapter);
-        loaded = null;    // a float32 original that the decoding layout copied is garbage from here on
+        GptModel gpt = AdapterOptions.withAdapter(loaded.model(), adapter);
         Generator generator = Generator.of(gpt, tokenizer);
         int[] prompt = input.ids != null ? input.ids : tokenizer.encode(input.prompt);
         warnAboutLength(prompt.length, gpt.config().contextLength());

@@ -35,6 +35,18 @@ final class ModelDirectory {
 
     /** As {@link #load(Path)}, the model's matrices held in {@code format}. */
     static Pretrained load(Path directory, WeightFormat format) throws IOException {
+        return load(directory, format, false);
+    }
+
+    /**
+     * As {@link #load(Path, WeightFormat)}, for generate and serve: a float32 model comes laid out for decoding
+     * ({@link HfCheckpoint#loadForDecoding}), holding one copy of its weights.
+     */
+    static Pretrained loadForDecoding(Path directory, WeightFormat format) throws IOException {
+        return load(directory, format, true);
+    }
+
+    private static Pretrained load(Path directory, WeightFormat format, boolean forDecoding) throws IOException {
         CompletableFuture<BpeTokenizer> tokenizer = CompletableFuture.supplyAsync(() -> {
             try {
                 return tokenizer(directory);
@@ -42,7 +54,8 @@ final class ModelDirectory {
                 throw new UncheckedIOException(e);
             }
         });
-        GptModel model = HfCheckpoint.load(directory, format);
+        GptModel model = forDecoding ? HfCheckpoint.loadForDecoding(directory, format)
+                : HfCheckpoint.load(directory, format);
         try {
             return new Pretrained(model, tokenizer.join());
         } catch (CompletionException e) {

@@ -146,9 +146,9 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Pretrained loaded = ModelDirectory.load(model, weights.resolve(model));
+        Pretrained loaded = ModelDirectory.loadForDecoding(model, weights.resolve(model));
         ChatTemplate template = chatTemplate != null ? ChatTemplate.load(chatTemplate) : null;
-        return AttuneServer.start(WeightsOption.forDecoding(loaded.model()), loaded.tokenizer(), template, config);
+        return AttuneServer.start(loaded.model(), loaded.tokenizer(), template, config);
     }
 
     private String describe() {

@@ -1,8 +1,6 @@
 package dev.attune.examples.cli;
 
 import dev.attune.core.checkpoint.HfCheckpoint;
-import dev.attune.core.engine.Engine;
-import dev.attune.core.model.GptModel;
 import dev.attune.core.model.WeightFormat;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -27,15 +25,6 @@ final class WeightsOption {
         }
         String stored = HfCheckpoint.inspect(directory).metadata().get(HfCheckpoint.WEIGHT_FORMAT_KEY);
         return stored == null ? WeightFormat.FP32 : WeightFormat.parse(stored);
-    }
-
-    /**
-     * The model as generate and serve run it: a float32 model on ND4J's CPU backend is laid out for decoding
-     * ({@link GptModel#forDecoding()}: about twice as fast a decoding step at batch 1); compressed models already
-     * decode from one row per output. The float32 model is left to the caller to drop.
-     */
-    static GptModel forDecoding(GptModel model) {
-        return model.weightFormat() == WeightFormat.FP32 && Engine.isCpu() ? model.forDecoding() : model;
     }
 
     static final class Converter implements ITypeConverter<WeightFormat> {
