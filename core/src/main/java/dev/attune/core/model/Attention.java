@@ -72,6 +72,15 @@ final class Attention {
 
     /** x [R, C] (already layer-normed) -> a.out [R, C]; appends this pass's keys and values to {@code kv}. */
     void forward(Pass p, INDArray x, Acts a, KvCache.Layer kv) {
+        forward(p, x, a, kv, null);
+    }
+
+    /**
+     * As {@link #forward(Pass, INDArray, Acts, KvCache.Layer)}, then {@code after} on a.out's rows (null: nothing),
+     * each row in exactly one call: on {@code c_proj}'s row blocks as each is written where no dropout follows
+     * (see {@link Linear#forward(INDArray, INDArray, Pass, StepTeam.RowRange)}), else over all rows at the end.
+     */
+    void forward(Pass p, INDArray x, Acts a, KvCache.Layer kv, StepTeam.RowRange after) {
         int bh = p.batch * heads;
         cAttn.forward(x, a.qkv, p);                                         // [R, 3C]
         if (a.probs == null || a.probs.size(2) != p.total) {
@@ -84,10 +93,14 @@ final class Attention {
         } else {
             attendNd4j(p, a, kv, bh);
         }
-        cProj.forward(a.y, a.out, p);                                       // [R, C]
-        if (p.dropout(residualDropout)) {
+        boolean dropout = p.dropout(residualDropout);
+        cProj.forward(a.y, a.out, p, dropout ? null : after);              // [R, C]
+        if (dropout) {
             a.outMask = p.mask(residualDropout, Pass.attentionOutSite(layer), p.rows, width);
             a.out.muli(a.outMask);
+            if (after != null) {
+                Ops.split(p.rows, 4, after);
+            }
         }
     }
 
