@@ -130,7 +130,7 @@ final class HostGemm {
         int opB = (transB ^ lb.transposed()) ? TRANS : NO_TRANS;
         if (!smallPath(batches, m, n, k)) {
             if (before != null) {
-                before.run(0, m);
+                Ops.split(m, 4, before);    // MKL's own threads for the product, the engine's for the rows
             }
             FloatPointer pa = new FloatPointer(a.data().pointer());
             FloatPointer pb = new FloatPointer(b.data().pointer());
@@ -155,7 +155,7 @@ final class HostGemm {
                         pc, c.offset() + i * lc.batchStride(), lc.ld());
             }
             if (after != null) {
-                after.run(0, m);
+                Ops.split(m, 4, after);
             }
             return true;
         }

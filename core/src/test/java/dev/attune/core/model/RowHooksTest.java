@@ -37,13 +37,18 @@ class RowHooksTest {
         return x;
     }
 
-    /** c = a b + bias (rows filled before), then every element doubled after, for a product the threads split. */
+    /**
+     * c = a b + bias (rows filled before), then every element doubled after: for a product the threads split by rows
+     * (8.4 M multiply-adds) and one past {@link HostGemm#SMALL_MACS} (MKL's own threads; the hooks split apart).
+     */
     @Test
     void hooksRunOnceOnEachRowBeforeAndAfterItsProduct() {
+        hooksRunOnceOnEachRow(256, 128, 256, 1);
+        hooksRunOnceOnEachRow(512, 512, 384, 37);
+    }
+
+    private static void hooksRunOnceOnEachRow(int m, int k, int n, int checkEvery) {
         Random r = new Random(11);
-        int m = 256;
-        int k = 128;
-        int n = 256;        // 8.4 M multiply-adds: two row blocks on two threads
         INDArray a = random(r, m, k);
         INDArray b = random(r, k, n);
         float[] bias = new float[n];
@@ -71,7 +76,7 @@ class RowHooksTest {
         for (int i = 0; i < m; i++) {
             assertThat(before.get(i)).as("before on row %d", i).isEqualTo(1);
             assertThat(after.get(i)).as("after on row %d", i).isEqualTo(1);
-            for (int j = 0; j < n; j++) {
+            for (int j = 0; j < n && i % checkEvery == 0; j++) {
                 double sum = bias[j];
                 for (int l = 0; l < k; l++) {
                     sum += a.getDouble(i, l) * b.getDouble(l, j);
