@@ -9,8 +9,11 @@ import java.util.Arrays;
  * The tiny model's forward+backward step (fwdbwd-tiny's model and batch) with the step team on and off, alternating
  * every 10 steps in one process, so that both halves see the same load: on a shared machine separate processes
  * minutes apart differ by more than the change. "off" routes every range to the fork-join pool, as before the team
- * served training (the attune.stepTeam switch, set by reflection). Prints the median, quartiles, minimum and process
- * CPU per step of each. bench/tiny-step-team-ab.sh compiles and runs it.
+ * served training (the attune.stepTeam switch, set by reflection). With a second argument {@code Class#field}, a
+ * static boolean test switch, the team stays on and that switch alternates instead ("on" is the switch false, the
+ * default path; "off" is it true), or with
+ * {@code Class#field=ON,OFF}, a static long set to ON and OFF in turn. Prints the median, quartiles, minimum and process CPU per step of each.
+ * bench/tiny-step-team-ab.sh compiles and runs it.
  */
 public class TinyStepTeamAB {
     public static void main(String[] args) throws Exception {
@@ -28,8 +31,17 @@ public class TinyStepTeamAB {
                 (int[][]) tokens.invoke(null, 8, 64, 256, 3L));
         Field mode = Class.forName("dev.attune.core.engine.StepTeam").getDeclaredField("mode");
         mode.setAccessible(true);
+        Field flag = null;
+        if (args.length > 1) {
+            String[] at = args[1].split("[#=,]");
+            flag = Class.forName(at[0]).getDeclaredField(at[1]);
+            flag.setAccessible(true);
+            if (at.length == 4) {    // Class#field=ON,OFF: a long switch with the two values
+                values = new long[] {Long.parseLong(at[2]), Long.parseLong(at[3])};
+            }
+        }
         for (int i = 0; i < 150; i++) {   // warm-up, both ways
-            mode.set(null, i % 20 < 10 ? "on" : "off");
+            set(mode, flag, i % 20 < 10);
             model.forwardBackward(batch, batch.validTargets(), false, 0);
         }
         var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
@@ -39,7 +51,7 @@ public class TinyStepTeamAB {
         long[] cpu = new long[2];
         for (int i = 0; i < steps; i++) {
             int side = (i / 10) % 2;      // 0: team on, 1: off
-            mode.set(null, side == 0 ? "on" : "off");
+            set(mode, flag, side == 0);
             long c0 = os.getProcessCpuTime();
             long t0 = System.nanoTime();
             model.forwardBackward(batch, batch.validTargets(), false, 0);
@@ -50,8 +62,23 @@ public class TinyStepTeamAB {
             double[] t = Arrays.copyOf(ms[side], count[side]);
             Arrays.sort(t);
             int n = t.length;
-            System.out.printf("team %-3s: median %.2f ms, quartiles %.2f-%.2f, min %.2f, process CPU %.2f ms a step%n",
-                    side == 0 ? "on" : "off", t[n / 2], t[n / 4], t[3 * n / 4], t[0], cpu[side] / 1e6 / n);
+            System.out.printf("%s %-3s: median %.2f ms, quartiles %.2f-%.2f, min %.2f, process CPU %.2f ms a step%n",
+                    flag == null ? "team" : flag.getName(), side == 0 ? "on" : "off", t[n / 2], t[n / 4], t[3 * n / 4], t[0], cpu[side] / 1e6 / n);
         }
     }
+
+    /** The team on or off, or with a switch given, the team on and the switch false ("on") or true. */
+    private static void set(Field mode, Field flag, boolean on) throws IllegalAccessException {
+        if (flag == null) {
+            mode.set(null, on ? "on" : "off");
+        } else if (values != null) {
+            mode.set(null, "on");
+            flag.setLong(null, values[on ? 0 : 1]);
+        } else {
+            mode.set(null, "on");
+            flag.setBoolean(null, !on);
+        }
+    }
+
+    private static long[] values;   // a long switch's two values, "on" first
 }

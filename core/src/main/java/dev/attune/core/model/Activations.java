@@ -23,6 +23,7 @@ final class Activations {
     final int batch;
     final int n;
     final int total;
+    final long rows;
     final boolean training;
     private final Keep[] keep;  // training: per layer; inference: null
 
@@ -55,30 +56,47 @@ final class Activations {
 
     /** Inference buffers: one set shared by every layer. */
     Activations(GptConfig c, DataType t, int batch, int n, int total) {
-        this(c, t, batch, n, total, null);
+        this(c, t, batch, n, total, (long) batch * n, null, null);
     }
 
     /** Training buffers when {@code keep} (one entry per layer) is given, inference buffers when it is null. */
     Activations(GptConfig c, DataType t, int batch, int n, int total, Keep[] keep) {
+        this(c, t, batch, n, total, (long) batch * n, keep, null);
+    }
+
+    /**
+     * Inference buffers cut from {@code pool}'s memory: passes of changing shapes (scoring or classifying batches of
+     * different lengths) then reuse the memory of the largest instead of allocating fresh buffers per shape.
+     * {@code rows} is {@code batch * n}, or fewer for a packed pass ({@link Pass#packed()}).
+     */
+    Activations(GptConfig c, DataType t, int batch, int n, int total, long rows, Pool pool) {
+        this(c, t, batch, n, total, rows, null, pool);
+    }
+
+    private Activations(GptConfig c, DataType t, int batch, int n, int total, long rows, Keep[] keep, Pool pool) {
+        if (pool != null) {
+            pool.rewind();
+        }
+        Alloc create = pool == null ? Nd4j::create : pool::take;
         this.batch = batch;
         this.n = n;
         this.total = total;
         this.training = keep != null;
         this.keep = keep == null ? null : keep.clone();
-        long rows = (long) batch * n;
+        this.rows = rows;
         long C = c.embeddingSize();
         long bh = (long) batch * c.heads();
         int L = c.layers();
         resid = new INDArray[training ? L + 1 : 1];
         for (int i = 0; i < resid.length; i++) {
-            resid[i] = Nd4j.create(t, rows, C);
+            resid[i] = create.take(t, rows, C);
         }
         blocks = new Block.Acts[training ? L : 1];
         // Written and read within one layer's forward pass: one buffer serves every layer.
-        INDArray qkv = Nd4j.create(t, rows, 3 * C);
-        INDArray yHeads = Nd4j.create(t, bh, n, c.headSize());
-        INDArray attnOut = Nd4j.create(t, rows, C);
-        INDArray mlpOut = Nd4j.create(t, rows, C);
+        INDArray qkv = create.take(t, rows, 3 * C);
+        INDArray yHeads = create.take(t, bh, n, c.headSize());
+        INDArray attnOut = create.take(t, rows, C);
+        INDArray mlpOut = create.take(t, rows, C);
         // Read by the backward pass only where Keep says so.
         INDArray sharedC = null;
         INDArray sharedInner = null;
@@ -86,65 +104,107 @@ final class Activations {
             Keep k = training ? keep[l] : Keep.ALL;
             Block.Acts b = new Block.Acts();
             b.keep = k;
-            b.mid = training ? Nd4j.create(t, rows, C) : resid[0];
-            b.ln1Mean = Nd4j.create(t, rows);
-            b.ln1Rstd = Nd4j.create(t, rows);
-            b.ln2Mean = training ? Nd4j.create(t, rows) : b.ln1Mean;
-            b.ln2Rstd = training ? Nd4j.create(t, rows) : b.ln1Rstd;
+            b.mid = training ? create.take(t, rows, C) : resid[0];
+            b.ln1Mean = create.take(t, rows);
+            b.ln1Rstd = create.take(t, rows);
+            b.ln2Mean = training ? create.take(t, rows) : b.ln1Mean;
+            b.ln2Rstd = training ? create.take(t, rows) : b.ln1Rstd;
             if (training && (!k.ln1Out() || !k.attnY() || !k.ln2Out())) {
-                sharedC = sharedC == null ? Nd4j.create(t, rows, C) : sharedC;
+                sharedC = sharedC == null ? create.take(t, rows, C) : sharedC;
             }
-            b.ln1Out = k.ln1Out() ? Nd4j.create(t, rows, C) : sharedC;
-            b.ln2Out = !training ? b.ln1Out : k.ln2Out() ? Nd4j.create(t, rows, C) : sharedC;
+            b.ln1Out = k.ln1Out() ? create.take(t, rows, C) : sharedC;
+            b.ln2Out = !training ? b.ln1Out : k.ln2Out() ? create.take(t, rows, C) : sharedC;
             Attention.Acts a = new Attention.Acts();
             a.qkv = qkv;
-            a.q = Nd4j.create(t, bh, n, c.headSize());
+            a.q = create.take(t, bh, n, c.headSize());
             // inference: allocated by the general attention path for the keys it has (a decoding step's grow by one)
-            a.probs = training ? Nd4j.create(t, bh, n, total) : null;
+            a.probs = training || pool != null ? create.take(t, bh, n, total) : null;
             a.yHeads = yHeads;
-            a.y = k.attnY() ? Nd4j.create(t, rows, C) : sharedC;
+            a.y = k.attnY() ? create.take(t, rows, C) : sharedC;
             a.out = attnOut;
             b.attn = a;
             Mlp.Acts m = new Mlp.Acts();
-            m.h = Nd4j.create(t, rows, c.innerSize());
+            m.h = create.take(t, rows, c.innerSize());
             if (!k.mlpG()) {
-                sharedInner = sharedInner == null ? Nd4j.create(t, rows, c.innerSize()) : sharedInner;
+                sharedInner = sharedInner == null ? create.take(t, rows, c.innerSize()) : sharedInner;
             }
-            m.g = k.mlpG() ? Nd4j.create(t, rows, c.innerSize()) : sharedInner;
+            m.g = k.mlpG() ? create.take(t, rows, c.innerSize()) : sharedInner;
             m.out = mlpOut;
             b.mlp = m;
             blocks[l] = b;
         }
-        lnfOut = Nd4j.create(t, rows, C);
-        lnfMean = Nd4j.create(t, rows);
-        lnfRstd = Nd4j.create(t, rows);
+        lnfOut = create.take(t, rows, C);
+        lnfMean = create.take(t, rows);
+        lnfRstd = create.take(t, rows);
         if (training) {
             kv = new KvCache.Layer[L];
             for (int l = 0; l < L; l++) {
                 kv[l] = new KvCache.Layer(batch, c.heads(), total, c.headSize(), t);
             }
             scratch = new Scratch();
-            scratch.dResid = Nd4j.create(t, rows, C);
-            scratch.dLn = Nd4j.create(t, rows, C);
-            scratch.dBranch = Nd4j.create(t, rows, C);
+            scratch.dResid = create.take(t, rows, C);
+            scratch.dLn = create.take(t, rows, C);
+            scratch.dBranch = create.take(t, rows, C);
             scratch.attn = new Attention.Grads();
-            scratch.attn.dy = Nd4j.create(t, rows, C);
-            scratch.attn.dyHeads = Nd4j.create(t, bh, n, c.headSize());
-            scratch.attn.dprobs = Nd4j.create(t, bh, n, total);
-            scratch.attn.dq = Nd4j.create(t, bh, n, c.headSize());
-            scratch.attn.dk = Nd4j.create(t, bh, total, c.headSize());
-            scratch.attn.dv = Nd4j.create(t, bh, total, c.headSize());
-            scratch.attn.dqkv = Nd4j.create(t, rows, 3 * C);
+            scratch.attn.dy = create.take(t, rows, C);
+            scratch.attn.dyHeads = create.take(t, bh, n, c.headSize());
+            scratch.attn.dprobs = create.take(t, bh, n, total);
+            scratch.attn.dq = create.take(t, bh, n, c.headSize());
+            scratch.attn.dk = create.take(t, bh, total, c.headSize());
+            scratch.attn.dv = create.take(t, bh, total, c.headSize());
+            scratch.attn.dqkv = create.take(t, rows, 3 * C);
             scratch.mlp = new Mlp.Grads();
-            scratch.mlp.dg = Nd4j.create(t, rows, c.innerSize());
+            scratch.mlp.dg = create.take(t, rows, c.innerSize());
         } else {
             kv = null;
             scratch = null;
         }
     }
 
+    private interface Alloc {
+        INDArray take(DataType type, long... shape);
+    }
+
+    /**
+     * Native memory for inference activations, one block per buffer, kept between shapes: each buffer of a pass is a
+     * view at the start of its block (so it is one dense array, as the host kernels want), and a block grows, its old
+     * memory released at once, only when a pass needs more than it has.
+     */
+    static final class Pool {
+        private final List<INDArray> blocks = new ArrayList<>();
+        private int next;
+
+        void rewind() {
+            next = 0;
+        }
+
+        INDArray take(DataType type, long... shape) {
+            long length = 1;
+            for (long d : shape) {
+                length *= d;
+            }
+            if (next == blocks.size()) {
+                blocks.add(null);
+            }
+            INDArray block = blocks.get(next);
+            if (block == null || block.length() < length || block.dataType() != type) {
+                if (block != null && block.closeable()) {
+                    block.close(); // the views of the last shape die with it: fresh memory per shape cost time and RSS
+                }
+                block = Nd4j.create(type, length);
+                blocks.set(next, block);
+            }
+            next++;
+            return Nd4j.create(Nd4j.createBuffer(block.data(), 0, length), shape);
+        }
+    }
+
     boolean fits(int batch, int n, int total) {
-        return this.batch == batch && this.n == n && this.total == total;
+        return fits(batch, n, total, (long) batch * n);
+    }
+
+    boolean fits(int batch, int n, int total, long rows) {
+        return this.batch == batch && this.n == n && this.total == total && this.rows == rows;
     }
 
     /** Whether these inference buffers serve passes of {@code n} new positions in {@code batch} rows, whatever the keys. */

@@ -72,6 +72,15 @@ final class Attention {
 
     /** x [R, C] (already layer-normed) -> a.out [R, C]; appends this pass's keys and values to {@code kv}. */
     void forward(Pass p, INDArray x, Acts a, KvCache.Layer kv) {
+        forward(p, x, a, kv, null);
+    }
+
+    /**
+     * As {@link #forward(Pass, INDArray, Acts, KvCache.Layer)}, then {@code after} on a.out's rows (null: nothing),
+     * each row in exactly one call: on {@code c_proj}'s row blocks as each is written where no dropout follows
+     * (see {@link Linear#forward(INDArray, INDArray, Pass, StepTeam.RowRange)}), else over all rows at the end.
+     */
+    void forward(Pass p, INDArray x, Acts a, KvCache.Layer kv, StepTeam.RowRange after) {
         int bh = p.batch * heads;
         cAttn.forward(x, a.qkv, p);                                         // [R, 3C]
         if (a.probs == null || a.probs.size(2) != p.total) {
@@ -79,13 +88,19 @@ final class Attention {
         }
         if (!p.dropout(attentionDropout) && hostHeads(a, kv)) {
             attendHost(p, a, kv);                                           // q, store, probs, y
+        } else if (p.packed()) {
+            throw new IllegalStateException("rows of different lengths need the host heads");
         } else {
             attendNd4j(p, a, kv, bh);
         }
-        cProj.forward(a.y, a.out, p);                                       // [R, C]
-        if (p.dropout(residualDropout)) {
+        boolean dropout = p.dropout(residualDropout);
+        cProj.forward(a.y, a.out, p, dropout ? null : after);              // [R, C]
+        if (dropout) {
             a.outMask = p.mask(residualDropout, Pass.attentionOutSite(layer), p.rows, width);
             a.out.muli(a.outMask);
+            if (after != null) {
+                Ops.split(p.rows, 4, after);
+            }
         }
     }
 
@@ -151,8 +166,11 @@ final class Attention {
                 int b = bh / heads;
                 int h = bh % heads;
                 int slot = bh * capacity * hs;
-                for (int i = 0; i < n; i++) {
-                    int at = (b * n + i) * 3 * c + h * hs;
+                int first = p.firstRow(b);
+                int rowN = p.length(b);      // a packed row's own length: nothing past it is computed or read
+                int keys = start + rowN;
+                for (int i = 0; i < rowN; i++) {
+                    int at = (first + i) * 3 * c + h * hs;
                     qkv.get(at, part);
                     qOut.put((bh * n + i) * hs, part);
                     qkv.get(at + c, part);
@@ -160,17 +178,17 @@ final class Attention {
                     qkv.get(at + 2 * c, part);
                     valueStore.put(slot + (start + i) * hs, part);
                 }
-                HostGemm.sgemm(HostGemm.NO_TRANS, HostGemm.TRANS, n, total, hs, scale, q, a.q.offset() + (long) bh * n * hs,
+                HostGemm.sgemm(HostGemm.NO_TRANS, HostGemm.TRANS, rowN, keys, hs, scale, q, a.q.offset() + (long) bh * n * hs,
                         hs, k, kv.k.offset() + slot, hs, 0f, pr, a.probs.offset() + (long) bh * n * total, total);
-                for (int i = 0; i < n; i++) {
+                for (int i = 0; i < rowN; i++) {
                     int at = (bh * n + i) * total;
-                    probs.get(at, row);
-                    softmaxRow(p, b, i, row, exps);
-                    probs.put(at, row);
+                    probs.get(at, row, 0, keys);
+                    softmaxRow(p, b, i, row, keys, exps);
+                    probs.put(at, row, 0, keys);
                 }
-                HostGemm.sgemm(HostGemm.NO_TRANS, HostGemm.NO_TRANS, n, hs, total, 1f, pr,
+                HostGemm.sgemm(HostGemm.NO_TRANS, HostGemm.NO_TRANS, rowN, hs, keys, 1f, pr,
                         a.probs.offset() + (long) bh * n * total, total, v, kv.v.offset() + slot, hs, 0f,
-                        y, a.y.offset() + (long) b * n * c + (long) h * hs, c);
+                        y, a.y.offset() + (long) first * c + (long) h * hs, c);
             }
         });
     }
@@ -199,18 +217,21 @@ final class Attention {
         return new FloatPointer(a.data().pointer());
     }
 
-    /** One row of scores -> probabilities in place: query {@code i} of row {@code b}, masked as {@link #softmax}. */
-    private static void softmaxRow(Pass p, int b, int i, float[] row, float[] exps) {
+    /**
+     * The first {@code len} scores of {@code row} -> probabilities in place: query {@code i} of row {@code b}, masked as
+     * {@link #softmax} ({@code len} is the whole row wherever a key may be padding: packed passes have none).
+     */
+    private static void softmaxRow(Pass p, int b, int i, float[] row, int len, float[] exps) {
         if (p.keyValid != null) {
             maskedSoftmax(p, b, i, row);
             return;
         }
         // Causal only: the allowed keys are the first start + i + 1, one contiguous run.
-        int allowed = Math.min(row.length, p.start + i + 1);
+        int allowed = Math.min(len, p.start + i + 1);
         float max = RowKernels.max(row, allowed);
         double sum = RowKernels.expShiftedSum(row, allowed, max, exps);
         RowKernels.scale(row, allowed, (float) (1.0 / sum));
-        Arrays.fill(row, allowed, row.length, 0f);
+        Arrays.fill(row, allowed, len, 0f);
     }
 
     /**

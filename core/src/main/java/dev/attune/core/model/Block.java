@@ -64,20 +64,28 @@ final class Block {
         if (afterLn1 != null) {
             afterLn1.forward(a.ln1Out, p);
         }
-        attention.forward(p, a.ln1Out, a.attn, kv);
-        if (afterAttention != null) {
-            afterAttention.forward(a.attn.out, p);
+        if (afterAttention == null && !Ops.separatePasses && Ops.hostKernels(p.dataType)
+                && Ops.denseAlike(x, a.attn.out) && Ops.denseAlike(a.mid, x) && Ops.denseAlike(a.ln2Out, x)) {
+            // mid = x + attn(ln_1(x)) and ln_2(mid), on each block of c_proj's rows as it is written
+            attention.forward(p, a.ln1Out, a.attn, kv,
+                    ln2.sumRows(x, a.attn.out, a.mid, a.ln2Out, a.ln2Mean, a.ln2Rstd));
+        } else {
+            attention.forward(p, a.ln1Out, a.attn, kv);
+            if (afterAttention != null) {
+                afterAttention.forward(a.attn.out, p);
+            }
+            ln2.forwardSum(x, a.attn.out, a.mid, a.ln2Out, a.ln2Mean, a.ln2Rstd);  // mid = x + attn(ln_1(x))
         }
-        Ops.add(x, a.attn.out, a.mid);                              // mid = x + attn(ln_1(x))
-        ln2.forward(a.mid, a.ln2Out, a.ln2Mean, a.ln2Rstd);
         if (afterLn2 != null) {
             afterLn2.forward(a.ln2Out, p);
         }
-        mlp.forward(p, a.ln2Out, a.mlp);
-        if (afterMlp != null) {
+        if (afterMlp == null) {
+            mlp.forward(p, a.ln2Out, a.mlp, a.mid, out);            // out = mid + mlp(ln_2(mid))
+        } else {
+            mlp.forward(p, a.ln2Out, a.mlp);
             afterMlp.forward(a.mlp.out, p);
+            Ops.add(a.mid, a.mlp.out, out);
         }
-        Ops.add(a.mid, a.mlp.out, out);                             // out = mid + mlp(ln_2(mid))
     }
 
     /**

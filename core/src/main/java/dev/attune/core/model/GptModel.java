@@ -62,6 +62,9 @@ public final class GptModel {
     /** The most rows (batch times new positions) of a pass through the cache whose activations are kept. */
     private static final int KEPT_PROMPT_ROWS = 128;
     private KvCache evaluationCache;
+    // evaluate's activations and keys/values: batches of changing shapes reuse the memory of the largest
+    private final Activations.Pool evaluationPool = new Activations.Pool();
+    private final Activations.Pool evaluationCachePool = new Activations.Pool();
 
     private GptModel(GptConfig config, DataType dataType) {
         this(config, dataType, WeightFormat.FP32, false);
@@ -747,6 +750,52 @@ public final class GptModel {
         return forward(batch, Output.LOGITS).logits();
     }
 
+    /**
+     * The final hidden state (after {@code ln_f}) at the last token of each row, {@code [rows, C]}, without dropout:
+     * what a sequence-classification head reads. Rows may differ in length. Where the engine allows it (float32 on
+     * the CPU, no adapters) they go through one pass packed one after another, so no padding is computed; otherwise
+     * right-padded, as {@code forward(batch, Output.HIDDEN)} read at each row's last token. A row's result does not
+     * depend on the other rows.
+     */
+    public INDArray lastHidden(int[][] rows) {
+        if (rows.length == 0) {
+            throw new IllegalArgumentException("no rows");
+        }
+        int b = rows.length;
+        int t = 0;
+        int total = 0;
+        int[] lengths = new int[b];
+        for (int r = 0; r < b; r++) {
+            if (rows[r].length == 0) {
+                throw new IllegalArgumentException("row " + r + " is empty");
+            }
+            lengths[r] = rows[r].length;
+            t = Math.max(t, lengths[r]);
+            total += lengths[r];
+        }
+        int[] padded = new int[b * t];
+        int[] ignored = new int[b * t];
+        Arrays.fill(ignored, TokenBatch.IGNORE);
+        for (int r = 0; r < b; r++) {
+            System.arraycopy(rows[r], 0, padded, r * t, lengths[r]);
+        }
+        TokenBatch batch = new TokenBatch(b, t, padded, ignored);
+        int[] last = new int[b];
+        if (total < b * t && adapters.isEmpty() && Ops.hostKernels(dataType) && !Attention.forceNd4jHeads) {
+            checkBatch(batch);
+            int[] ids = new int[total];
+            for (int r = 0, at = 0; r < b; at += lengths[r], r++) {
+                System.arraycopy(rows[r], 0, ids, at, lengths[r]);
+                last[r] = at + lengths[r] - 1;
+            }
+            return evaluate(ids, b, t, lengths).lnfOut.getRows(last);               // [B, C], a copy
+        }
+        for (int r = 0; r < b; r++) {
+            last[r] = r * t + lengths[r] - 1;
+        }
+        return forward(batch, Output.HIDDEN).hidden().reshape((long) b * t, config.embeddingSize()).getRows(last);
+    }
+
     // ------------------------------------------------------------------------------------------------- scoring
 
     /** Rows of the LM head computed at once when only target log-probabilities are asked for. */
@@ -843,18 +892,42 @@ public final class GptModel {
      * The result, {@code lnfOut}, is valid until the next call.
      */
     private Activations evaluate(int[] ids, int b, int t) {
+        return evaluate(ids, b, t, null);
+    }
+
+    /**
+     * As {@link #evaluate(int[], int, int)}; given {@code lengths} (each at most {@code t}), the rows have these
+     * lengths and {@code ids} holds them one after another, and so does {@code lnfOut} (a packed {@link Pass}).
+     */
+    private Activations evaluate(int[] ids, int b, int t, int[] lengths) {
         int prefix = adapters.prefixLength();
-        if (evaluationActivations == null || !evaluationActivations.fits(b, t, prefix + t)) {
+        Pass p = lengths == null ? new Pass(b, t, prefix, null, dataType, false, 0) : new Pass(lengths, t, prefix, dataType);
+        if (evaluationActivations == null || !evaluationActivations.fits(b, t, prefix + t, p.rows)) {
             evaluationActivations = null;
-            evaluationCache = null;
-            evaluationActivations = new Activations(config, dataType, b, t, prefix + t);
-            evaluationCache = new KvCache(config.layers(), b, config.heads(), prefix + t, config.headSize(), dataType);
+            evaluationActivations = new Activations(config, dataType, b, t, prefix + t, p.rows, evaluationPool);
+        }
+        // Without a prefix no layer reads another's keys and values, so one layer's store serves them all in turn.
+        int cacheLayers = prefix == 0 ? 1 : config.layers();
+        if (evaluationCache == null || evaluationCache.batchSize() != b || evaluationCache.capacity() != prefix + t
+                || !evaluationCache.holds(cacheLayers, config.heads(), config.headSize(), dataType)) {
+            evaluationCache = new KvCache(cacheLayers, b, config.heads(), prefix + t, config.headSize(), dataType,
+                    evaluationCachePool);
         }
         KvCache cache = evaluationCache;
         cache.reset(adapters.prefix());
         int[] pos = cache.advance(null, t);
-        Pass p = new Pass(b, t, prefix, null, dataType, false, 0);
-        forwardLayers(p, ids, pos, evaluationActivations, layers(cache));
+        if (lengths != null) {
+            int[] packed = new int[p.rows];
+            for (int r = 0; r < b; r++) {
+                System.arraycopy(pos, r * t, packed, p.firstRow(r), lengths[r]);
+            }
+            pos = packed;
+        }
+        KvCache.Layer[] kv = new KvCache.Layer[config.layers()];
+        for (int l = 0; l < kv.length; l++) {
+            kv[l] = cache.layer(cacheLayers == 1 ? 0 : l);
+        }
+        forwardLayers(p, ids, pos, evaluationActivations, kv);
         return evaluationActivations;
     }
 

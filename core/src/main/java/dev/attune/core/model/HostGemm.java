@@ -1,6 +1,7 @@
 package dev.attune.core.model;
 
 import dev.attune.core.engine.Engine;
+import dev.attune.core.engine.StepTeam;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -47,6 +48,9 @@ final class HostGemm {
     /** Set by tests to run batched products one matrix at a time even where MKL's batched call is available. */
     static volatile boolean forceOneByOne = false;
 
+    /** Set by tests (and speed comparisons) to split every single product by rows, wide ones too. */
+    static volatile boolean rowBlocksOnly = false;
+
     private HostGemm() {
     }
 
@@ -82,7 +86,22 @@ final class HostGemm {
      * when a layout is not one CBLAS takes (the caller then uses ND4J's op).
      */
     static boolean gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c, double alpha, double beta) {
+        return gemm(a, transA, b, transB, c, alpha, beta, null, null);
+    }
+
+    /**
+     * As {@link #gemm(INDArray, boolean, INDArray, boolean, INDArray, double, double)}, with {@code before} run on
+     * rows of c just before the product writes them and {@code after} just after (either may be null; rank-2 c
+     * only): a split product runs them on each of its row blocks on the thread that computes the block, so that a
+     * row-wise pass (the bias, GELU) needs no pass of its own over the team and finds its rows in cache. Each row is
+     * in exactly one call of each, so row-wise work gives the same bits however the rows were split.
+     */
+    static boolean gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c, double alpha, double beta,
+                        StepTeam.RowRange before, StepTeam.RowRange after) {
         int rank = c.rank();
+        if ((before != null || after != null) && rank != 2) {
+            throw new IllegalArgumentException("row hooks need a rank-2 product, got rank " + rank);
+        }
         if ((rank != 2 && rank != 3) || a.rank() != rank || b.rank() != rank) {
             return false;
         }
@@ -110,6 +129,9 @@ final class HostGemm {
         int opA = (transA ^ la.transposed()) ? TRANS : NO_TRANS;
         int opB = (transB ^ lb.transposed()) ? TRANS : NO_TRANS;
         if (!smallPath(batches, m, n, k)) {
+            if (before != null) {
+                Ops.split(m, 4, before);    // MKL's own threads for the product, the engine's for the rows
+            }
             FloatPointer pa = new FloatPointer(a.data().pointer());
             FloatPointer pb = new FloatPointer(b.data().pointer());
             FloatPointer pc = new FloatPointer(c.data().pointer());
@@ -132,6 +154,9 @@ final class HostGemm {
                         pb, b.offset() + i * lb.batchStride(), lb.ld(), (float) beta,
                         pc, c.offset() + i * lc.batchStride(), lc.ld());
             }
+            if (after != null) {
+                Ops.split(m, 4, after);
+            }
             return true;
         }
         if (batches > 1) {
@@ -153,6 +178,30 @@ final class HostGemm {
             });
             return true;
         }
+        if (before == null && after == null && n > m && !rowBlocksOnly) {
+            // Wider than tall (the weight gradients x^T dy of c_attn and c_fc: [128, 384] and [128, 512] from 512
+            // rows): split by columns. Each block's call packs all of the operand it does not split, and op(b) is
+            // then the larger one (dy, up to [512, 512]); by columns each thread packs half of it and all of op(a).
+            int parts = Math.max(1, Math.min(Engine.init().threads(),
+                    n / (int) Math.max(1, MIN_TASK_MACS / Math.max(1, (long) m * k))));
+            Ops.parts(parts, (first, last) -> {
+                int from = (int) ((long) n * first / parts);
+                int to = (int) ((long) n * last / parts);
+                FloatPointer pa = new FloatPointer(a.data().pointer());
+                FloatPointer pb = new FloatPointer(b.data().pointer());
+                FloatPointer pc = new FloatPointer(c.data().pointer());
+                // Column j of op(b): column j of b stored as is, row j of b stored transposed.
+                long bColumn = opB == NO_TRANS ? 1 : lb.ld();
+                int previous = oneThread();
+                try {
+                    sgemm(opA, opB, m, to - from, k, (float) alpha, pa, a.offset(), la.ld(),
+                            pb, b.offset() + from * bColumn, lb.ld(), (float) beta, pc, c.offset() + from, lc.ld());
+                } finally {
+                    restoreThreads(previous);
+                }
+            });
+            return true;
+        }
         // One product: its rows (of op(a) and c) in as many blocks as threads, not more: each call packs op(b)
         // again. Block i is the rows [i m / parts, (i + 1) m / parts).
         int parts = Math.max(1, Math.min(Engine.init().threads(),
@@ -165,12 +214,18 @@ final class HostGemm {
             FloatPointer pc = new FloatPointer(c.data().pointer());
             // Row i of op(a): row i of a stored as is, column i of a stored transposed.
             long aRow = opA == NO_TRANS ? la.ld() : 1;
+            if (before != null) {
+                before.run(from, to);
+            }
             int previous = oneThread();
             try {
                 sgemm(opA, opB, to - from, n, k, (float) alpha, pa, a.offset() + from * aRow, la.ld(),
                         pb, b.offset(), lb.ld(), (float) beta, pc, c.offset() + (long) from * lc.ld(), lc.ld());
             } finally {
                 restoreThreads(previous);
+            }
+            if (after != null) {
+                after.run(from, to);
             }
         });
         return true;

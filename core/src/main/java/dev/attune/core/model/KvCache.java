@@ -31,11 +31,19 @@ public final class KvCache {
     private int length;
 
     KvCache(int layers, int batch, int heads, int capacity, int headSize, DataType type) {
+        this(layers, batch, heads, capacity, headSize, type, null);
+    }
+
+    /** A cache whose keys and values are cut from {@code pool}'s memory (null: fresh buffers). */
+    KvCache(int layers, int batch, int heads, int capacity, int headSize, DataType type, Activations.Pool pool) {
         this.batch = batch;
         this.capacity = capacity;
         this.layers = new Layer[layers];
+        if (pool != null) {
+            pool.rewind();
+        }
         for (int i = 0; i < layers; i++) {
-            this.layers[i] = new Layer(batch, heads, capacity, headSize, type);
+            this.layers[i] = new Layer(batch, heads, capacity, headSize, type, pool);
         }
         this.keyValid = new boolean[batch * capacity];
         this.realTokens = new int[batch];
@@ -292,12 +300,18 @@ public final class KvCache {
         private ByteBuffer hostV;
 
         Layer(int batch, int heads, int capacity, int headSize, DataType type) {
+            this(batch, heads, capacity, headSize, type, null);
+        }
+
+        Layer(int batch, int heads, int capacity, int headSize, DataType type, Activations.Pool pool) {
             this.batch = batch;
             this.heads = heads;
             this.capacity = capacity;
             this.headSize = headSize;
-            this.k = Nd4j.create(type, (long) batch * heads, capacity, headSize);
-            this.v = Nd4j.create(type, (long) batch * heads, capacity, headSize);
+            this.k = pool == null ? Nd4j.create(type, (long) batch * heads, capacity, headSize)
+                    : pool.take(type, (long) batch * heads, capacity, headSize);
+            this.v = pool == null ? Nd4j.create(type, (long) batch * heads, capacity, headSize)
+                    : pool.take(type, (long) batch * heads, capacity, headSize);
         }
 
         /** The keys' host memory, [B*H, capacity, hs] float32 little-endian, for the one-token attention kernel. */

@@ -1,6 +1,7 @@
 package dev.attune.core.model;
 
 import dev.attune.core.engine.HostBuffers;
+import dev.attune.core.engine.StepTeam;
 import dev.attune.core.engine.Engine;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -31,7 +32,7 @@ final class LayerNorm {
     /** x [R, C] -> out [R, C]; keeps mean [R] and 1/std [R] for the backward pass. */
     void forward(INDArray x, INDArray out, INDArray mean, INDArray rstd) {
         if (Ops.hostKernels(x.dataType())) {
-            forwardHost(x, out, mean, rstd);
+            forwardHost(x, null, x, out, mean, rstd);
             return;
         }
         INDArray mu = x.mean(1);
@@ -139,10 +140,37 @@ final class LayerNorm {
         return (float) (1.0 / Math.sqrt(((v0 + v1) + (v2 + v3)) / c + eps));
     }
 
-    private void forwardHost(INDArray x, INDArray out, INDArray mean, INDArray rstd) {
-        int rows = (int) x.rows();
+    /**
+     * {@code sum = x + branch} (a residual add, all [R, C]), then sum -> out as {@link #forward}: the host kernel adds
+     * each row as it reads it, where a separate add was a pass on one thread (a [512, 128] add took about 100 us, the
+     * work 12 us) with the other thread idle. Same bits as {@link Ops#add} then {@link #forward}.
+     */
+    void forwardSum(INDArray x, INDArray branch, INDArray sum, INDArray out, INDArray mean, INDArray rstd) {
+        if (Ops.hostKernels(x.dataType()) && !Ops.separatePasses && HostBuffers.isDense(branch) && HostBuffers.isDense(sum)
+                && x.length() == branch.length() && x.length() == sum.length()) {
+            forwardHost(x, branch, sum, out, mean, rstd);
+            return;
+        }
+        Ops.add(x, branch, sum);
+        forward(sum, out, mean, rstd);
+    }
+
+    /** {@link #forward}, of {@code x + branch} written to {@code sum} where branch is not null. */
+    private void forwardHost(INDArray x, INDArray branch, INDArray sum, INDArray out, INDArray mean, INDArray rstd) {
+        Ops.split((int) x.rows(), 16, sumRows(x, branch, sum, out, mean, rstd));
+    }
+
+    /**
+     * {@link #forwardSum}'s host kernel on a range of rows (branch null: {@link #forward}'s), for a product's row hook
+     * ({@link Linear#forward(INDArray, INDArray, Pass, StepTeam.RowRange)}): attention's {@code c_proj} computes the
+     * branch a block at a time, and each block's rows are added and normalised as soon as they are written.
+     * All arrays dense in host memory, {@link Ops#hostKernels} holding.
+     */
+    StepTeam.RowRange sumRows(INDArray x, INDArray branch, INDArray sum, INDArray out, INDArray mean, INDArray rstd) {
         int c = (int) x.columns();
         FloatBuffer xb = HostBuffers.floats(x);
+        FloatBuffer bb = branch == null ? null : HostBuffers.floats(branch);
+        FloatBuffer sb = branch == null ? null : HostBuffers.floats(sum);
         FloatBuffer ob = HostBuffers.floats(out);
         FloatBuffer mb = HostBuffers.floats(mean);
         FloatBuffer rb = HostBuffers.floats(rstd);
@@ -150,10 +178,18 @@ final class LayerNorm {
         float[] b = new float[c];
         HostBuffers.floats(weight).get(0, w);
         HostBuffers.floats(bias).get(0, b);
-        Ops.split(rows, 16, (from, to) -> {
+        return (from, to) -> {
             float[] row = new float[c];
+            float[] other = bb == null ? null : new float[c];
             for (int r = from; r < to; r++) {
                 xb.get(r * c, row);
+                if (bb != null) {
+                    bb.get(r * c, other);
+                    for (int i = 0; i < c; i++) {
+                        row[i] += other[i];
+                    }
+                    sb.put(r * c, row);
+                }
                 float m = mean(row, 0, c);
                 float s = rstd(row, 0, c, m, eps);
                 for (int i = 0; i < c; i++) {
@@ -163,7 +199,7 @@ final class LayerNorm {
                 mb.put(r, m);
                 rb.put(r, s);
             }
-        });
+        };
     }
 
     private void backwardHost(INDArray dout, INDArray x, INDArray mean, INDArray rstd, INDArray dx,

@@ -2,6 +2,7 @@ package dev.attune.core.model;
 
 import dev.attune.core.engine.Engine;
 import dev.attune.core.engine.HostBuffers;
+import dev.attune.core.engine.StepTeam;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -48,7 +49,19 @@ final class Linear {
 
     /** x [R, in] -> y [R, out]. */
     void forward(INDArray x, INDArray y, Pass p) {
+        forward(x, y, p, null);
+    }
+
+    /**
+     * x [R, in] -> y [R, out], then {@code after} on y's rows (null: nothing), each row in exactly one call: on the
+     * product's row blocks as each is written where no adapter wraps this projection and the weights are float32 in
+     * host memory (see {@link Ops#gemm(INDArray, boolean, INDArray, boolean, INDArray, double, double,
+     * StepTeam.RowRange, StepTeam.RowRange)}), else over all rows once y is final. {@code after} reads host memory:
+     * pass one only where {@link Ops#hostKernels} holds for y.
+     */
+    void forward(INDArray x, INDArray y, Pass p, StepTeam.RowRange after) {
         INDArray in = adapter == null ? x : adapter.forwardInput(x, p);
+        boolean fused = false;
         if (compressed != null) {
             compressed.multiply(in, y, bias);                    // bf16 / int8 weights, read as stored
         } else {
@@ -56,8 +69,20 @@ final class Linear {
             INDArray w = weightRows == null ? weight : weightRows;
             boolean transposed = weightRows != null;
             if (Ops.hostKernels(y.dataType()) && HostBuffers.isDense(y) && HostBuffers.isDense(bias)) {
-                fillRows(y, bias);                               // then y = x W + y: the bias rides in the GEMM
-                Ops.gemm(in, false, w, transposed, y, 1.0, 1.0);
+                int out = (int) bias.length();
+                float[] b = new float[out];
+                HostBuffers.window(bias, 0, out).get(0, b);
+                FloatBuffer yb = HostBuffers.floats(y);
+                // y = x W + y with y's rows first set to the bias (the bias rides in the GEMM), each block's rows by
+                // the thread that computes the block; an adapter changes y afterwards, so then no row hook
+                if (y.rank() == 2) {
+                    fused = adapter == null;
+                    Ops.gemm(in, false, w, transposed, y, 1.0, 1.0, (from, to) -> fillRows(yb, b, from, to),
+                            fused ? after : null);
+                } else {
+                    fillRows(yb, b, 0, (int) (y.length() / out));
+                    Ops.gemm(in, false, w, transposed, y, 1.0, 1.0);
+                }
             } else {
                 Ops.gemm(in, false, w, transposed, y, 1.0, 0.0);
                 y.addiRowVector(bias);
@@ -67,20 +92,18 @@ final class Linear {
             adapter.forwardOutput(x, y, p);
             adaptedInput = in == x ? null : in;
         }
+        if (after != null && !fused) {
+            Ops.split((int) (y.length() / bias.length()), 4, after);
+        }
     }
 
     /**
      * Every row of {@code y [R, out]} becomes {@code bias} (host memory): an ND4J broadcast add after the GEMM cost
      * more than the tiny model's GEMMs themselves (a quarter of a step's samples).
      */
-    private static void fillRows(INDArray y, INDArray bias) {
-        int out = (int) bias.length();
-        float[] b = new float[out];
-        HostBuffers.window(bias, 0, out).get(0, b);
-        FloatBuffer yb = HostBuffers.floats(y);
-        int rows = (int) (y.length() / out);
-        for (int r = 0; r < rows; r++) {
-            yb.put(r * out, b);
+    private static void fillRows(FloatBuffer y, float[] bias, int from, int to) {
+        for (int r = from; r < to; r++) {
+            y.put(r * bias.length, bias);
         }
     }
 
@@ -196,6 +219,16 @@ final class Linear {
      * {@code backwardInput} as zeros, which still writes its parameters' gradients.
      */
     void backward(INDArray x, INDArray dy, INDArray dx, Pass p, boolean inputGradient) {
+        backward(x, dy, dx, p, inputGradient, null);
+    }
+
+    /**
+     * As {@link #backward(INDArray, INDArray, INDArray, Pass, boolean)}, then {@code after} on dx's rows (null:
+     * nothing), each row in exactly one call: on the input-gradient product's row blocks as each is written where
+     * no adapter wraps this projection, else over all rows at the end. {@code after} reads host memory: pass one
+     * only where {@link Ops#hostKernels} holds for dx, and with {@code inputGradient}.
+     */
+    void backward(INDArray x, INDArray dy, INDArray dx, Pass p, boolean inputGradient, StepTeam.RowRange after) {
         if (compressed != null || weightRows != null) {
             throw new IllegalStateException((compressed != null ? "compressed weights are" : "the decoding layout is")
                     + " for inference only: train the float32 model");
@@ -209,12 +242,15 @@ final class Linear {
             Ops.sumRows(dBase, biasParam.grad(), p.accumulate());
         }
         if (inputGradient || adapter != null && adapter.readsInputGradient()) {
-            Ops.gemm(dBase, false, weight, true, dx, 1.0, 0.0);
+            Ops.gemm(dBase, false, weight, true, dx, 1.0, 0.0, null, adapter == null ? after : null);
         } else if (adapter != null) {
             dx.assign(0);
         }
         if (adapter != null) {
             adapter.backwardInput(x, dy, dx, p);
+            if (after != null) {
+                Ops.split((int) dx.rows(), 4, after);
+            }
         }
     }
 }

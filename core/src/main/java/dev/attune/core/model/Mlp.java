@@ -2,6 +2,7 @@ package dev.attune.core.model;
 
 import dev.attune.core.config.GptConfig;
 import dev.attune.core.engine.HostBuffers;
+import dev.attune.core.engine.StepTeam;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -44,12 +45,34 @@ final class Mlp {
 
     /** x [R, C] (already layer-normed) -> a.out [R, C]. */
     void forward(Pass p, INDArray x, Acts a) {
-        cFc.forward(x, a.h, p);                                // [R, 4C]
-        gelu(a.h, a.g);                                        // [R, 4C]
+        forward(p, x, a, null, null);
+    }
+
+    /**
+     * x [R, C] (already layer-normed) -> a.out [R, C], and {@code sum = residual + a.out} where residual is not null:
+     * the residual add on each block of c_proj's rows as it is written where no dropout follows the product (same
+     * bits as {@link Ops#add} afterwards).
+     */
+    void forward(Pass p, INDArray x, Acts a, INDArray residual, INDArray sum) {
+        boolean host = Ops.hostKernels(a.h.dataType());
+        if (host) {
+            cFc.forward(x, a.h, p, geluRows(a.h, a.g, false));   // [R, 4C], GELU on each block as it is written
+        } else {
+            cFc.forward(x, a.h, p);                            // [R, 4C]
+            gelu(a.h, a.g);                                    // [R, 4C]
+        }
+        boolean dropout = p.dropout(residualDropout);
+        if (residual != null && host && !dropout && Ops.denseAlike(residual, a.out) && Ops.denseAlike(sum, a.out)) {
+            cProj.forward(a.g, a.out, p, Ops.addRows(residual, a.out, sum));  // [R, C]
+            return;
+        }
         cProj.forward(a.g, a.out, p);                          // [R, C]
-        if (p.dropout(residualDropout)) {
+        if (dropout) {
             a.outMask = p.mask(residualDropout, Pass.mlpOutSite(layer), p.rows, width);
             a.out.muli(a.outMask);
+        }
+        if (residual != null) {
+            Ops.add(residual, a.out, sum);
         }
     }
 
@@ -61,8 +84,12 @@ final class Mlp {
         if (a.outMask != null) {
             dout = dout.mul(a.outMask);
         }
-        cProj.backward(gelu, dout, g.dg, p);                  // dg [R, 4C]
-        geluBackward(a.h, g.dg);                              // now dh, in place
+        if (Ops.hostKernels(a.h.dataType())) {
+            cProj.backward(gelu, dout, g.dg, p, true, geluRows(a.h, g.dg, true));   // dh [R, 4C]
+        } else {
+            cProj.backward(gelu, dout, g.dg, p);              // dg [R, 4C]
+            geluBackward(a.h, g.dg);                          // now dh, in place
+        }
         cFc.backward(x, g.dg, dx, p);
     }
 
@@ -100,11 +127,18 @@ final class Mlp {
      * each otherwise). Forward: out = g. Backward: out holds dg and becomes dh.
      */
     private static void geluHost(INDArray h, INDArray out, boolean backward) {
-        int rows = (int) h.rows();
+        Ops.split((int) h.rows(), 4, geluRows(h, out, backward));
+    }
+
+    /**
+     * {@link #geluHost}'s work on a range of rows, for {@link Linear#forward(INDArray, INDArray, Pass,
+     * StepTeam.RowRange)} and {@link Linear#backward} to run on each block of the product as it is written.
+     */
+    static StepTeam.RowRange geluRows(INDArray h, INDArray out, boolean backward) {
         int cols = (int) h.columns();
         FloatBuffer hb = HostBuffers.floats(h);
         FloatBuffer ob = HostBuffers.floats(out);
-        Ops.split(rows, 4, (from, to) -> {
+        return (from, to) -> {
             float[] x = new float[cols];
             float[] o = new float[cols];
             for (int r = from; r < to; r++) {
@@ -117,6 +151,6 @@ final class Mlp {
                 }
                 ob.put(r * cols, o);
             }
-        });
+        };
     }
 }

@@ -23,6 +23,13 @@ final class Ops {
     /** Set by tests to run the plain-ND4J path (the one the CUDA backend uses) on the CPU too. */
     static volatile boolean forceNd4jPath = false;
 
+    /**
+     * Set by tests to run the row hooks of {@link #gemm(INDArray, boolean, INDArray, boolean, INDArray, double, double,
+     * StepTeam.RowRange, StepTeam.RowRange)} and {@link LayerNorm#forwardSum}'s residual add as passes of their own
+     * over all rows, as before they were fused: the fused kernels must give the same bits.
+     */
+    static volatile boolean separatePasses = false;
+
     private Ops() {
     }
 
@@ -36,11 +43,31 @@ final class Ops {
      * are fine for all three.
      */
     static void gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c, double alpha, double beta) {
-        if (hostKernels(c.dataType()) && HostGemm.gemm(a, transA, b, transB, c, alpha, beta)) {
+        gemm(a, transA, b, transB, c, alpha, beta, null, null);
+    }
+
+    /**
+     * As {@link #gemm(INDArray, boolean, INDArray, boolean, INDArray, double, double)} for a rank-2 {@code c}, with
+     * row-wise work on c's rows: {@code before} on rows about to be written (c is read by the product where beta is
+     * not 0), {@code after} on rows written, each row in exactly one call of each. The host product runs them on its
+     * row blocks, on the thread of each block (see {@link HostGemm#gemm}); elsewhere they run over all rows, split
+     * over the engine's threads, before and after the product. Either may be null.
+     */
+    static void gemm(INDArray a, boolean transA, INDArray b, boolean transB, INDArray c, double alpha, double beta,
+                     StepTeam.RowRange before, StepTeam.RowRange after) {
+        boolean host = hostKernels(c.dataType());
+        if (host && !separatePasses && HostGemm.gemm(a, transA, b, transB, c, alpha, beta, before, after)) {
             return;
         }
-        MMulTranspose t = TRANSPOSES[(transA ? 2 : 0) + (transB ? 1 : 0)];
-        Nd4j.exec(new Mmul(a, b, c, alpha, beta, t));
+        if (before != null) {
+            split((int) c.rows(), 4, before);
+        }
+        if (!host || !HostGemm.gemm(a, transA, b, transB, c, alpha, beta)) {
+            Nd4j.exec(new Mmul(a, b, c, alpha, beta, TRANSPOSES[(transA ? 2 : 0) + (transB ? 1 : 0)]));
+        }
+        if (after != null) {
+            split((int) c.rows(), 4, after);
+        }
     }
 
     /**
@@ -70,6 +97,36 @@ final class Ops {
             return;
         }
         a.add(b, out);
+    }
+
+    /** True when {@code x} is dense in host memory with {@code like}'s shape (rank 2), for the row kernels here. */
+    static boolean denseAlike(INDArray x, INDArray like) {
+        return x.rank() == 2 && like.rank() == 2 && x.rows() == like.rows() && x.columns() == like.columns()
+                && HostBuffers.isDense(x) && HostBuffers.isDense(like);
+    }
+
+    /**
+     * {@code out = a + b} on a range of rows, all three dense [R, C] in host memory ({@link #denseAlike}; {@code out}
+     * may be {@code a}): {@link #add}'s arithmetic as a row hook for {@link #gemm(INDArray, boolean, INDArray,
+     * boolean, INDArray, double, double, StepTeam.RowRange, StepTeam.RowRange)}.
+     */
+    static StepTeam.RowRange addRows(INDArray a, INDArray b, INDArray out) {
+        int cols = (int) out.columns();
+        FloatBuffer x = HostBuffers.floats(a);
+        FloatBuffer y = HostBuffers.floats(b);
+        FloatBuffer z = HostBuffers.floats(out);
+        return (from, to) -> {
+            float[] u = new float[cols];
+            float[] v = new float[cols];
+            for (int r = from; r < to; r++) {
+                x.get(r * cols, u);
+                y.get(r * cols, v);
+                for (int i = 0; i < cols; i++) {
+                    u[i] += v[i];
+                }
+                z.put(r * cols, u);
+            }
+        };
     }
 
     /**
@@ -116,24 +173,28 @@ final class Ops {
     static void sumRows(INDArray x, INDArray out, boolean accumulate) {
         if (hostKernels(out.dataType()) && x.rank() == 2 && HostBuffers.isDense(x) && HostBuffers.isDense(out)
                 && out.length() == x.columns()) {
-            // A loop on the caller: the GEMM by a row of ones is a single-row product, which keeps MKL's own
-            // threading (HostGemm.SMALL_MIN_ROWS) and cost 67-90 us a call at the tiny model's [512, 128..512].
+            // A loop here: the GEMM by a row of ones is a single-row product, which keeps MKL's own threading
+            // (HostGemm.SMALL_MIN_ROWS) and cost 67-90 us a call at the tiny model's [512, 128..512]. Split by
+            // columns, each summed over the rows in order, so the bits do not depend on the split.
             int rows = (int) x.rows();
             int cols = (int) x.columns();
             FloatBuffer xb = HostBuffers.floats(x);
             FloatBuffer ob = HostBuffers.floats(out);
-            float[] sum = new float[cols];
-            float[] row = new float[cols];
-            if (accumulate) {
-                ob.get(0, sum, 0, cols);
-            }
-            for (int r = 0; r < rows; r++) {
-                xb.get(r * cols, row, 0, cols);
-                for (int j = 0; j < cols; j++) {
-                    sum[j] += row[j];
+            split(cols, 32, (from, to) -> {
+                int width = to - from;
+                float[] sum = new float[width];
+                float[] row = new float[width];
+                if (accumulate) {
+                    ob.get(from, sum, 0, width);
                 }
-            }
-            ob.put(0, sum, 0, cols);
+                for (int r = 0; r < rows; r++) {
+                    xb.get(r * cols + from, row, 0, width);
+                    for (int j = 0; j < width; j++) {
+                        sum[j] += row[j];
+                    }
+                }
+                ob.put(from, sum, 0, width);
+            });
             return;
         }
         INDArray ones = ones(x.dataType(), x.rows());

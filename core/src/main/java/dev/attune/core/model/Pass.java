@@ -33,7 +33,9 @@ final class Pass implements Step {
     final int n;
     final int start;
     final int total;          // keys attended to: start + n
-    final int rows;           // batch * n
+    final int rows;           // batch * n, or the rows' lengths summed when they differ
+    private final int[] lengths;  // null: every row has n new tokens; else each row's own, rows packed one after another
+    private final int[] firsts;   // with lengths: each row's first row in the pass's [rows, C] buffers
     final boolean[] keyValid; // [batch * total], false = padding key; null = all keys real
     final DataType dataType;
     final boolean training;
@@ -51,6 +53,46 @@ final class Pass implements Step {
         this.dataType = dataType;
         this.training = training;
         this.dropoutSeed = dropoutSeed;
+        this.lengths = null;
+        this.firsts = null;
+    }
+
+    /**
+     * An inference pass over rows of different lengths (at most {@code n}), packed one after another without
+     * padding, all keys real: only {@link Attention}'s host heads read this layout.
+     */
+    Pass(int[] lengths, int n, int start, DataType dataType) {
+        this.batch = lengths.length;
+        this.n = n;
+        this.start = start;
+        this.total = start + n;
+        this.keyValid = null;
+        this.dataType = dataType;
+        this.training = false;
+        this.dropoutSeed = 0;
+        this.lengths = lengths.clone();
+        this.firsts = new int[lengths.length];
+        int r = 0;
+        for (int b = 0; b < lengths.length; b++) {
+            firsts[b] = r;
+            r += lengths[b];
+        }
+        this.rows = r;
+    }
+
+    /** Whether rows have their own lengths, packed (see {@link #Pass(int[], int, int, DataType)}). */
+    boolean packed() {
+        return lengths != null;
+    }
+
+    /** New tokens of row {@code b}. */
+    int length(int b) {
+        return lengths == null ? n : lengths[b];
+    }
+
+    /** Row {@code b}'s first row in the pass's [rows, C] buffers. */
+    int firstRow(int b) {
+        return firsts == null ? b * n : firsts[b];
     }
 
     /** Whether query {@code i} (of the new tokens) of row {@code b} may attend to key {@code j}. */

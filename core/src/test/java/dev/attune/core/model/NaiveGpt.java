@@ -25,6 +25,25 @@ final class NaiveGpt {
     double[][] logits(int[] ids) {
         int t = ids.length;
         int C = c.embeddingSize();
+        double[][] x = hidden(ids);
+        double[] wte = w.get("wte.weight");
+        double[][] out = new double[t][c.vocabSize()];
+        for (int i = 0; i < t; i++) {
+            for (int v = 0; v < c.vocabSize(); v++) {
+                double s = 0;
+                for (int j = 0; j < C; j++) {
+                    s += x[i][j] * wte[v * C + j];
+                }
+                out[i][v] = s;
+            }
+        }
+        return out;
+    }
+
+    /** Final hidden states (after ln_f) [T][C] of one sequence. */
+    double[][] hidden(int[] ids) {
+        int t = ids.length;
+        int C = c.embeddingSize();
         double[][] x = new double[t][C];
         for (int i = 0; i < t; i++) {
             for (int j = 0; j < C; j++) {
@@ -44,19 +63,7 @@ final class NaiveGpt {
             }
             x = add(x, linear(h, p + "mlp.c_proj"));
         }
-        x = layerNorm(x, "ln_f");
-        double[] wte = w.get("wte.weight");
-        double[][] out = new double[t][c.vocabSize()];
-        for (int i = 0; i < t; i++) {
-            for (int v = 0; v < c.vocabSize(); v++) {
-                double s = 0;
-                for (int j = 0; j < C; j++) {
-                    s += x[i][j] * wte[v * C + j];
-                }
-                out[i][v] = s;
-            }
-        }
-        return out;
+        return layerNorm(x, "ln_f");
     }
 
     /** Mean next-token cross-entropy of ids[1..] given ids[..n-1]. */

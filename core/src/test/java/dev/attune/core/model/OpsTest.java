@@ -75,6 +75,27 @@ class OpsTest {
         }
     }
 
+    /**
+     * Wide enough to be split by columns over the threads: each column must still be the rows summed in order in
+     * float, as on one thread, whatever the split.
+     */
+    @Test
+    void sumRowsSplitByColumnsGivesTheSequentialSumsBitForBit() {
+        INDArray x = random(7, 70, 300);
+        float[] start = new float[300];
+        float[] sequential = new float[300];
+        for (int j = 0; j < 300; j++) {
+            start[j] = (float) Math.sin(j);
+            sequential[j] = start[j];
+            for (int r = 0; r < 70; r++) {
+                sequential[j] += x.getFloat(r, j);
+            }
+        }
+        INDArray out = Nd4j.createFromArray(start);
+        Ops.sumRows(x, out, true);
+        assertThat(out.toFloatVector()).containsExactly(sequential);
+    }
+
     private static INDArray random(long seed, int rows, int cols) {
         SplittableRandom rng = new SplittableRandom(seed);
         float[] v = new float[rows * cols];

@@ -236,23 +236,16 @@ public final class SequenceClassifier {
         }
         Integer[] order = new Integer[ids.length];
         Arrays.setAll(order, i -> i);
-        Arrays.sort(order, Comparator.comparingInt(i -> ids[i].length));
+        // Longest first, so the first forward pass sizes the model's buffers for every later one.
+        Arrays.sort(order, Comparator.comparingInt((Integer i) -> ids[i].length).reversed());
         double[][] out = new double[ids.length][];
         for (int start = 0; start < order.length; start += batchSize) {
             int n = Math.min(batchSize, order.length - start);
-            int t = ids[order[start + n - 1]].length;
-            int[] inputs = new int[n * t];
-            Arrays.fill(inputs, padToken());
-            int[] last = new int[n];
+            int[][] batch = new int[n][];
             for (int b = 0; b < n; b++) {
-                int[] row = ids[order[start + b]];
-                System.arraycopy(row, 0, inputs, b * t, row.length);
-                last[b] = b * t + row.length - 1;
+                batch[b] = ids[order[start + b]];
             }
-            int[] targets = new int[n * t];
-            Arrays.fill(targets, TokenBatch.IGNORE);
-            INDArray hidden = model.forward(new TokenBatch(n, t, inputs, targets), Output.HIDDEN).hidden(); // [B, T, C]
-            INDArray rows = gather(hidden, last);                                                   // [B, C]
+            INDArray rows = model.lastHidden(batch);                                                // [B, C]
             double[][] logits = rows.mmul(score.transpose()).castTo(DataType.DOUBLE).toDoubleMatrix();   // [B, L]
             for (int b = 0; b < n; b++) {
                 out[order[start + b]] = logits[b];
