@@ -923,18 +923,16 @@ public final class GptModel {
             }
             pos = packed;
         }
-        KvCache.Layer[] kv = new KvCache.Layer[config.layers()];
-        for (int l = 0; l < kv.length; l++) {
-            kv[l] = cache.layer(cacheLayers == 1 ? 0 : l);
-        }
-        forwardLayers(p, ids, pos, evaluationActivations, kv);
+        forwardLayers(p, ids, pos, evaluationActivations, layers(cache));
         return evaluationActivations;
     }
 
+    /** The cache's store for each layer; a cache of one layer serves every layer in turn (see evaluate). */
     private KvCache.Layer[] layers(KvCache cache) {
+        boolean shared = cache.layerCount() == 1;
         KvCache.Layer[] kv = new KvCache.Layer[config.layers()];
         for (int l = 0; l < kv.length; l++) {
-            kv[l] = cache.layer(l);
+            kv[l] = cache.layer(shared ? 0 : l);
         }
         return kv;
     }

@@ -244,6 +244,11 @@ public final class KvCache {
                 && layers[0].k.dataType() == type;
     }
 
+    /** How many layers' keys and values this cache stores. */
+    int layerCount() {
+        return layers.length;
+    }
+
     Layer layer(int i) {
         return layers[i];
     }

@@ -62,7 +62,8 @@ final class Ops {
         if (before != null) {
             split((int) c.rows(), 4, before);
         }
-        if (!host || !HostGemm.gemm(a, transA, b, transB, c, alpha, beta)) {
+        // HostGemm declines a layout before running any hook, so it is asked again only where the switch skipped it
+        if (!(host && separatePasses && HostGemm.gemm(a, transA, b, transB, c, alpha, beta))) {
             Nd4j.exec(new Mmul(a, b, c, alpha, beta, TRANSPOSES[(transA ? 2 : 0) + (transB ? 1 : 0)]));
         }
         if (after != null) {
